@@ -1,0 +1,1 @@
+"""Infrastructure of the hub: configuration, database, embedded PostgreSQL, CLI, demo data."""

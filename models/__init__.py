@@ -1,0 +1,63 @@
+"""The hub's SQLAlchemy models, one module per part of the domain; importing this registers all."""
+
+from models.base import Base, LabelledEnum
+from models.contacts import ContactPerson
+from models.funding import (
+    ContributionType,
+    Funder,
+    FunderKind,
+    FunderScope,
+    FunderState,
+    FunderTheme,
+    Funding,
+    RecipientKind,
+)
+from models.geography import City, CityKind, MembershipStatus, State, StatePartnership
+from models.joining import Application, ApplicationKind, ApplicationStatus, ApplicationStatusChange
+from models.network import (
+    Actor,
+    ActorRole,
+    CityPartnership,
+    Goal,
+    LocalNetwork,
+    Measure,
+    Sector,
+    Theme,
+    WorkingGroup,
+    WorkingGroupMembership,
+    measure_actors,
+)
+
+__all__ = [
+    "Actor",
+    "ActorRole",
+    "Application",
+    "ApplicationKind",
+    "ApplicationStatus",
+    "ApplicationStatusChange",
+    "Base",
+    "City",
+    "CityKind",
+    "CityPartnership",
+    "ContactPerson",
+    "ContributionType",
+    "Funder",
+    "FunderKind",
+    "FunderScope",
+    "FunderState",
+    "FunderTheme",
+    "Funding",
+    "Goal",
+    "LabelledEnum",
+    "LocalNetwork",
+    "Measure",
+    "MembershipStatus",
+    "RecipientKind",
+    "Sector",
+    "State",
+    "StatePartnership",
+    "Theme",
+    "WorkingGroup",
+    "WorkingGroupMembership",
+    "measure_actors",
+]
