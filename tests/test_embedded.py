@@ -1,0 +1,177 @@
+"""The embedded PostgreSQL: both binary sources, restarts, reuse, long paths and clear errors."""
+
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from hub import embedded
+from hub.config import Settings
+from hub.embedded import (
+    EmbeddedPostgres,
+    EmbeddedPostgresError,
+    NoPostgresAvailable,
+    PgBinaries,
+    find_binaries,
+)
+
+MakeServer = Callable[..., EmbeddedPostgres]
+
+
+def binaries_or_skip(source: str) -> PgBinaries:
+    """The binaries of `source`, or skip the test on machines without them."""
+    try:
+        return find_binaries(source)
+    except NoPostgresAvailable:
+        pytest.skip(f"no {source} PostgreSQL binaries on this machine")
+
+
+async def query(url: str, *statements: str) -> list[Any]:
+    """Run `statements` in one transaction over `url`; return the rows of the last one."""
+    engine = create_async_engine(url)
+    try:
+        async with engine.begin() as connection:
+            for statement in statements:
+                result = await connection.execute(text(statement))
+            return list(result.all()) if result.returns_rows else []
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+def workdir() -> Iterator[Path]:
+    """A fresh directory in /tmp that the service user can traverse (pytest's tmp_path is 0700)."""
+    path = Path(tempfile.mkdtemp(dir="/tmp", prefix="ehub-test-"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def make_server(workdir: Path) -> Iterator[MakeServer]:
+    """Build servers (default: `<workdir>/data`, auto binaries); stop them all afterwards."""
+    servers: list[EmbeddedPostgres] = []
+
+    def make(data_dir: Path | None = None, source: str = "auto") -> EmbeddedPostgres:
+        server = EmbeddedPostgres(data_dir or workdir / "data", binaries_or_skip(source))
+        servers.append(server)
+        return server
+
+    yield make
+    for server in servers:
+        server.stop()
+        if not server.socket_dir.is_relative_to(workdir):
+            shutil.rmtree(server.socket_dir, ignore_errors=True)
+
+
+@pytest.mark.parametrize("source", ["system", "pgserver"])
+async def test_each_binary_source_serves_the_hub_database(
+    source: str, make_server: MakeServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    server = make_server(source=source)
+    with caplog.at_level(logging.INFO, logger="hub.embedded"):
+        url = server.start()
+
+    assert server.started_here and server.is_running()
+    assert url == server.url and url.startswith("postgresql+asyncpg://postgres@/engagement_hub?")
+    [(version, database, listen)] = await query(
+        url, "select version(), current_database(), current_setting('listen_addresses')"
+    )
+    assert version.startswith(f"PostgreSQL {server.binaries.version}.")
+    assert (database, listen) == ("engagement_hub", "")
+    assert str(server.binaries.bindir) in caplog.text
+    assert ("pg_trgm" in caplog.text) == (source == "pgserver")
+
+
+async def test_data_survives_stop_and_start(make_server: MakeServer) -> None:
+    first = make_server()
+    await query(first.start(), "create table kept (n int)", "insert into kept values (42)")
+    first.stop()
+    assert not first.is_running()
+
+    again = make_server(first.data_dir)
+    assert await query(again.start(), "select n from kept") == [(42,)]
+    assert again.started_here
+
+
+async def test_second_instance_reuses_the_running_server(make_server: MakeServer) -> None:
+    first = make_server()
+    url = first.start()
+    second = make_server(first.data_dir)
+
+    assert second.start() == url
+    assert first.started_here and not second.started_here  # so only the first one stops it
+    assert await query(url, "select 1") == [(1,)]
+    first.stop()
+    assert not second.is_running()
+
+
+def test_concurrent_starts_start_one_server(make_server: MakeServer) -> None:
+    servers = [make_server(), make_server()]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        urls = set(pool.map(EmbeddedPostgres.start, servers))
+
+    assert len(urls) == 1
+    assert sorted(server.started_here for server in servers) == [False, True]
+
+
+async def test_long_data_dir_gets_a_short_socket_dir(
+    workdir: Path, make_server: MakeServer
+) -> None:
+    data_dir = workdir / ("d" * 100) / "data"
+    server = make_server(data_dir)
+
+    assert server.socket_dir.parent == Path("/tmp") and server.socket_dir.name.startswith("ehub-")
+    assert EmbeddedPostgres(data_dir, server.binaries).socket_dir == server.socket_dir
+    assert await query(server.start(), "select 1") == [(1,)]
+
+
+def test_no_binaries_names_the_ways_out(monkeypatch: pytest.MonkeyPatch, workdir: Path) -> None:
+    monkeypatch.setenv("PATH", "")
+    monkeypatch.setattr(embedded, "SYSTEM_BIN_GLOB", str(workdir / "*" / "bin"))
+
+    with pytest.raises(NoPostgresAvailable) as raised:
+        find_binaries("system")
+    message = str(raised.value)
+    assert "DATABASE_URL" in message and "apt-get install postgresql" in message
+    assert "pip install pgserver" in message
+
+
+def test_unknown_binary_preference_is_rejected() -> None:
+    with pytest.raises(ValueError, match="auto, system, pgserver"):
+        find_binaries("homebrew")
+
+
+def test_from_settings_prefers_binaries_of_the_cluster_version(workdir: Path) -> None:
+    system, bundled = binaries_or_skip("system"), binaries_or_skip("pgserver")
+    if system.version == bundled.version:
+        pytest.skip("both binary sources have the same major version")
+    (workdir / "data" / "pgdata").mkdir(parents=True)
+    (workdir / "data" / "pgdata" / "PG_VERSION").write_text(f"{bundled.version}\n")
+    settings = Settings(
+        database_url=None, data_dir=workdir / "data", pg_binaries="auto", debug=False
+    )
+
+    assert EmbeddedPostgres.from_settings(settings).binaries == bundled
+    with pytest.raises(EmbeddedPostgresError, match=f"PostgreSQL {bundled.version} cluster"):
+        EmbeddedPostgres(workdir / "data", system).start()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root runs PostgreSQL as another user")
+def test_untraversable_ancestor_is_a_clear_error(workdir: Path) -> None:
+    locked = workdir / "locked"
+    locked.mkdir(mode=0o700)
+    server = EmbeddedPostgres(locked / "hub", binaries_or_skip("auto"))
+
+    with pytest.raises(EmbeddedPostgresError, match="HUB_DATA_DIR") as raised:
+        server.start()
+    assert f"cannot traverse {locked} " in str(raised.value)
+    assert not (locked / "hub").exists()
