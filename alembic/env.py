@@ -3,9 +3,9 @@
 import asyncio
 from logging.config import fileConfig
 
+from alembic import context
 from sqlalchemy.engine import Connection
 
-from alembic import context
 from hub.config import Settings
 from hub.database import create_engine, open_database
 from models import Base

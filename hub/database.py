@@ -1,11 +1,18 @@
 """The database in use: an external one from `DATABASE_URL`, or the embedded PostgreSQL."""
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+import asyncpg
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 from hub.config import Settings
 from hub.embedded import EmbeddedPostgres
@@ -24,12 +31,16 @@ class Database:
 
     def stop_if_started_here(self) -> None:
         """Stop the embedded server if this process started it and no other hub uses it."""
-        if self.embedded is not None and self.embedded.started_here:
-            self.embedded.stop()
+        if self.embedded is None or not self.embedded.started_here:
+            return
+        if asyncio.run(count_hub_connections(self.url)) > 0:
+            logger.info("leaving the embedded PostgreSQL running: other hub processes use it")
+            return
+        self.embedded.stop()
 
 
 def open_database(settings: Settings) -> Database:
-    """Resolve the database: `DATABASE_URL` when set, otherwise start (or reuse) the embedded one."""
+    """`DATABASE_URL` when set, otherwise the embedded PostgreSQL, started or reused."""
     if settings.database_url:
         return Database(url=to_asyncpg_url(settings.database_url))
     embedded = EmbeddedPostgres.from_settings(settings)
@@ -42,6 +53,24 @@ def to_asyncpg_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+asyncpg://" + url.removeprefix(prefix)
     return url
+
+
+def asyncpg_dsn(url: str) -> str:
+    """The libpq-style URL of a SQLAlchemy URL, for asyncpg.connect and psql."""
+    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+async def count_hub_connections(url: str) -> int:
+    """How many other connections of hub processes the database server has."""
+    connection = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        return await connection.fetchval(
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE application_name = $1 AND pid <> pg_backend_pid()",
+            APPLICATION_NAME,
+        )
+    finally:
+        await connection.close()
 
 
 def create_engine(url: str, **options: object) -> AsyncEngine:
