@@ -27,7 +27,6 @@ class Settings:
     database_url: str | None
     data_dir: Path
     pg_binaries: str
-    debug: bool
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -36,5 +35,4 @@ class Settings:
             database_url=os.environ.get("DATABASE_URL") or None,
             data_dir=Path(os.environ.get("HUB_DATA_DIR") or default_data_dir()),
             pg_binaries=os.environ.get("HUB_PG_BINARIES", "auto"),
-            debug=os.environ.get("HUB_DEBUG", "") not in ("", "0", "false"),
         )

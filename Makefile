@@ -1,0 +1,32 @@
+# The two commands of the README's quick start, and what they build on.
+#   make serve   install, then serve GraphQL with demo data on the embedded PostgreSQL
+#   make test    install, then lint and run the whole test suite
+VENV ?= .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+
+.PHONY: install serve test lint format
+
+install: $(INSTALLED)
+
+# Reinstall whenever the dependencies change.
+$(INSTALLED): pyproject.toml
+	python3 -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $@
+
+serve: $(INSTALLED)
+	$(BIN)/engagement-hub serve
+
+test: lint
+	$(BIN)/pytest
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: $(INSTALLED)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .

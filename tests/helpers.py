@@ -1,0 +1,49 @@
+"""Helpers for tests of the GraphQL API."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+
+async def graphql(
+    client: httpx.AsyncClient, query: str, variables: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """POST a GraphQL request; return the response body, asserting HTTP success."""
+    response = await client.post("/graphql", json={"query": query, "variables": variables or {}})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+# The tests' own transaction control (savepoints around each request), not the request's work.
+TRANSACTION_CONTROL = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")
+
+
+class StatementCounter:
+    """The SQL statements sent while it was active, without transaction control."""
+
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    def __call__(self, connection: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if not statement.startswith(TRANSACTION_CONTROL):
+            self.statements.append(statement)
+
+    @property
+    def count(self) -> int:
+        """How many statements were sent."""
+        return len(self.statements)
+
+
+@contextmanager
+def counting_statements(engine: AsyncEngine) -> Iterator[StatementCounter]:
+    """Count the SQL statements `engine` sends inside the block."""
+    counter = StatementCounter()
+    event.listen(engine.sync_engine, "before_cursor_execute", counter)
+    try:
+        yield counter
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", counter)

@@ -1,0 +1,162 @@
+"""The `engagement-hub` command: real processes, a real embedded PostgreSQL, real HTTP."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+from hub.database import asyncpg_dsn
+from hub.embedded import find_binaries
+
+COMMAND = str(Path(sys.executable).parent / "engagement-hub")
+SDL_FILE = Path(__file__).resolve().parent.parent / "schema.graphql"
+STARTUP_SECONDS = 90
+
+
+def hub(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the command to completion."""
+    return subprocess.run(
+        [COMMAND, *args], env=env, capture_output=True, text=True, timeout=STARTUP_SECONDS
+    )
+
+
+def environment(**overrides: str) -> dict[str, str]:
+    """This process's environment without DATABASE_URL, plus `overrides`."""
+    env = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}
+    return env | overrides
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def serving(port: int, env: dict[str, str]) -> Iterator[subprocess.Popen[str]]:
+    """`engagement-hub serve` on `port` until its /readyz answers; interrupted afterwards."""
+    process = subprocess.Popen(
+        [COMMAND, "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        wait_until_ready(port, process)
+        yield process
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def wait_until_ready(port: int, process: subprocess.Popen[str]) -> None:
+    """Poll /readyz until it answers 200; fail with the server's output if it dies first."""
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"serve exited with {process.returncode}:\n{process.stdout.read()}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/readyz").status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.3)
+    pytest.fail("serve did not become ready in time")
+
+
+@pytest.fixture
+def data_dir() -> Iterator[Path]:
+    """A data directory for an embedded PostgreSQL of the test's own."""
+    path = Path(tempfile.mkdtemp(prefix="ehub-cli-", dir="/tmp"))
+    yield path
+    hub("db", "--stop", env=environment(HUB_DATA_DIR=str(path)))
+    subprocess.run(["rm", "-rf", str(path)], check=False)
+
+
+@pytest.mark.slow
+def test_serve_on_the_embedded_database_answers_states_and_demo_cities(data_dir: Path) -> None:
+    env = environment(HUB_DATA_DIR=str(data_dir))
+    first_port, second_port = free_port(), free_port()
+    with serving(first_port, env) as first:
+        query = {"query": "{ states { code } cities { slug } }"}
+        data = httpx.post(f"http://127.0.0.1:{first_port}/graphql", json=query).json()["data"]
+        assert len(data["states"]) == 16
+        assert len(data["cities"]) == 104
+
+        # A second hub on the same data directory reuses the running PostgreSQL.
+        with serving(second_port, env):
+            answer = httpx.post(f"http://127.0.0.1:{second_port}/graphql", json=query)
+            assert len(answer.json()["data"]["cities"]) == 104
+    assert first.returncode == 0
+    # The first hub started the embedded PostgreSQL and, once alone, stopped it.
+    assert not (data_dir / "pgdata" / "postmaster.pid").exists()
+
+
+def test_serve_refuses_a_taken_port_with_one_line() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = hub("serve", "--port", str(port), env=environment(HUB_DATA_DIR="/nonexistent"))
+    assert result.returncode == 1
+    assert (
+        result.stderr.strip()
+        == f"error: port {port} on 127.0.0.1 is taken; choose another with --port"
+    )
+
+
+def test_unreachable_database_is_one_line_and_exit_1() -> None:
+    result = hub("migrate", env=environment(DATABASE_URL="postgresql://postgres@127.0.0.1:1/none"))
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: ")
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.stderr
+
+
+def test_schema_prints_the_checked_in_sdl() -> None:
+    result = hub("schema", env=environment())
+    assert result.returncode == 0
+    assert result.stdout == SDL_FILE.read_text()
+
+
+def test_db_prints_a_url_psql_accepts(database_url: str) -> None:
+    result = hub("db", env=environment(DATABASE_URL=database_url))
+    assert result.stdout.strip() == asyncpg_dsn(database_url)
+    psql = subprocess.run(
+        [
+            find_binaries().bindir / "psql",
+            result.stdout.strip(),
+            "-Atc",
+            "select count(*) from states",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert psql.stdout.strip() == "0"
+
+
+def test_seed_refuses_a_database_with_data(demo_database_url: str) -> None:
+    result = hub("seed", env=environment(DATABASE_URL=demo_database_url))
+    assert result.returncode == 1
+    assert "already holds data" in result.stderr
+
+
+def test_help_lists_the_commands() -> None:
+    result = hub("--help", env=environment())
+    for command in ("serve", "migrate", "seed", "schema", "db"):
+        assert command in result.stdout

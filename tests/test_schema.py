@@ -1,0 +1,40 @@
+"""The checked-in SDL is the schema; every type, field, argument and enum value is described."""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from graphql import GraphQLNamedType
+
+from schema import schema
+
+SDL_FILE = Path(__file__).resolve().parent.parent / "schema.graphql"
+
+
+def test_checked_in_sdl_matches_the_schema() -> None:
+    """On an intended change, run `engagement-hub schema > schema.graphql` and commit it."""
+    assert SDL_FILE.read_text() == schema.as_str() + "\n"
+
+
+def undescribed(graphql_type: GraphQLNamedType) -> Iterator[str]:
+    """The names of the type's parts that lack a description."""
+    name = graphql_type.name
+    if not graphql_type.description:
+        yield name
+    for field_name, field in getattr(graphql_type, "fields", {}).items():
+        if not field.description:
+            yield f"{name}.{field_name}"
+        for argument_name, argument in getattr(field, "args", {}).items():
+            if not argument.description:
+                yield f"{name}.{field_name}({argument_name})"
+    for value_name, value in getattr(graphql_type, "values", {}).items():
+        if not value.description:
+            yield f"{name}.{value_name}"
+
+
+def test_every_type_field_argument_and_enum_value_is_described() -> None:
+    own_types = [
+        graphql_type
+        for name, graphql_type in schema._schema.type_map.items()
+        if not name.startswith("__") and name not in {"String", "Int", "Float", "Boolean", "ID"}
+    ]
+    assert [part for graphql_type in own_types for part in undescribed(graphql_type)] == []

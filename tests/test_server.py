@@ -1,0 +1,48 @@
+"""The HTTP surface: health, readiness, GraphiQL, and requests that are not GraphQL at all."""
+
+import httpx
+
+from hub.database import create_engine, session_factory
+from server import create_app
+
+
+async def test_healthz_says_the_process_is_alive(client: httpx.AsyncClient) -> None:
+    response = await client.get("/healthz")
+    assert (response.status_code, response.json()) == (200, {"status": "ok"})
+
+
+async def test_readyz_says_ready_when_the_database_answers(client: httpx.AsyncClient) -> None:
+    response = await client.get("/readyz")
+    assert (response.status_code, response.json()) == (200, {"status": "ready"})
+
+
+async def test_readyz_says_unavailable_without_the_database() -> None:
+    engine = create_engine("postgresql+asyncpg://postgres@/nowhere?host=/nonexistent-socket-dir")
+    app = create_app(sessions=session_factory(engine))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as client:
+        response = await client.get("/readyz")
+    await engine.dispose()
+    assert (response.status_code, response.json()) == (503, {"status": "unavailable"})
+
+
+async def test_graphiql_answers_a_browser(client: httpx.AsyncClient) -> None:
+    response = await client.get("/graphql", headers={"Accept": "text/html"})
+    assert response.status_code == 200
+    assert "graphiql" in response.text.lower()
+
+
+async def test_malformed_json_is_a_clear_400(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/graphql", content=b'{"query": "{ states', headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 400
+    assert "Traceback" not in response.text
+
+
+async def test_unknown_field_is_a_graphql_error_not_a_crash(client: httpx.AsyncClient) -> None:
+    response = await client.post("/graphql", json={"query": "{ states { mayor } }"})
+    body = response.json()
+    assert response.status_code == 200
+    assert body["data"] is None
+    assert "Cannot query field 'mayor' on type 'State'" in body["errors"][0]["message"]
