@@ -4,7 +4,9 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
@@ -13,6 +15,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLRequestData
 
 from hub.config import Settings
 from hub.database import create_engine, open_database, session_factory
@@ -29,6 +32,41 @@ class GraphQLApp(GraphQL[Context, None]):
 
     async def get_context(self, request: Request | WebSocket, response: object) -> Context:
         return Context(request=request, session=request.app.state.sessions())
+
+    def parse_json(self, data: str | bytes) -> Any:
+        """Strawberry's JSON parsing, refusing bodies that are not objects (e.g. `null`).
+
+        Strawberry itself calls `.get` on whatever it parsed, so such a body would be a 500.
+        """
+        parsed = super().parse_json(data)
+        if not isinstance(parsed, dict | list):
+            raise HTTPException(400, "The request body must be a JSON object.")
+        return parsed
+
+    async def parse_http_body(
+        self, request: AsyncHTTPRequestAdapter
+    ) -> GraphQLRequestData | list[GraphQLRequestData]:
+        """Strawberry's request parsing, refusing NUL characters anywhere in the request.
+
+        No text column can store U+0000, so such input could only fail later, inside the
+        database; graphql-core does not allow redefining `String` to refuse it there.
+        """
+        parsed = await super().parse_http_body(request)
+        for item in parsed if isinstance(parsed, list) else [parsed]:
+            if contains_nul([item.query, item.operation_name, item.variables]):
+                raise HTTPException(400, "Text must not contain the NUL character (U+0000).")
+        return parsed
+
+
+def contains_nul(value: object) -> bool:
+    """Whether a NUL character stands in any string inside `value` (keys included)."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(contains_nul(key) or contains_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(contains_nul(item) for item in value)
+    return False
 
 
 async def healthz(request: Request) -> JSONResponse:

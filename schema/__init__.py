@@ -3,7 +3,8 @@
 from collections.abc import AsyncIterator
 
 import strawberry
-from strawberry.extensions import SchemaExtension
+from graphql import GraphQLError, StringValueNode, ValidationRule
+from strawberry.extensions import AddValidationRules, MaskErrors, SchemaExtension
 
 from schema.query import Query
 
@@ -16,4 +17,35 @@ class CloseSession(SchemaExtension):
         await self.execution_context.context.close()
 
 
-schema = strawberry.Schema(query=Query, extensions=[CloseSession])
+class NoNulInStrings(ValidationRule):
+    """Refuse string literals holding U+0000, which no text column can store.
+
+    Variables are checked where the request is parsed (server.py); literals only exist here.
+    """
+
+    def enter_string_value(self, node: StringValueNode, *_: object) -> None:
+        if "\x00" in node.value:
+            self.report_error(
+                GraphQLError("Text must not contain the NUL character (U+0000).", node)
+            )
+
+
+def is_unexpected(error: GraphQLError) -> bool:
+    """An error raised by a bug or the database, not by the request itself.
+
+    Its text may hold SQL, connection details or data of others: clients get "Unexpected error."
+    while strawberry logs the original with its traceback. Syntax and validation errors, which
+    carry no original exception, reach the client as they are.
+    """
+    original = error.original_error
+    return original is not None and not isinstance(original, GraphQLError)
+
+
+schema = strawberry.Schema(
+    query=Query,
+    extensions=[
+        CloseSession,
+        lambda: AddValidationRules([NoNulInStrings]),
+        lambda: MaskErrors(should_mask_error=is_unexpected),
+    ],
+)

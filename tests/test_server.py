@@ -1,6 +1,7 @@
 """The HTTP surface: health, readiness, GraphiQL, and requests that are not GraphQL at all."""
 
 import httpx
+import pytest
 
 from hub.database import create_engine, session_factory
 from server import create_app
@@ -46,3 +47,41 @@ async def test_unknown_field_is_a_graphql_error_not_a_crash(client: httpx.AsyncC
     assert response.status_code == 200
     assert body["data"] is None
     assert "Cannot query field 'mayor' on type 'State'" in body["errors"][0]["message"]
+
+
+async def test_database_failures_reach_clients_masked() -> None:
+    engine = create_engine("postgresql+asyncpg://postgres@/secret_db?host=/nonexistent-socket-dir")
+    app = create_app(sessions=session_factory(engine))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as client:
+        response = await client.post("/graphql", json={"query": "{ states { code } }"})
+    await engine.dispose()
+    assert response.json()["errors"][0]["message"] == "Unexpected error."
+    assert "secret_db" not in response.text
+    assert "nonexistent-socket-dir" not in response.text
+
+
+@pytest.mark.parametrize(
+    "request_body",
+    [
+        {"query": "query($s: String!) { city(slug: $s) { name } }", "variables": {"s": "a\x00b"}},
+        {"query": '{ city(slug: "a\\u0000b") { name } }'},
+    ],
+    ids=["variable", "literal"],
+)
+async def test_nul_characters_are_refused_clearly(
+    client: httpx.AsyncClient, request_body: dict[str, object]
+) -> None:
+    response = await client.post("/graphql", json=request_body)
+    assert "Text must not contain the NUL character (U+0000)." in response.text
+    assert "Unexpected error" not in response.text
+
+
+@pytest.mark.parametrize("body", [b"null", b"42", b'"text"', b"[]"])
+async def test_bodies_that_are_not_graphql_requests_are_a_clear_400(
+    client: httpx.AsyncClient, body: bytes
+) -> None:
+    response = await client.post(
+        "/graphql", content=body, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 400
