@@ -27,6 +27,7 @@ class Settings:
     database_url: str | None
     data_dir: Path
     pg_binaries: str
+    max_page_size: int
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -35,4 +36,5 @@ class Settings:
             database_url=os.environ.get("DATABASE_URL") or None,
             data_dir=Path(os.environ.get("HUB_DATA_DIR") or default_data_dir()),
             pg_binaries=os.environ.get("HUB_PG_BINARIES", "auto"),
+            max_page_size=int(os.environ.get("HUB_MAX_PAGE_SIZE", "100")),
         )

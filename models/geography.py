@@ -20,6 +20,10 @@ from models.base import (
 # Germany's extent with a small margin: catches swapped latitude/longitude and typos.
 LATITUDE_RANGE = (47.0, 55.5)
 LONGITUDE_RANGE = (5.5, 15.5)
+# The 16 federal states by ISO 3166-2:DE code (without `DE-`).
+STATE_CODES = frozenset(
+    ("BW", "BY", "BE", "BB", "HB", "HH", "HE", "MV", "NI", "NW", "RP", "SL", "SN", "ST", "SH", "TH")
+)
 # Berlin, the largest German city, has about 3.9 million inhabitants.
 MAX_POPULATION = 5_000_000
 

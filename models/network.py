@@ -42,6 +42,30 @@ class ActorRole(LabelledEnum):
     MEMBER = ("member", "Mitglied", "Member")
 
 
+class SectorCode(LabelledEnum):
+    """The sectors of society an actor can belong to (Sektoren)."""
+
+    CIVIL_SOCIETY = ("civil_society", "Zivilgesellschaft", "Civil society")
+    POLITICS_ADMINISTRATION = (
+        "politics_administration",
+        "Politik und Verwaltung",
+        "Politics and administration",
+    )
+    BUSINESS = ("business", "Wirtschaft", "Business")
+    SCIENCE = ("science", "Wissenschaft", "Science")
+    MEDIA = ("media", "Medien", "Media")
+
+
+class SectorComposition(LabelledEnum):
+    """How many sectors a local network brings together (Multisektoralität)."""
+
+    NONE = ("none", "Keine Akteure", "No actors")
+    MONOSECTORAL = ("monosectoral", "Einsektoral", "One sector")
+    BISECTORAL = ("bisectoral", "Bisektoral", "Two sectors")
+    TRISECTORAL = ("trisectoral", "Trisektoral", "Three sectors")
+    MULTISECTORAL = ("multisectoral", "Multisektoral", "More than three sectors")
+
+
 class Sector(Base):
     """A sector of society an actor belongs to (civil society, politics and administration, ...)."""
 

@@ -4,7 +4,7 @@ import asyncio
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select
+from sqlalchemy import Row, Select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.websockets import WebSocket
@@ -17,24 +17,22 @@ class Context:
     """What every resolver of one request shares: one session, used by one statement at a time.
 
     graphql-core resolves sibling fields concurrently, and an AsyncSession must not run two
-    statements at once; the lock serialises them on the request's single connection.
+    statements at once; the lock serialises them on the request's single connection, which
+    also gives the whole request one consistent view of the data.
     """
 
     def __init__(self, request: Request | WebSocket | None, session: AsyncSession) -> None:
         self.request = request
         self.session = session
+        self.statements = 0
         self._lock = asyncio.Lock()
-        self.loaders = Loaders(self.all)
+        self.loaders = Loaders(self.rows)
 
-    async def all(self, statement: Select[Any]) -> Sequence[Any]:
-        """The ORM objects `statement` selects."""
+    async def rows(self, statement: Select[Any]) -> Sequence[Row[Any]]:
+        """The rows `statement` selects (ORM entities where it selects models)."""
         async with self._lock:
-            return (await self.session.scalars(statement)).all()
-
-    async def first(self, statement: Select[Any]) -> Any:
-        """The first ORM object `statement` selects, or None."""
-        async with self._lock:
-            return await self.session.scalar(statement)
+            self.statements += 1
+            return (await self.session.execute(statement)).all()
 
     async def close(self) -> None:
         """Give the session's connection back to the pool."""

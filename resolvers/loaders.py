@@ -1,58 +1,89 @@
-"""Per-request DataLoaders: one batched statement per relation, whatever the result's size."""
+"""Per-request DataLoaders over the declared sources: one batched statement per field and level."""
 
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from typing import Any
 
-from sqlalchemy import Select, select
-from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy import ColumnElement, Select, select
 from strawberry.dataloader import DataLoader
 
-import models
+from resolvers.pagination import Page, Window, page_statement
+from resolvers.sources import Computed, Relation, SqlColumn
+
+Fetch = Callable[[Select[Any]], Awaitable[Sequence[Any]]]
 
 
 class Loaders:
-    """The DataLoaders of one request; `fetch` runs a statement on the request's session."""
+    """The DataLoaders of one request, made on first use; `fetch` runs a statement."""
 
-    def __init__(self, fetch: Callable[[Select[Any]], Awaitable[Sequence[Any]]]) -> None:
+    def __init__(self, fetch: Fetch) -> None:
         self.fetch = fetch
-        self.state_by_code = self._one(models.State.code)
-        self.city_by_id = self._one(models.City.id)
-        self.sector_by_code = self._one(models.Sector.code)
-        self.network_by_id = self._one(models.LocalNetwork.id)
-        self.network_by_city_id = self._one(models.LocalNetwork.city_id)
-        self.cities_by_state_code = self._many(models.City.state_code, models.City.name)
-        self.actors_by_network_id = self._many(models.Actor.network_id, models.Actor.name)
+        self._made: dict[Hashable, DataLoader[Any, Any]] = {}
 
-    def _one(self, key: InstrumentedAttribute[Any]) -> DataLoader[Hashable, Any]:
-        """A loader of the row whose `key` equals each requested value (or None)."""
+    def _loader(self, key: Hashable, load: Callable[[list[Any]], Awaitable[list[Any]]]) -> Any:
+        """The loader cached under `key`, made from `load` the first time."""
+        if key not in self._made:
+            self._made[key] = DataLoader(load_fn=load)
+        return self._made[key]
 
-        async def load(keys: Sequence[Hashable]) -> list[Any]:
-            rows = await self._rows_where(key, keys)
-            by_key = {getattr(row, key.key): row for row in rows}
-            return [by_key.get(k) for k in keys]
+    def by_key(self, attribute: SqlColumn) -> DataLoader[Hashable, Any]:
+        """The row whose `attribute` (a unique column) has each value, or None."""
+        return self.one(Relation(attribute.class_, parent_key=attribute, key=attribute))
 
-        return DataLoader(load_fn=load)
+    def one(self, relation: Relation) -> DataLoader[Hashable, Any]:
+        """The related row of each parent value, or None."""
 
-    def _many(
-        self, key: InstrumentedAttribute[Any], *order_by: InstrumentedAttribute[Any]
-    ) -> DataLoader[Hashable, list[Any]]:
-        """A loader of all rows whose `key` equals each requested value, in a stable order."""
+        async def load(parents: list[Any]) -> list[Any]:
+            grouped = await self._grouped(relation, parents)
+            return [next(iter(grouped.get(parent, ())), None) for parent in parents]
 
-        async def load(keys: Sequence[Hashable]) -> list[list[Any]]:
-            grouped: dict[Hashable, list[Any]] = defaultdict(list)
-            for row in await self._rows_where(key, keys, *order_by):
-                grouped[getattr(row, key.key)].append(row)
-            return [grouped[k] for k in keys]
+        return self._loader(("one", id(relation)), load)
 
-        return DataLoader(load_fn=load)
+    def many(self, relation: Relation) -> DataLoader[Hashable, list[Any]]:
+        """All related rows of each parent value, in the relation's order."""
 
-    async def _rows_where(
-        self, key: InstrumentedAttribute[Any], keys: Sequence[Hashable], *order_by: Any
-    ) -> Sequence[Any]:
-        """One SELECT of the rows of `key`'s model whose `key` is in `keys`."""
-        model = key.class_
-        statement = (
-            select(model).where(key.in_(keys)).order_by(*order_by, model.__mapper__.primary_key[0])
-        )
-        return await self.fetch(statement)
+        async def load(parents: list[Any]) -> list[list[Any]]:
+            grouped = await self._grouped(relation, parents)
+            return [grouped.get(parent, []) for parent in parents]
+
+        return self._loader(("many", id(relation)), load)
+
+    def page(
+        self,
+        relation: Relation,
+        window: Window,
+        where: tuple[ColumnElement[bool], ...] = (),
+        order_by: tuple[ColumnElement[Any], ...] = (),
+        arguments: Hashable = (),
+    ) -> DataLoader[Hashable, Page]:
+        """Each parent's page of related rows; `arguments` identifies `where` and `order_by`."""
+
+        async def load(parents: list[Any]) -> list[Page]:
+            pages = {parent: Page(window) for parent in parents}
+            statement = page_statement(relation, parents, window, where, order_by)
+            for row, parent, number, total, in_page in await self.fetch(statement):
+                pages[parent].total = total
+                if in_page:
+                    pages[parent].rows.append((number - 1, row))
+            return [pages[parent] for parent in parents]
+
+        return self._loader(("page", id(relation), window, arguments), load)
+
+    def computed(self, computed: Computed) -> DataLoader[Hashable, Any]:
+        """The computed value of each row, by primary key."""
+        key = computed.model.__mapper__.primary_key[0]
+
+        async def load(ids: list[Any]) -> list[Any]:
+            statement = select(key, computed.expression).where(key.in_(ids))
+            values = dict(tuple(row) for row in await self.fetch(statement))
+            return [values.get(row_id) for row_id in ids]
+
+        return self._loader(("computed", id(computed)), load)
+
+    async def _grouped(self, relation: Relation, parents: list[Any]) -> dict[Any, list[Any]]:
+        """One SELECT of the related rows of all `parents`, grouped by parent value."""
+        statement = relation.rows().where(relation.group.in_(parents)).order_by(*relation.ordering)
+        grouped: dict[Any, list[Any]] = defaultdict(list)
+        for row, parent in await self.fetch(statement):
+            grouped[parent].append(row)
+        return grouped

@@ -1,5 +1,6 @@
 """The GraphQL schema, assembled in one place."""
 
+import logging
 from collections.abc import AsyncIterator
 
 import strawberry
@@ -8,13 +9,22 @@ from strawberry.extensions import AddValidationRules, MaskErrors, SchemaExtensio
 
 from schema.query import Query
 
+logger = logging.getLogger(__name__)
+
 
 class CloseSession(SchemaExtension):
-    """Return the request's database connection to the pool when the operation ends."""
+    """Return the request's database connection to the pool when the operation ends.
+
+    The answer is computed by then: a connection that fails to close is the pool's concern
+    (it discards it) and the log's, never the client's.
+    """
 
     async def on_operation(self) -> AsyncIterator[None]:
         yield
-        await self.execution_context.context.close()
+        try:
+            await self.execution_context.context.close()
+        except Exception:
+            logger.warning("closing the request's database session failed", exc_info=True)
 
 
 class NoNulInStrings(ValidationRule):

@@ -30,6 +30,33 @@ describe_enum(
     "The part an actor plays in its local network (coordinator = Anlaufstelle).",
 )
 
+describe_enum(models.SectorCode, "A sector of society (Sektor) actors belong to.")
+describe_enum(
+    models.SectorComposition,
+    "How many sectors a local network brings together: three is trisectoral (about three "
+    "quarters of the cities), more than three multisectoral (Multisektoralität).",
+)
+describe_enum(
+    models.FunderKind, "What kind of organisation a funder is (Stiftung, Ministerium, ...)."
+)
+describe_enum(
+    models.FunderScope, "Where a funder acts: nationwide, in named states, or on named themes."
+)
+describe_enum(
+    models.ContributionType,
+    "How a funder contributes: money, expertise, or an offer of its own.",
+)
+describe_enum(
+    models.RecipientKind,
+    "What a funding goes to: a local network, a measure, a state partnership or the network.",
+)
+
 CityKind = models.CityKind
 MembershipStatus = models.MembershipStatus
 ActorRole = models.ActorRole
+SectorCode = models.SectorCode
+SectorComposition = models.SectorComposition
+FunderKind = models.FunderKind
+FunderScope = models.FunderScope
+ContributionType = models.ContributionType
+RecipientKind = models.RecipientKind

@@ -1,55 +1,101 @@
-"""The root Query type."""
+"""Root fields for reading the network: lookups, lists and Relay's node interface."""
 
-from collections.abc import Sequence
 from typing import Annotated
 
 import strawberry
+from strawberry import relay
 
-import models
-from resolvers import geography
+import models as m
 from resolvers.context import Info
-from schema.geography import City, State
-
-MAX_CITIES = 500
+from resolvers.sources import Relation
+from schema.fields import by_key, connection, to_list
+from schema.filters import (
+    ActorFilter,
+    CityFilter,
+    CityOrder,
+    FunderFilter,
+    FundingFilter,
+    FundingOrder,
+    MeasureFilter,
+)
+from schema.types import State
 
 
 @strawberry.type(description="Read access to the Engagierte Stadt network.")
 class Query:
-    @strawberry.field(
-        description="The 16 German federal states, by code.", graphql_type=list[State]
+    node: relay.Node | None = relay.node(description="Any object, by its global ID.")
+    nodes: list[relay.Node | None] = relay.node(
+        description="Objects by their global IDs, in the same order (null where none exists)."
     )
-    async def states(self, info: Info) -> Sequence[models.State]:
-        return await geography.list_states(info)
 
-    @strawberry.field(
-        description="One federal state by its code, e.g. `NW`.", graphql_type=State | None
+    states = to_list(
+        Relation(m.State, order_by=(m.State.code,)),
+        "State",
+        "The 16 German federal states, by code.",
     )
+    state_partnerships = to_list(
+        Relation(m.StatePartnership, order_by=(m.StatePartnership.starts_on,)),
+        "StatePartnership",
+        "The states' partnerships with the network (Landespartnerschaften), oldest first.",
+    )
+    sectors = to_list(
+        Relation(m.Sector, order_by=(m.Sector.position,)),
+        "Sector",
+        "The five sectors of society actors belong to.",
+    )
+    cities = connection(
+        Relation(m.City, order_by=(m.City.name,)),
+        "City",
+        "The network's cities.",
+        CityFilter,
+        CityOrder,
+    )
+    actors = connection(
+        Relation(m.Actor, order_by=(m.Actor.name,)),
+        "Actor",
+        "Actors of all local networks.",
+        ActorFilter,
+    )
+    measures = connection(
+        Relation(m.Measure, order_by=(m.Measure.starts_on, m.Measure.title)),
+        "Measure",
+        "Measures of all local networks.",
+        MeasureFilter,
+    )
+    themes = connection(
+        Relation(m.Theme, order_by=(m.Theme.name_de,)), "Theme", "The themes, by German name."
+    )
+    working_groups = connection(
+        Relation(m.WorkingGroup, order_by=(m.WorkingGroup.name,)),
+        "WorkingGroup",
+        "The nationwide working groups.",
+    )
+    funders = connection(
+        Relation(m.Funder, order_by=(m.Funder.name,)),
+        "Funder",
+        "The funders of the network.",
+        FunderFilter,
+    )
+    fundings = connection(
+        Relation(m.Funding, order_by=(m.Funding.starts_on.desc(),)),
+        "Funding",
+        "All fundings.",
+        FundingFilter,
+        FundingOrder,
+    )
+    city = by_key(m.City.slug, "City", "One city by its slug, e.g. `koenigswinter`.", "The slug.")
+    actor = by_key(m.Actor.slug, "Actor", "One actor by its slug.", "The slug.")
+    measure = by_key(m.Measure.slug, "Measure", "One measure by its slug.", "The slug.")
+    theme = by_key(m.Theme.slug, "Theme", "One theme by its slug.", "The slug.")
+    working_group = by_key(
+        m.WorkingGroup.slug, "WorkingGroup", "One working group by its slug.", "The slug."
+    )
+    funder = by_key(m.Funder.slug, "Funder", "One funder by its slug.", "The slug.")
+
+    @strawberry.field(description="One federal state by its code, e.g. `NW` (any case).")
     async def state(
         self,
         info: Info,
         code: Annotated[str, strawberry.argument(description="ISO 3166-2:DE code, e.g. `NW`.")],
-    ) -> models.State | None:
-        return await geography.find_state(info, code)
-
-    @strawberry.field(
-        description=f"Cities of the network by name (at most {MAX_CITIES}).",
-        graphql_type=list[City],
-    )
-    async def cities(
-        self,
-        info: Info,
-        state: Annotated[
-            str | None, strawberry.argument(description="Only cities in this state, e.g. `NW`.")
-        ] = None,
-    ) -> Sequence[models.City]:
-        return await geography.list_cities(info, state, MAX_CITIES)
-
-    @strawberry.field(
-        description="One city by its slug, e.g. `koenigswinter`.", graphql_type=City | None
-    )
-    async def city(
-        self,
-        info: Info,
-        slug: Annotated[str, strawberry.argument(description="The city's slug.")],
-    ) -> models.City | None:
-        return await geography.find_city(info, slug)
+    ) -> State | None:
+        return await info.context.loaders.by_key(m.State.code).load(code.upper())

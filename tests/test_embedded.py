@@ -6,6 +6,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -156,7 +157,9 @@ def test_from_settings_prefers_binaries_of_the_cluster_version(workdir: Path) ->
         pytest.skip("both binary sources have the same major version")
     (workdir / "data" / "pgdata").mkdir(parents=True)
     (workdir / "data" / "pgdata" / "PG_VERSION").write_text(f"{bundled.version}\n")
-    settings = Settings(database_url=None, data_dir=workdir / "data", pg_binaries="auto")
+    settings = replace(
+        Settings.from_env(), database_url=None, data_dir=workdir / "data", pg_binaries="auto"
+    )
 
     assert EmbeddedPostgres.from_settings(settings).binaries == bundled
     with pytest.raises(EmbeddedPostgresError, match=f"PostgreSQL {bundled.version} cluster"):

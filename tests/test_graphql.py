@@ -37,8 +37,8 @@ async def test_states_lists_the_16_federal_states(demo_client: httpx.AsyncClient
 
 
 async def test_states_list_their_demo_cities(demo_client: httpx.AsyncClient) -> None:
-    body = await graphql(demo_client, "{ states { code cities { name } } }")
-    cities_per_state = {state["code"]: len(state["cities"]) for state in body["data"]["states"]}
+    body = await graphql(demo_client, "{ states { code cities { totalCount } } }")
+    cities_per_state = {s["code"]: s["cities"]["totalCount"] for s in body["data"]["states"]}
     assert cities_per_state["NW"] == 17
     assert cities_per_state["HB"] == 0
     assert sum(cities_per_state.values()) == 104
@@ -52,7 +52,7 @@ async def test_city_by_slug_with_state_network_and_actor_sectors(
       city(slug: $slug) {
         name slug kind status latitude longitude
         state { code name }
-        localNetwork { name actors { name role sector { code labelDe labelEn } } }
+        localNetwork { name actors { edges { node { name role sector { code labelDe } } } } }
       }
     }
     """
@@ -61,9 +61,9 @@ async def test_city_by_slug_with_state_network_and_actor_sectors(
     assert city["name"] == "Königswinter"
     assert city["state"] == {"code": "NW", "name": "Nordrhein-Westfalen"}
     assert (round(city["latitude"], 2), round(city["longitude"], 2)) == (50.68, 7.18)
-    actors = city["localNetwork"]["actors"]
+    actors = [edge["node"] for edge in city["localNetwork"]["actors"]["edges"]]
     assert [actor["role"] for actor in actors].count("COORDINATOR") == 1
-    assert {actor["sector"]["code"] for actor in actors} >= {"civil_society"}
+    assert {actor["sector"]["code"] for actor in actors} >= {"CIVIL_SOCIETY"}
 
 
 async def test_unknown_city_is_null(demo_client: httpx.AsyncClient) -> None:
@@ -72,8 +72,9 @@ async def test_unknown_city_is_null(demo_client: httpx.AsyncClient) -> None:
 
 
 async def test_cities_filter_by_state_code_in_any_case(demo_client: httpx.AsyncClient) -> None:
-    body = await graphql(demo_client, '{ cities(state: "st") { slug state { code } } }')
-    cities = body["data"]["cities"]
+    query = '{ cities(filter: {states: ["st"]}) { edges { node { slug state { code } } } } }'
+    body = await graphql(demo_client, query)
+    cities = [edge["node"] for edge in body["data"]["cities"]["edges"]]
     assert len(cities) == 9
     assert {"dessau-rosslau", "lutherstadt-wittenberg"} <= {city["slug"] for city in cities}
     assert {city["state"]["code"] for city in cities} == {"ST"}
@@ -83,11 +84,14 @@ async def test_nested_query_issues_one_statement_per_level(
     demo_client: httpx.AsyncClient, demo_engine: AsyncEngine
 ) -> None:
     """No N+1: the statement count depends on the query's shape, not on the 104 cities."""
-    query = "{ states { cities { localNetwork { actors { name sector { code } } } } } }"
+    query = """
+    { states { cities { edges { node { localNetwork { actors(first: 100) {
+        edges { node { name sector { code } } } } } } } } } }
+    """
     with counting_statements(demo_engine) as statements:
         body = await graphql(demo_client, query)
-    networks = [city["localNetwork"] for s in body["data"]["states"] for city in s["cities"]]
-    assert len(networks) == 104
+    cities = [edge["node"] for s in body["data"]["states"] for edge in s["cities"]["edges"]]
+    assert len(cities) == 104
     # states, cities, networks, actors, sectors
     assert statements.count == 5
 
@@ -97,10 +101,11 @@ async def test_sibling_fields_share_one_session_safely(demo_engine: AsyncEngine)
     app = create_app(sessions=session_factory(demo_engine))
     transport = httpx.ASGITransport(app=app)
     query = """
-    { states { code } cities { slug state { code } localNetwork { name } }
+    { states { code }
+      cities(first: 100) { edges { node { slug state { code } localNetwork { name } } } }
       city(slug: "koenigswinter") { name } }
     """
     async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as client:
         body = await graphql(client, query)
     assert "errors" not in body
-    assert len(body["data"]["cities"]) == 104
+    assert len(body["data"]["cities"]["edges"]) == 100

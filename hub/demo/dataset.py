@@ -15,6 +15,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar
 
+import models
 from hub.slugs import slugify
 
 FACTS_DIR = Path(__file__).resolve().parent / "facts"
@@ -177,32 +178,24 @@ STATE_NAMES_EN = {
 }
 
 # code, German label, English label, description; the position is the order here.
-SECTORS = (
-    (
-        "civil_society",
-        "Zivilgesellschaft",
-        "Civil society",
-        "Vereine, Initiativen, Stiftungen, Wohlfahrtsverbände und Kirchengemeinden.",
+SECTOR_DESCRIPTIONS = {
+    models.SectorCode.CIVIL_SOCIETY: (
+        "Vereine, Initiativen, Stiftungen, Wohlfahrtsverbände und Kirchengemeinden."
     ),
-    (
-        "politics_administration",
-        "Politik und Verwaltung",
-        "Politics and administration",
-        "Kommunalverwaltung, Rat und Beiräte der Stadt oder Gemeinde.",
+    models.SectorCode.POLITICS_ADMINISTRATION: (
+        "Kommunalverwaltung, Rat und Beiräte der Stadt oder Gemeinde."
     ),
-    (
-        "business",
-        "Wirtschaft",
-        "Business",
-        "Unternehmen, Sparkassen und Banken, Stadtwerke und Wirtschaftsverbände.",
+    models.SectorCode.BUSINESS: (
+        "Unternehmen, Sparkassen und Banken, Stadtwerke und Wirtschaftsverbände."
     ),
-    (
-        "science",
-        "Wissenschaft",
-        "Science",
-        "Hochschulen, Forschungseinrichtungen und Bildungsträger wie Volkshochschulen.",
+    models.SectorCode.SCIENCE: (
+        "Hochschulen, Forschungseinrichtungen und Bildungsträger wie Volkshochschulen."
     ),
-    ("media", "Medien", "Media", "Lokalzeitungen, Lokalradio, Bürgermedien und Online-Magazine."),
+    models.SectorCode.MEDIA: "Lokalzeitungen, Lokalradio, Bürgermedien und Online-Magazine.",
+}
+SECTORS = tuple(
+    (sector.value, sector.label_de, sector.label_en, description)
+    for sector, description in SECTOR_DESCRIPTIONS.items()
 )
 CIVIL_SOCIETY, POLITICS, BUSINESS, SCIENCE, MEDIA = (sector[0] for sector in SECTORS)
 

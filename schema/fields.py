@@ -1,0 +1,168 @@
+"""Field factories: each declares where a field's data lives (its SQL source, in the field's
+metadata) and gets the generic resolver that batches that source.
+
+Node types are named lazily (`node("City")`) because the types refer to each other.
+"""
+
+import inspect
+from collections.abc import Hashable, Iterable
+from dataclasses import dataclass
+from types import GenericAlias
+from typing import Annotated, Any
+
+import strawberry
+from sqlalchemy import ColumnElement
+from strawberry import relay
+
+from hub.config import Settings
+from resolvers.context import Info
+from resolvers.pagination import Window
+from resolvers.sources import Computed, Relation
+from schema.connections import Connection
+
+# The key under which a field's metadata holds its SQL source.
+SOURCE = "sql_source"
+MAX_PAGE_SIZE = Settings.from_env().max_page_size
+
+
+def node(name: str) -> Any:
+    """A lazy reference to the object type `name` of schema.types."""
+    return Annotated[name, strawberry.lazy("schema.types")]
+
+
+def to_one(relation: Relation, type_name: str, description: str, required: bool = False) -> Any:
+    """A field holding the one related row (or null)."""
+
+    async def resolve(root: Any, info: Info) -> Any:
+        parent = relation.parent_value(root)
+        return None if parent is None else await info.context.loaders.one(relation).load(parent)
+
+    graphql_type = node(type_name) if required else node(type_name) | None
+    return strawberry.field(
+        resolver=resolve,
+        graphql_type=graphql_type,
+        description=description,
+        metadata={SOURCE: relation},
+    )
+
+
+def to_list(relation: Relation, type_name: str, description: str) -> Any:
+    """A field holding all related rows, for lists that cannot grow (the 16 states, 5 sectors)."""
+
+    async def resolve(root: Any, info: Info) -> Any:
+        return await info.context.loaders.many(relation).load(relation.parent_value(root))
+
+    return strawberry.field(
+        resolver=resolve,
+        graphql_type=GenericAlias(list, (node(type_name),)),
+        description=description,
+        metadata={SOURCE: relation},
+    )
+
+
+def by_key(attribute: Any, type_name: str, description: str, argument: str) -> Any:
+    """A root field finding one row by a unique column, e.g. `city(slug:)`."""
+
+    async def resolve(info: Info, **arguments: Any) -> Any:
+        return await info.context.loaders.by_key(attribute).load(arguments[attribute.key])
+
+    resolve.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [
+            _parameter("info", Info),
+            inspect.Parameter(
+                attribute.key,
+                inspect.Parameter.KEYWORD_ONLY,
+                annotation=Annotated[str, strawberry.argument(description=argument)],
+            ),
+        ]
+    )
+    return strawberry.field(
+        resolver=resolve, graphql_type=node(type_name) | None, description=description
+    )
+
+
+def computed(source: Computed, graphql_type: Any, description: str) -> Any:
+    """A field whose value PostgreSQL computes per row (e.g. a network's sector count)."""
+    key = str(source.model.__mapper__.primary_key[0].key)
+
+    async def resolve(root: Any, info: Info) -> Any:
+        return await info.context.loaders.computed(source).load(getattr(root, key))
+
+    return strawberry.field(
+        resolver=resolve,
+        graphql_type=graphql_type,
+        description=description,
+        metadata={SOURCE: source},
+    )
+
+
+@dataclass(frozen=True)
+class ConnectionRequest:
+    """What a connection field asks for, handed to `Connection.resolve_connection`."""
+
+    relation: Relation
+    parent: Hashable
+    where: tuple[ColumnElement[bool], ...]
+    order_by: tuple[ColumnElement[Any], ...]
+    arguments: Hashable
+
+    async def page(self, info: Info, window: Window) -> Any:
+        """This parent's page, batched with the pages of its siblings."""
+        loader = info.context.loaders.page(
+            self.relation, window, self.where, self.order_by, self.arguments
+        )
+        return await loader.load(self.parent)
+
+
+def connection(
+    relation: Relation,
+    type_name: str,
+    description: str,
+    filter_type: Any = None,
+    order_type: Any = None,
+) -> Any:
+    """A Relay connection field over `relation`, with `filter` and `orderBy` if given.
+
+    Filter inputs offer `conditions()` (SQL conditions on the target table) and order enums
+    `ordering()`; both paths read them. The resolver's signature is built here because each
+    connection has its own filter and order types, and strawberry reads arguments from it.
+    """
+
+    async def resolve(root: Any, info: Info, **arguments: Any) -> ConnectionRequest:
+        filter_input, order = arguments.get("filter"), arguments.get("order_by")
+        return ConnectionRequest(
+            relation=relation,
+            parent=relation.parent_value(root),
+            where=tuple(filter_input.conditions()) if filter_input else (),
+            order_by=order.ordering() if order else (),
+            arguments=(repr(filter_input), order),
+        )
+
+    parameters = [_parameter("root"), _parameter("info", Info)]
+    if filter_type is not None:
+        description_of_filter = "Only the items that match all of the filter's conditions."
+        parameters.append(_argument("filter", filter_type | None, description_of_filter))
+    if order_type is not None:
+        parameters.append(_argument("order_by", order_type | None, "The order of the items."))
+    resolve.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        parameters, return_annotation=GenericAlias(Iterable, (node(type_name),))
+    )
+    return relay.connection(
+        Connection[node(type_name)],  # type: ignore[misc]
+        description=description,
+        metadata={SOURCE: relation},
+        max_results=MAX_PAGE_SIZE,
+    )(resolve)
+
+
+def _parameter(name: str, annotation: Any = inspect.Parameter.empty) -> inspect.Parameter:
+    """A positional parameter of a generated resolver."""
+    return inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=annotation)
+
+
+def _argument(name: str, annotation: Any, description: str) -> inspect.Parameter:
+    """An optional, described GraphQL argument of a generated resolver."""
+    described = Annotated[annotation, strawberry.argument(description=description)]
+    return inspect.Parameter(
+        name, inspect.Parameter.KEYWORD_ONLY, annotation=described, default=None
+    )
