@@ -7,7 +7,7 @@ import strawberry
 from graphql import GraphQLError, StringValueNode, ValidationRule
 from strawberry.extensions import AddValidationRules, MaskErrors, SchemaExtension
 
-from schema.query import Query
+from schema.query import NetworkQuery
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +49,14 @@ def is_unexpected(error: GraphQLError) -> bool:
     """
     original = error.original_error
     return original is not None and not isinstance(original, GraphQLError)
+
+
+@strawberry.type(description="Read access to the Engagierte Stadt network.")
+class Query(
+    # One base class per area of the API.
+    NetworkQuery,
+):
+    pass
 
 
 schema = strawberry.Schema(

@@ -21,8 +21,8 @@ from schema.filters import (
 from schema.types import State
 
 
-@strawberry.type(description="Read access to the Engagierte Stadt network.")
-class Query:
+@strawberry.type(description="Lookups and lists of the network's entities.")
+class NetworkQuery:
     node: relay.Node | None = relay.node(description="Any object, by its global ID.")
     nodes: list[relay.Node | None] = relay.node(
         description="Objects by their global IDs, in the same order (null where none exists)."
