@@ -19,8 +19,10 @@ from strawberry.http import GraphQLRequestData
 
 from hub.config import Settings
 from hub.database import create_engine, open_database, session_factory
+from hub.graphiql import graphiql_html
 from resolvers.context import Context
 from schema import schema
+from schema.extensions import NUL_MESSAGE
 
 logger = logging.getLogger(__name__)
 
@@ -30,8 +32,14 @@ READINESS_TIMEOUT_SECONDS = 2.0
 class GraphQLApp(GraphQL[Context, None]):
     """Strawberry's ASGI app, with a context holding the request's session and loaders."""
 
+    @property
+    def graphql_ide_html(self) -> str:
+        """GraphiQL with the hub's example queries as tabs."""
+        return graphiql_html()
+
     async def get_context(self, request: Request | WebSocket, response: object) -> Context:
-        return Context(request=request, session=request.app.state.sessions())
+        state = request.app.state
+        return Context(request=request, session=state.sessions(), debug=state.debug)
 
     def parse_json(self, data: str | bytes) -> Any:
         """Strawberry's JSON parsing, refusing bodies that are not objects (e.g. `null`).
@@ -54,7 +62,7 @@ class GraphQLApp(GraphQL[Context, None]):
         parsed = await super().parse_http_body(request)
         for item in parsed if isinstance(parsed, list) else [parsed]:
             if contains_nul([item.query, item.operation_name, item.variables]):
-                raise HTTPException(400, "Text must not contain the NUL character (U+0000).")
+                raise HTTPException(400, NUL_MESSAGE)
         return parsed
 
 
@@ -104,8 +112,14 @@ async def no_lifespan(app: Starlette) -> AsyncIterator[None]:
     yield
 
 
-def create_app(sessions: async_sessionmaker[AsyncSession] | None = None) -> Starlette:
-    """The hub's ASGI app; without `sessions`, its lifespan opens the configured database."""
+def create_app(
+    sessions: async_sessionmaker[AsyncSession] | None = None, debug: bool | None = None
+) -> Starlette:
+    """The hub's ASGI app; without `sessions`, its lifespan opens the configured database.
+
+    `debug` adds SQL statement counts and server time to each response's `extensions`
+    (default: `HUB_DEBUG`).
+    """
     graphql = GraphQLApp(schema)
     app = Starlette(
         routes=[
@@ -117,6 +131,7 @@ def create_app(sessions: async_sessionmaker[AsyncSession] | None = None) -> Star
         lifespan=open_configured_database if sessions is None else no_lifespan,
     )
     app.state.sessions = sessions
+    app.state.debug = Settings.from_env().debug if debug is None else debug
     return app
 
 

@@ -28,6 +28,7 @@ class Settings:
     data_dir: Path
     pg_binaries: str
     max_page_size: int
+    debug: bool
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -37,4 +38,5 @@ class Settings:
             data_dir=Path(os.environ.get("HUB_DATA_DIR") or default_data_dir()),
             pg_binaries=os.environ.get("HUB_PG_BINARIES", "auto"),
             max_page_size=int(os.environ.get("HUB_MAX_PAGE_SIZE", "100")),
+            debug=os.environ.get("HUB_DEBUG", "") not in ("", "0", "false"),
         )

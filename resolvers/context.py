@@ -21,9 +21,12 @@ class Context:
     also gives the whole request one consistent view of the data.
     """
 
-    def __init__(self, request: Request | WebSocket | None, session: AsyncSession) -> None:
+    def __init__(
+        self, request: Request | WebSocket | None, session: AsyncSession, debug: bool = False
+    ) -> None:
         self.request = request
         self.session = session
+        self.debug = debug
         self.statements = 0
         self._lock = asyncio.Lock()
         self.loaders = Loaders(self.rows)

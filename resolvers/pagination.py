@@ -9,7 +9,7 @@ from graphql import GraphQLError
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select, true
 from sqlalchemy.orm import aliased
 from strawberry.relay.types import PREFIX
-from strawberry.relay.utils import SliceMetadata, to_base64
+from strawberry.relay.utils import SliceMetadata, from_base64, to_base64
 
 from resolvers.sources import Relation
 
@@ -34,6 +34,12 @@ class Window:
         max_results: int | None,
     ) -> "Window":
         """The window the Relay arguments ask for; bad arguments are the client's error."""
+        for name, cursor in (("after", after), ("before", before)):
+            if cursor is not None and not is_cursor(cursor):
+                raise GraphQLError(
+                    f"Argument '{name}' is not a cursor of this API.",
+                    extensions={"code": "BAD_USER_INPUT"},
+                )
         try:
             window = SliceMetadata.from_arguments(
                 info, before=before, after=after, first=first, last=last, max_results=max_results
@@ -53,6 +59,15 @@ class Window:
         if self.last is not None:
             conditions.append(row_number > total - self.last)
         return and_(true(), *conditions)
+
+
+def is_cursor(cursor: str) -> bool:
+    """Whether `cursor` has the shape of this API's cursors (strawberry's offset cursors)."""
+    try:
+        prefix, offset = from_base64(cursor)
+    except (ValueError, TypeError):
+        return False
+    return prefix == PREFIX and offset.isdigit()
 
 
 @dataclass

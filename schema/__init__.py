@@ -1,54 +1,10 @@
 """The GraphQL schema, assembled in one place."""
 
-import logging
-from collections.abc import AsyncIterator
-
 import strawberry
-from graphql import GraphQLError, StringValueNode, ValidationRule
-from strawberry.extensions import AddValidationRules, MaskErrors, SchemaExtension
+from strawberry.extensions import AddValidationRules, MaskErrors
 
+from schema.extensions import CloseSession, DebugFigures, NoNulInStrings, is_unexpected
 from schema.query import NetworkQuery
-
-logger = logging.getLogger(__name__)
-
-
-class CloseSession(SchemaExtension):
-    """Return the request's database connection to the pool when the operation ends.
-
-    The answer is computed by then: a connection that fails to close is the pool's concern
-    (it discards it) and the log's, never the client's.
-    """
-
-    async def on_operation(self) -> AsyncIterator[None]:
-        yield
-        try:
-            await self.execution_context.context.close()
-        except Exception:
-            logger.warning("closing the request's database session failed", exc_info=True)
-
-
-class NoNulInStrings(ValidationRule):
-    """Refuse string literals holding U+0000, which no text column can store.
-
-    Variables are checked where the request is parsed (server.py); literals only exist here.
-    """
-
-    def enter_string_value(self, node: StringValueNode, *_: object) -> None:
-        if "\x00" in node.value:
-            self.report_error(
-                GraphQLError("Text must not contain the NUL character (U+0000).", node)
-            )
-
-
-def is_unexpected(error: GraphQLError) -> bool:
-    """An error raised by a bug or the database, not by the request itself.
-
-    Its text may hold SQL, connection details or data of others: clients get "Unexpected error."
-    while strawberry logs the original with its traceback. Syntax and validation errors, which
-    carry no original exception, reach the client as they are.
-    """
-    original = error.original_error
-    return original is not None and not isinstance(original, GraphQLError)
 
 
 @strawberry.type(description="Read access to the Engagierte Stadt network.")
@@ -63,6 +19,7 @@ schema = strawberry.Schema(
     query=Query,
     extensions=[
         CloseSession,
+        DebugFigures,
         lambda: AddValidationRules([NoNulInStrings]),
         lambda: MaskErrors(should_mask_error=is_unexpected),
     ],

@@ -1,0 +1,69 @@
+"""Schema extensions: session lifecycle, input hygiene, error masking and debug figures."""
+
+import logging
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from graphql import GraphQLError, StringValueNode, ValidationRule
+from strawberry.extensions import SchemaExtension
+
+logger = logging.getLogger(__name__)
+
+NUL_MESSAGE = "Text must not contain the NUL character (U+0000)."
+
+
+class CloseSession(SchemaExtension):
+    """Return the request's database connection to the pool when the operation ends.
+
+    The answer is computed by then: a connection that fails to close is the pool's concern
+    (it discards it) and the log's, never the client's.
+    """
+
+    async def on_operation(self) -> AsyncIterator[None]:
+        yield
+        try:
+            await self.execution_context.context.close()
+        except Exception:
+            logger.warning("closing the request's database session failed", exc_info=True)
+
+
+class DebugFigures(SchemaExtension):
+    """With debugging on (`HUB_DEBUG=1`), report SQL statements and server time in `extensions`."""
+
+    def on_operation(self) -> Any:
+        self.started = time.perf_counter()
+        yield
+
+    def get_results(self) -> dict[str, Any]:
+        context = self.execution_context.context
+        if not getattr(context, "debug", False):
+            return {}
+        elapsed_ms = (time.perf_counter() - self.started) * 1000
+        return {
+            "debug": {"sqlStatements": context.statements, "serverTimeMs": round(elapsed_ms, 2)}
+        }
+
+
+class NoNulInStrings(ValidationRule):
+    """Refuse string literals holding U+0000, which no text column can store.
+
+    Variables are checked where the request is parsed (server.py); literals only exist here.
+    """
+
+    def enter_string_value(self, node: StringValueNode, *_: object) -> None:
+        if "\x00" in node.value:
+            self.report_error(
+                GraphQLError("Text must not contain the NUL character (U+0000).", node)
+            )
+
+
+def is_unexpected(error: GraphQLError) -> bool:
+    """An error raised by a bug or the database, not by the request itself.
+
+    Its text may hold SQL, connection details or data of others: clients get "Unexpected error."
+    while strawberry logs the original with its traceback. Syntax and validation errors, which
+    carry no original exception, reach the client as they are.
+    """
+    original = error.original_error
+    return original is not None and not isinstance(original, GraphQLError)
