@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 from hub import migrations
 from hub.database import asyncpg_dsn, create_engine, to_asyncpg_url
 from hub.demo.demo import build_demo
+from hub.demo.synthetic import build_synthetic
 from hub.embedded import EmbeddedPostgres, find_binaries
 from hub.seeding import seed
 from server import create_app
@@ -88,6 +89,24 @@ async def demo_database_url(server_url: str) -> AsyncIterator[str]:
     await seed(url, build_demo)
     yield url
     await drop_database(server_url, url)
+
+
+async def synthetic_database(server_url: str, cities: int) -> str:
+    """A migrated database holding the synthetic data set of `cities` cities."""
+    url = await create_database(server_url)
+    await asyncio.to_thread(migrations.upgrade, url)
+    await seed(url, lambda: build_synthetic(cities))
+    return url
+
+
+@pytest.fixture(scope="session")
+async def scaled_database_urls(server_url: str) -> AsyncIterator[dict[str, str]]:
+    """Two synthetic databases, 10 and 300 cities, for checks that must not depend on size."""
+    urls = {"small": await synthetic_database(server_url, 10)}
+    urls["large"] = await synthetic_database(server_url, 300)
+    yield urls
+    for url in urls.values():
+        await drop_database(server_url, url)
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,7 @@
 from collections.abc import Iterator
 from pathlib import Path
 
-from graphql import GraphQLNamedType
+from graphql import GraphQLNamedType, build_schema, find_breaking_changes
 
 from schema import schema
 
@@ -13,6 +13,13 @@ SDL_FILE = Path(__file__).resolve().parent.parent / "schema.graphql"
 def test_checked_in_sdl_matches_the_schema() -> None:
     """On an intended change, run `engagement-hub schema > schema.graphql` and commit it."""
     assert SDL_FILE.read_text() == schema.as_str() + "\n"
+
+
+def test_no_breaking_changes_against_the_checked_in_sdl() -> None:
+    """A breaking change must be deliberate: it passes only once schema.graphql records it."""
+    checked_in = build_schema(SDL_FILE.read_text())
+    changes = find_breaking_changes(checked_in, schema._schema)
+    assert [f"{change.type.name}: {change.description}" for change in changes] == []
 
 
 def undescribed(graphql_type: GraphQLNamedType) -> Iterator[str]:

@@ -1,0 +1,160 @@
+"""The example queries of docs/queries/: each runs on the demo data with its result checked, and
+issues the same, bounded number of SQL statements on a small and a much larger data set."""
+
+import math
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from hub.database import engine_for, session_factory
+from server import create_app
+from tests.helpers import counting_statements, graphql
+
+EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "docs" / "queries"
+Data = dict[str, Any]
+
+
+def example(name: str) -> str:
+    """The text of the example query `name`."""
+    return (EXAMPLES_DIR / f"{name}.graphql").read_text()
+
+
+def edges_nodes(connection: Data) -> list[Data]:
+    """The nodes of a connection."""
+    return [edge["node"] for edge in connection["edges"]]
+
+
+async def scalar(connection: AsyncConnection, sql: str) -> Any:
+    """One value from hand-written SQL: an independent check of what the API says."""
+    return (await connection.execute(text(sql))).scalar_one()
+
+
+async def check_funder_portal(data: Data, connection: AsyncConnection) -> None:
+    funder = data["funder"]
+    assert funder["name"] == "Körber-Stiftung"
+    expected = await scalar(
+        connection,
+        "SELECT count(*) FROM fundings JOIN funders ON funders.id = fundings.funder_id "
+        "WHERE funders.slug = 'koerber-stiftung'",
+    )
+    assert funder["fundings"]["totalCount"] == expected > 20
+    fundings = edges_nodes(funder["fundings"])
+    assert len(fundings) == 20
+    starts = [funding["startsOn"] for funding in fundings]
+    assert starts == sorted(starts, reverse=True)
+    for funding in fundings:
+        typename = (funding["recipient"] or {}).get("__typename")
+        assert (
+            typename
+            == {
+                "LOCAL_NETWORK": "LocalNetwork",
+                "MEASURE": "Measure",
+                "STATE_PARTNERSHIP": "StatePartnership",
+                "NETWORK_WIDE": None,
+            }[funding["recipientKind"]]
+        )
+        assert (funding["amountEur"] is not None) == (funding["contributionType"] == "FINANCIAL")
+
+
+async def check_state_partner_portal(data: Data, connection: AsyncConnection) -> None:
+    state = data["state"]
+    assert state["name"] == "Rheinland-Pfalz"
+    assert state["partnership"]["institution"] == "Staatskanzlei Rheinland-Pfalz"
+    assert state["cities"]["totalCount"] == 11
+    for city in edges_nodes(state["cities"]):
+        network = city["localNetwork"]
+        sectors = {sector["code"] for sector in network["sectors"]}
+        assert network["composition"] == {2: "BISECTORAL", 3: "TRISECTORAL"}.get(
+            len(sectors), "MULTISECTORAL"
+        )
+        for measure in edges_nodes(network["measures"]):
+            assert measure["theme"] is None or measure["theme"]["nameDe"]
+
+
+def distance_km(lat: float, lon: float, other_lat: float, other_lon: float) -> float:
+    """Haversine distance, computed here independently of the SQL."""
+    phi, other_phi = math.radians(lat), math.radians(other_lat)
+    half_chord = (
+        math.sin((other_phi - phi) / 2) ** 2
+        + math.cos(phi) * math.cos(other_phi) * math.sin(math.radians(other_lon - lon) / 2) ** 2
+    )
+    return 2 * 6371.0088 * math.asin(math.sqrt(half_chord))
+
+
+async def check_city_map(data: Data, connection: AsyncConnection) -> None:
+    cities = edges_nodes(data["cities"])
+    names = {city["name"] for city in cities}
+    assert {"Königswinter", "Aachen", "Bielefeld"} - names == {"Bielefeld"}
+    assert data["cities"]["totalCount"] == len(cities)
+    for city in cities:
+        assert distance_km(50.94, 6.96, city["latitude"], city["longitude"]) <= 150
+
+
+Check = Callable[[Data, AsyncConnection], Awaitable[None]]
+CHECKS: dict[str, Check] = {
+    "funder-portal": check_funder_portal,
+    "state-partner-portal": check_state_partner_portal,
+    "city-map": check_city_map,
+}
+
+# Variables that make every level of an example non-empty on the synthetic data sets.
+SCALE_VARIABLES = {
+    "funder-portal": (
+        "SELECT json_build_object('funder', slug) FROM funders "
+        "ORDER BY (SELECT count(*) FROM fundings WHERE funder_id = funders.id) DESC, id LIMIT 1"
+    ),
+    "state-partner-portal": (
+        "SELECT json_build_object('state', state_code, 'activeFrom', '2000-01-01') FROM cities "
+        "GROUP BY state_code ORDER BY count(*) DESC, state_code LIMIT 1"
+    ),
+    "city-map": (
+        "SELECT json_build_object('lat', avg(latitude), 'lon', avg(longitude), 'radiusKm', 1000) "
+        "FROM cities"
+    ),
+}
+# The most SQL statements each example may issue: one per relation or computed field it asks
+# for (a union asks for each of its kinds), whatever the size of the data.
+MAX_STATEMENTS = {"funder-portal": 9, "state-partner-portal": 12, "city-map": 5}
+
+
+def test_every_example_is_checked() -> None:
+    names = {path.stem for path in EXAMPLES_DIR.glob("*.graphql")}
+    assert names == CHECKS.keys() == SCALE_VARIABLES.keys() == MAX_STATEMENTS.keys()
+
+
+@pytest.mark.parametrize("name", CHECKS)
+async def test_example_answers_on_the_demo_data(
+    demo_client: httpx.AsyncClient, demo_connection: AsyncConnection, name: str
+) -> None:
+    body = await graphql(demo_client, example(name))
+    assert "errors" not in body, body
+    await CHECKS[name](body["data"], demo_connection)
+
+
+async def statements_for(engine: AsyncEngine, name: str) -> int:
+    """How many statements the example issues on the database of `engine`."""
+    async with engine.connect() as connection:
+        variables = await scalar(connection, SCALE_VARIABLES[name])
+    app = create_app(sessions=session_factory(engine))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as client:
+        with counting_statements(engine) as statements:
+            body = await graphql(client, example(name), variables)
+    assert "errors" not in body, body
+    return statements.count
+
+
+@pytest.mark.parametrize("name", CHECKS)
+async def test_statement_count_does_not_grow_with_the_data(
+    scaled_database_urls: dict[str, str], name: str
+) -> None:
+    counts = {}
+    for size, url in scaled_database_urls.items():
+        async with engine_for(url) as engine:
+            counts[size] = await statements_for(engine, name)
+    assert counts["small"] == counts["large"] <= MAX_STATEMENTS[name], counts
