@@ -19,6 +19,7 @@ from strawberry.http import GraphQLRequestData
 
 from hub.config import Settings
 from hub.database import create_engine, open_database, session_factory
+from hub.features import BASELINE, Features, detect
 from hub.graphiql import graphiql_html
 from resolvers.context import Context
 from schema import schema
@@ -39,7 +40,12 @@ class GraphQLApp(GraphQL[Context, None]):
 
     async def get_context(self, request: Request | WebSocket, response: object) -> Context:
         state = request.app.state
-        return Context(request=request, session=state.sessions(), debug=state.debug)
+        return Context(
+            request=request,
+            session=state.sessions(),
+            debug=state.debug,
+            features=state.features,
+        )
 
     def parse_json(self, data: str | bytes) -> Any:
         """Strawberry's JSON parsing, refusing bodies that are not objects (e.g. `null`).
@@ -95,11 +101,14 @@ async def readyz(request: Request) -> JSONResponse:
 
 @asynccontextmanager
 async def open_configured_database(app: Starlette) -> AsyncIterator[None]:
-    """Open the database the settings name (starting the embedded one if needed) for the app."""
+    """Open the configured database (starting the embedded one if needed); detect its features."""
     database = await asyncio.to_thread(open_database, Settings.from_env())
     engine = create_engine(database.url)
     app.state.sessions = session_factory(engine)
     try:
+        async with engine.connect() as connection:
+            app.state.features = await detect(connection)
+        app.state.features.log()
         yield
     finally:
         await engine.dispose()
@@ -113,12 +122,15 @@ async def no_lifespan(app: Starlette) -> AsyncIterator[None]:
 
 
 def create_app(
-    sessions: async_sessionmaker[AsyncSession] | None = None, debug: bool | None = None
+    sessions: async_sessionmaker[AsyncSession] | None = None,
+    debug: bool | None = None,
+    features: Features = BASELINE,
 ) -> Starlette:
     """The hub's ASGI app; without `sessions`, its lifespan opens the configured database.
 
     `debug` adds SQL statement counts and server time to each response's `extensions`
-    (default: `HUB_DEBUG`).
+    (default: `HUB_DEBUG`). `features` are those of the database behind `sessions`; without
+    `sessions`, the lifespan detects them.
     """
     graphql = GraphQLApp(schema)
     app = Starlette(
@@ -132,6 +144,7 @@ def create_app(
     )
     app.state.sessions = sessions
     app.state.debug = Settings.from_env().debug if debug is None else debug
+    app.state.features = features
     return app
 
 

@@ -8,6 +8,7 @@ from sqlalchemy.engine import Connection
 
 from hub.config import Settings
 from hub.database import create_engine, open_database
+from hub.migrations import include_object
 from models import Base
 
 config = context.config
@@ -24,6 +25,7 @@ def run_migrations(connection: Connection) -> None:
         target_metadata=target_metadata,
         compare_type=True,
         compare_server_default=True,
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -6,6 +6,8 @@ from alembic import command
 from alembic.config import Config
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# Indexes that only migrations declare, not the models: search's expression indexes.
+MIGRATION_ONLY_INDEX_PREFIX = "ix_search_"
 
 
 def alembic_config(url: str) -> Config:
@@ -26,3 +28,12 @@ def upgrade(url: str, revision: str = "head") -> None:
 def downgrade(url: str, revision: str = "base") -> None:
     """Migrate the database at `url` down to `revision`."""
     command.downgrade(alembic_config(url), revision)
+
+
+def include_object(
+    item: object, name: str | None, type_: str, reflected: bool, compare_to: object
+) -> bool:
+    """Whether autogenerate compares `item` with the models: not the migration-only indexes."""
+    return not (
+        type_ == "index" and name is not None and name.startswith(MIGRATION_ONLY_INDEX_PREFIX)
+    )

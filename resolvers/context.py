@@ -1,4 +1,4 @@
-"""The context of one GraphQL request: its database session and its DataLoaders."""
+"""The context of one GraphQL request: its session, its DataLoaders, the database's features."""
 
 import asyncio
 from collections.abc import Sequence
@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.websockets import WebSocket
 from strawberry.types import Info as StrawberryInfo
 
+from hub.features import BASELINE, Features
 from resolvers.loaders import Loaders
 
 
@@ -22,11 +23,16 @@ class Context:
     """
 
     def __init__(
-        self, request: Request | WebSocket | None, session: AsyncSession, debug: bool = False
+        self,
+        request: Request | WebSocket | None,
+        session: AsyncSession,
+        debug: bool = False,
+        features: Features = BASELINE,
     ) -> None:
         self.request = request
         self.session = session
         self.debug = debug
+        self.features = features
         self.statements = 0
         self._lock = asyncio.Lock()
         self.loaders = Loaders(self.rows)

@@ -2,6 +2,7 @@
 
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Hashable, Sequence
+from functools import cache
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, select
@@ -20,7 +21,7 @@ class Loaders:
         self.fetch = fetch
         self._made: dict[Hashable, DataLoader[Any, Any]] = {}
 
-    def _loader(self, key: Hashable, load: Callable[[list[Any]], Awaitable[list[Any]]]) -> Any:
+    def loader(self, key: Hashable, load: Callable[[list[Any]], Awaitable[list[Any]]]) -> Any:
         """The loader cached under `key`, made from `load` the first time."""
         if key not in self._made:
             self._made[key] = DataLoader(load_fn=load)
@@ -28,7 +29,7 @@ class Loaders:
 
     def by_key(self, attribute: SqlColumn) -> DataLoader[Hashable, Any]:
         """The row whose `attribute` (a unique column) has each value, or None."""
-        return self.one(Relation(attribute.class_, parent_key=attribute, key=attribute))
+        return self.one(key_relation(attribute))
 
     def one(self, relation: Relation) -> DataLoader[Hashable, Any]:
         """The related row of each parent value, or None."""
@@ -37,7 +38,7 @@ class Loaders:
             grouped = await self._grouped(relation, parents)
             return [next(iter(grouped.get(parent, ())), None) for parent in parents]
 
-        return self._loader(("one", id(relation)), load)
+        return self.loader(("one", id(relation)), load)
 
     def many(self, relation: Relation) -> DataLoader[Hashable, list[Any]]:
         """All related rows of each parent value, in the relation's order."""
@@ -46,7 +47,7 @@ class Loaders:
             grouped = await self._grouped(relation, parents)
             return [grouped.get(parent, []) for parent in parents]
 
-        return self._loader(("many", id(relation)), load)
+        return self.loader(("many", id(relation)), load)
 
     def page(
         self,
@@ -67,7 +68,7 @@ class Loaders:
                     pages[parent].rows.append((number - 1, row))
             return [pages[parent] for parent in parents]
 
-        return self._loader(("page", id(relation), window, arguments), load)
+        return self.loader(("page", id(relation), window, arguments), load)
 
     def computed(self, computed: Computed) -> DataLoader[Hashable, Any]:
         """The computed value of each row, by primary key."""
@@ -78,7 +79,7 @@ class Loaders:
             values = dict(tuple(row) for row in await self.fetch(statement))
             return [values.get(row_id) for row_id in ids]
 
-        return self._loader(("computed", id(computed)), load)
+        return self.loader(("computed", id(computed)), load)
 
     async def _grouped(self, relation: Relation, parents: list[Any]) -> dict[Any, list[Any]]:
         """One SELECT of the related rows of all `parents`, grouped by parent value."""
@@ -87,3 +88,10 @@ class Loaders:
         for row, parent in await self.fetch(statement):
             grouped[parent].append(row)
         return grouped
+
+
+@cache
+def key_relation(attribute: SqlColumn) -> Relation:
+    """The relation from a value to the row holding it in `attribute`: one per attribute, so
+    every lookup by that attribute in a request shares one loader."""
+    return Relation(attribute.class_, parent_key=attribute, key=attribute)

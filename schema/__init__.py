@@ -4,13 +4,19 @@ import strawberry
 from strawberry.extensions import AddValidationRules, MaskErrors
 
 from schema.extensions import CloseSession, DebugFigures, NoNulInStrings, is_unexpected
+from schema.labels import LabelsQuery
 from schema.query import NetworkQuery
+from schema.search import SearchQuery
+from schema.statistics import StatisticsQuery
 
 
 @strawberry.type(description="Read access to the Engagierte Stadt network.")
 class Query(
     # One base class per area of the API.
     NetworkQuery,
+    StatisticsQuery,
+    LabelsQuery,
+    SearchQuery,
 ):
     pass
 

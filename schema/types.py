@@ -14,6 +14,7 @@ import models as m
 from resolvers import expressions as sql
 from resolvers.context import Info
 from resolvers.sources import Computed, Relation
+from resolvers.statistics import Scope
 from schema.enums import (
     ActorRole,
     CityKind,
@@ -36,6 +37,7 @@ from schema.filters import (
     MeasureFilter,
 )
 from schema.node import MappedNode
+from schema.statistics import Statistics
 
 
 def described(description: str) -> Any:
@@ -77,6 +79,13 @@ class State(MappedNode, model=m.State):
         "Funders acting regionally in this state (nationwide funders are not listed).",
         FunderFilter,
     )
+
+    @strawberry.field(
+        description="Figures about the state: its cities with their networks and actors, and "
+        "the fundings that reach it."
+    )
+    def statistics(self, root: strawberry.Parent[m.State]) -> Statistics:
+        return Statistics(scope=Scope(state_code=root.code))
 
 
 @strawberry.type(
@@ -507,6 +516,13 @@ class Funder(MappedNode, model=m.Funder):
         CityFilter,
         CityOrder,
     )
+
+    @strawberry.field(
+        description="Figures about the funder's part: its fundings, and the cities they reach "
+        "with those cities' networks and actors."
+    )
+    def statistics(self, root: strawberry.Parent[m.Funder]) -> Statistics:
+        return Statistics(scope=Scope(funder_id=root.id))
 
 
 FundingRecipient = Annotated[

@@ -23,6 +23,7 @@ from hub.database import asyncpg_dsn, create_engine, to_asyncpg_url
 from hub.demo.demo import build_demo
 from hub.demo.synthetic import build_synthetic
 from hub.embedded import EmbeddedPostgres, find_binaries
+from hub.features import detect
 from hub.seeding import seed
 from server import create_app
 
@@ -165,7 +166,7 @@ async def db(connection: AsyncConnection) -> AsyncIterator[AsyncSession]:
 
 async def asgi_client(connection: AsyncConnection) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client of the real ASGI app, its sessions inside the test's transaction."""
-    app = create_app(sessions=sessions_on(connection))
+    app = create_app(sessions=sessions_on(connection), features=await detect(connection))
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as client:
         yield client

@@ -95,11 +95,32 @@ async def check_city_map(data: Data, connection: AsyncConnection) -> None:
         assert distance_km(50.94, 6.96, city["latitude"], city["longitude"]) <= 150
 
 
+async def check_statistics(data: Data, connection: AsyncConnection) -> None:
+    figures = data["statistics"]
+    by_state = {row["code"]: row["count"] for row in figures["citiesByState"]}
+    assert (by_state["NW"], sum(by_state.values())) == (17, 104)
+    composition = figures["sectorComposition"]
+    assert (composition["trisectoralShare"], composition["multisectoralShare"]) == (0.75, 0.125)
+    financial = next(
+        row
+        for row in figures["fundingTotals"]["byContributionType"]
+        if row["contributionType"] == "FINANCIAL"
+    )
+    expected = await scalar(
+        connection,
+        "SELECT sum(amount_eur)::text FROM fundings "
+        "WHERE contribution_type = 'financial' AND NOT amount_confidential",
+    )
+    assert financial["amountEur"] == expected
+    assert figures["engagedPeople"]["value"] == 29_000_000
+
+
 Check = Callable[[Data, AsyncConnection], Awaitable[None]]
 CHECKS: dict[str, Check] = {
     "funder-portal": check_funder_portal,
     "state-partner-portal": check_state_partner_portal,
     "city-map": check_city_map,
+    "statistics": check_statistics,
 }
 
 # Variables that make every level of an example non-empty on the synthetic data sets.
@@ -116,10 +137,16 @@ SCALE_VARIABLES = {
         "SELECT json_build_object('lat', avg(latitude), 'lon', avg(longitude), 'radiusKm', 1000) "
         "FROM cities"
     ),
+    "statistics": "SELECT json_build_object()",
 }
 # The most SQL statements each example may issue: one per relation or computed field it asks
 # for (a union asks for each of its kinds), whatever the size of the data.
-MAX_STATEMENTS = {"funder-portal": 9, "state-partner-portal": 12, "city-map": 5}
+MAX_STATEMENTS = {
+    "funder-portal": 9,
+    "state-partner-portal": 12,
+    "city-map": 5,
+    "statistics": 9,
+}
 
 
 def test_every_example_is_checked() -> None:

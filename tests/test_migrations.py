@@ -14,7 +14,12 @@ from hub.database import engine_for
 def differences(connection: Connection) -> list[object]:
     """What alembic's autogenerate would change to make the database match the models."""
     context = MigrationContext.configure(
-        connection, opts={"compare_type": True, "compare_server_default": True}
+        connection,
+        opts={
+            "compare_type": True,
+            "compare_server_default": True,
+            "include_object": migrations.include_object,
+        },
     )
     return list(compare_metadata(context, models.Base.metadata))
 

@@ -1,0 +1,208 @@
+"""Search over cities, actors, measures and funders: every hit ranked in one statement.
+
+A row is a hit when its German full-text document matches the text as a web search, or every
+word of the text as the beginning of a word, or (with pg_trgm) when the text is similar to a
+part of its name. The documents are the expressions the migration `search indexes` indexes.
+"""
+
+import re
+from dataclasses import dataclass
+from functools import reduce
+from typing import Any
+
+from graphql import GraphQLError
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    Select,
+    bindparam,
+    case,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    type_coerce,
+    union_all,
+)
+from sqlalchemy.dialects.postgresql import REGCONFIG, TSQUERY, TSVECTOR
+
+import models
+from resolvers.context import Context
+from resolvers.pagination import Page, Window
+from resolvers.sources import SqlColumn
+
+MAX_TEXT_LENGTH = 200
+# Letters and digits only: what a word of tsquery syntax can be without quoting.
+WORD = re.compile(r"[^\W_]+")
+
+# Full-text ranks and trigram similarity are at most 1 each: an exact name outranks them all.
+EXACT_NAME_BONUS = 3.0
+
+# Constants, not bound parameters: the planner uses an expression index only for the same
+# expression, and a parameter is not the same as the constant in the index definition.
+GERMAN = literal_column("'german'", REGCONFIG)
+
+
+def _weighted(text: ColumnElement[str], weight: str) -> ColumnElement[Any]:
+    """The German tsvector of `text`, its lexemes weighted `weight` (A counts most)."""
+    return func.setweight(func.to_tsvector(GERMAN, text), literal_column(f"'{weight}'"))
+
+
+@dataclass(frozen=True)
+class Searchable:
+    """A table search covers; typos are tolerated in `name`, `other_name` counts like `name`."""
+
+    model: Any
+    name: SqlColumn
+    description: SqlColumn
+    other_name: SqlColumn | None = None
+
+    @property
+    def document(self) -> ColumnElement[Any]:
+        """The row's full-text document: its names weighted above its description."""
+        names = self.name
+        if self.other_name is not None:
+            names = (
+                names + literal_column("' '") + func.coalesce(self.other_name, literal_column("''"))
+            )
+        return _weighted(names, "A").op("||", return_type=TSVECTOR)(
+            _weighted(self.description, "B")
+        )
+
+
+# The kinds of hits, in the order that breaks ties between equally ranked hits.
+SEARCHABLE = (
+    Searchable(models.City, models.City.name, models.City.description),
+    Searchable(models.Actor, models.Actor.name, models.Actor.description),
+    Searchable(models.Measure, models.Measure.title, models.Measure.description),
+    Searchable(
+        models.Funder, models.Funder.name, models.Funder.description, models.Funder.short_name
+    ),
+)
+
+
+@dataclass(frozen=True)
+class SearchText:
+    """What a client searches for: the text, and its words."""
+
+    text: str
+    words: tuple[str, ...]
+
+    @classmethod
+    def parse(cls, text: str) -> "SearchText":
+        """The search text; empty, overlong or wordless text is the client's error."""
+        text = text.strip()
+        if not text:
+            raise _bad_input("The search text is empty.")
+        if len(text) > MAX_TEXT_LENGTH:
+            raise _bad_input(f"The search text is longer than {MAX_TEXT_LENGTH} characters.")
+        words = tuple(WORD.findall(text))
+        if not words:
+            raise _bad_input("The search text holds no word (letters or digits).")
+        return cls(text, words)
+
+    @property
+    def bound(self) -> ColumnElement[str]:
+        """The text as a bound parameter."""
+        return bindparam("search_text", self.text)
+
+    @property
+    def web_query(self) -> ColumnElement[Any]:
+        """The text as a web search: words in any form, "phrases", `or`."""
+        return func.websearch_to_tsquery(GERMAN, self.bound, type_=TSQUERY)
+
+    @property
+    def prefix_query(self) -> ColumnElement[Any]:
+        """Every word as the beginning of a word, stemmed first: `Königs` finds Königswinter."""
+        prefixes = (
+            func.to_tsquery(GERMAN, literal(word) + ":*", type_=TSQUERY) for word in self.words
+        )
+        return reduce(lambda left, right: left.op("&&", return_type=TSQUERY)(right), prefixes)
+
+
+def _bad_input(message: str) -> GraphQLError:
+    """A client error about the search text."""
+    return GraphQLError(message, extensions={"code": "BAD_USER_INPUT"})
+
+
+def _hits(kind: int, table: Searchable, text: SearchText, trigram: bool) -> list[Select[Any]]:
+    """SELECT the kind, id and rank of the hits in one table, one SELECT per index."""
+    words = text.web_query.op("||", return_type=TSQUERY)(text.prefix_query)
+    matches_words = table.document.bool_op("@@")(words)
+    exact_name = case(
+        (func.lower(table.name) == func.lower(text.bound), EXACT_NAME_BONUS), else_=0.0
+    )
+    # One rank for both queries: a whole word counts twice, as a word and as a prefix.
+    rank = func.ts_rank(table.document, words) + exact_name
+    if trigram:
+        rank += func.similarity(table.name, text.bound)
+    ranked = select(
+        literal(kind).label("kind"),
+        table.model.id.label("id"),
+        type_coerce(rank, Float).label("rank"),
+    )
+    if not trigram:
+        return [ranked.where(matches_words)]
+    # The text is similar to a part of the name (word_similarity above pg_trgm's threshold, 0.6
+    # by default), which the trigram index narrows down well, unlike `%`. Not OR-ed with the
+    # words: PostgreSQL would recheck the whole OR, recomputing the documents of word hits.
+    similar_name = text.bound.bool_op("<%")(table.name)
+    return [ranked.where(matches_words), ranked.where(similar_name, ~matches_words)]
+
+
+def search_statement(text: SearchText, window: Window, trigram: bool) -> Select[Any]:
+    """One SELECT of the window's hits, best first, with the number of all hits.
+
+    Rows come as (kind, id, rank, number from 1, total, in window); the best hit comes along
+    even outside the window, carrying the total, as in `pagination.page_statement`.
+    """
+    hits = union_all(
+        *(hit for kind, table in enumerate(SEARCHABLE) for hit in _hits(kind, table, text, trigram))
+    ).subquery("hits")
+    best_first = (hits.c.rank.desc(), hits.c.kind, hits.c.id)
+    numbered = select(
+        hits,
+        func.row_number().over(order_by=best_first).label("number"),
+        func.count().over().label("total"),
+    ).subquery("numbered")
+    in_window = window.contains(numbered.c.number, numbered.c.total)
+    return (
+        select(numbered, in_window.label("in_window"))
+        .where(or_(numbered.c.number == 1, in_window))
+        .order_by(numbered.c.number)
+    )
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One search result: the row found, and how well it matches (higher is better)."""
+
+    row: Any
+    rank: float
+
+
+async def search(context: Context, text: SearchText, window: Window) -> Page:
+    """The window's hits, best first; their rows load in one statement per kind."""
+    page = Page(window)
+    in_window = []
+    for ranked in await context.rows(search_statement(text, window, context.features.trigram)):
+        page.total = ranked.total
+        if ranked.in_window:
+            in_window.append(ranked)
+    rows = await _load(context, [(ranked.kind, ranked.id) for ranked in in_window])
+    page.rows = [
+        (ranked.number - 1, Hit(rows[ranked.kind, ranked.id], ranked.rank)) for ranked in in_window
+    ]
+    return page
+
+
+async def _load(context: Context, keys: list[tuple[int, Any]]) -> dict[tuple[int, Any], Any]:
+    """The rows of (kind, id) keys, through the request's loaders: one statement per kind."""
+    rows: dict[tuple[int, Any], Any] = {}
+    for kind, table in enumerate(SEARCHABLE):
+        ids = [row_id for key_kind, row_id in keys if key_kind == kind]
+        if ids:
+            loaded = await context.loaders.by_key(table.model.id).load_many(ids)
+            rows.update(zip([(kind, row_id) for row_id in ids], loaded, strict=True))
+    return rows

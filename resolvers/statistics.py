@@ -1,0 +1,204 @@
+"""Statistics in SQL: counts and funding totals grouped in the database.
+
+Each figure is one GROUP BY statement. A request asking for the same figure in several scopes
+(e.g. `states { statistics { ... } }`) gets one statement for all of them: the scopes' own
+columns join the grouping, and their values narrow the rows.
+"""
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from sqlalchemy import Integer, Row, Select, cast, extract, false, func, join, outerjoin, select
+from sqlalchemy import tuple_ as sql_tuple
+
+import models
+from resolvers.context import Context
+from resolvers.expressions import CITY_FUNDERS, FUNDING_CITIES, NETWORK_SECTORS, composition_of
+from resolvers.sources import SqlColumn, SqlJoinable
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What statistics cover: the whole network, one state, one funder's part, or both at once.
+
+    A state covers its cities (with their networks and actors) and the fundings that reach it;
+    a funder covers its fundings and the cities they reach. Both together cover the intersection.
+    """
+
+    state_code: str | None = None
+    funder_id: int | None = None
+
+    @property
+    def kind(self) -> tuple[bool, bool]:
+        """Which restrictions are set; scopes of one kind share one statement."""
+        return (self.state_code is not None, self.funder_id is not None)
+
+    @property
+    def values(self) -> tuple[Any, ...]:
+        """The values of the restrictions that are set, state first."""
+        return tuple(value for value in (self.state_code, self.funder_id) if value is not None)
+
+
+@dataclass(frozen=True)
+class Rows:
+    """The rows a family of figures counts, and the columns that place a row in a scope.
+
+    `funder_link` is what to join to reach `funder`, when the rows do not carry it themselves.
+    """
+
+    table: SqlJoinable
+    state: SqlColumn
+    funder: SqlColumn
+    funder_link: tuple[SqlJoinable, SqlColumn] | None = None
+
+    def select(self, scope: Scope, *columns: SqlColumn) -> tuple[Select[Any], list[SqlColumn]]:
+        """SELECT the scope's columns, then `columns`; also return the scope's columns."""
+        scope_columns = [
+            column
+            for column, used in zip((self.state, self.funder), scope.kind, strict=True)
+            if used
+        ]
+        statement = select(
+            *(column.label(f"_scope_{n}") for n, column in enumerate(scope_columns)), *columns
+        ).select_from(self.table)
+        if scope.funder_id is not None and self.funder_link is not None:
+            statement = statement.join(*self.funder_link)
+        return statement, scope_columns
+
+
+# A city's funders are those of its network or of the network's measures.
+_CITY_FUNDER_LINK = (CITY_FUNDERS, CITY_FUNDERS.c.city_id == models.City.id)
+_NETWORKS_OF_CITIES = join(
+    models.LocalNetwork, models.City, models.City.id == models.LocalNetwork.city_id
+)
+
+CITIES = Rows(models.City, models.City.state_code, CITY_FUNDERS.c.funder_id, _CITY_FUNDER_LINK)
+ACTORS = Rows(
+    _NETWORKS_OF_CITIES.join(models.Actor, models.Actor.network_id == models.LocalNetwork.id),
+    models.City.state_code,
+    CITY_FUNDERS.c.funder_id,
+    _CITY_FUNDER_LINK,
+)
+
+# Each network's number of sectors, for all networks in one pass (not a subquery per network).
+_SECTOR_COUNTS = (
+    select(NETWORK_SECTORS.c.network_id, func.count().label("sectors"))
+    .group_by(NETWORK_SECTORS.c.network_id)
+    .subquery("sector_counts")
+)
+NETWORKS = Rows(
+    _NETWORKS_OF_CITIES.outerjoin(
+        _SECTOR_COUNTS, _SECTOR_COUNTS.c.network_id == models.LocalNetwork.id
+    ),
+    models.City.state_code,
+    CITY_FUNDERS.c.funder_id,
+    _CITY_FUNDER_LINK,
+)
+
+# The state a funding reaches: its city's, or its state partnership's; none for the whole network.
+FUNDING_STATE = func.coalesce(models.City.state_code, models.StatePartnership.state_code)
+FUNDINGS = Rows(
+    outerjoin(models.Funding, FUNDING_CITIES, FUNDING_CITIES.c.funding_id == models.Funding.id)
+    .outerjoin(models.City, models.City.id == FUNDING_CITIES.c.city_id)
+    .outerjoin(
+        models.StatePartnership,
+        models.StatePartnership.id == models.Funding.state_partnership_id,
+    ),
+    FUNDING_STATE,
+    models.Funding.funder_id,
+)
+
+
+@dataclass(frozen=True, eq=False)
+class Figure:
+    """One statistic: `columns` aggregated over `rows`, grouped by `group_by` within each scope.
+
+    Figures are module constants: a request's loader of a figure is found by its identity.
+    """
+
+    rows: Rows
+    columns: tuple[SqlColumn, ...]
+    group_by: tuple[SqlColumn, ...] = ()
+
+    def statement(self, scopes: Sequence[Scope]) -> Select[Any]:
+        """One SELECT of the figure for `scopes` (all of one kind); rows lead with their scope."""
+        statement, scope_columns = self.rows.select(scopes[0], *self.columns)
+        if scope_columns:
+            statement = statement.where(
+                sql_tuple(*scope_columns).in_([scope.values for scope in scopes])
+            )
+        grouping = (*scope_columns, *self.group_by)
+        return statement.group_by(*grouping).order_by(*grouping)
+
+
+def counts_by(rows: Rows, key: SqlColumn) -> Figure:
+    """How many of `rows` have each value of `key`, as columns `key` and `number`."""
+    return Figure(rows, (key.label("key"), func.count().label("number")), (key,))
+
+
+def funding_totals_by(key: SqlColumn) -> Figure:
+    """The fundings per value of `key`: `amount_eur` and `funding_count`.
+
+    `amount_eur` sums the financial fundings whose amount is public; confidential amounts are
+    left out of every total, while `funding_count` counts every funding, whatever its type.
+    """
+    public_amounts = func.sum(models.Funding.amount_eur).filter(
+        models.Funding.amount_confidential == false()
+    )
+    return Figure(
+        FUNDINGS,
+        (
+            key.label("key"),
+            func.coalesce(public_amounts, 0).label("amount_eur"),
+            func.count().label("funding_count"),
+        ),
+        (key,),
+    )
+
+
+CITIES_BY_STATE = counts_by(CITIES, models.City.state_code)
+CITIES_BY_KIND = counts_by(CITIES, models.City.kind)
+CITIES_BY_STATUS = counts_by(CITIES, models.City.status)
+ACTORS_BY_SECTOR = counts_by(ACTORS, models.Actor.sector_code)
+
+
+def _networks_of(composition: models.SectorComposition) -> SqlColumn:
+    """How many networks have `composition`, labelled with its value."""
+    network_class = composition_of(func.coalesce(_SECTOR_COUNTS.c.sectors, 0))
+    return func.count().filter(network_class == composition.value).label(composition.value)
+
+
+# One row per scope: all networks, those with actors, and one count per composition class.
+SECTOR_COMPOSITION = Figure(
+    NETWORKS,
+    (
+        func.count().label("networks"),
+        func.count(_SECTOR_COUNTS.c.network_id).label("with_actors"),
+        *(_networks_of(composition) for composition in models.SectorComposition),
+    ),
+)
+
+FUNDINGS_BY_FUNDER = funding_totals_by(models.Funding.funder_id)
+FUNDINGS_BY_CONTRIBUTION_TYPE = funding_totals_by(models.Funding.contribution_type)
+FUNDINGS_BY_STATE = funding_totals_by(FUNDING_STATE)
+FUNDINGS_BY_THEME = funding_totals_by(models.Funding.theme_id)
+FUNDINGS_BY_YEAR = funding_totals_by(cast(extract("year", models.Funding.starts_on), Integer))
+
+
+async def figure_rows(context: Context, figure: Figure, scope: Scope) -> list[Row[Any]]:
+    """The figure's rows in `scope`, batched with the request's other scopes of the same kind."""
+    # The request's DataLoaders all live in its Loaders, which has no public maker for this shape.
+    loader = context.loaders.loader(("figure", figure, scope.kind), partial(_load, context, figure))
+    return await loader.load(scope)
+
+
+async def _load(context: Context, figure: Figure, scopes: list[Scope]) -> list[list[Row[Any]]]:
+    """One statement for all `scopes`; each scope gets its own rows, in the statement's order."""
+    width = len(scopes[0].values)
+    by_scope: dict[tuple[Any, ...], list[Row[Any]]] = defaultdict(list)
+    for row in await context.rows(figure.statement(scopes)):
+        by_scope[tuple(row[:width])].append(row)
+    return [by_scope.get(scope.values, []) for scope in scopes]
