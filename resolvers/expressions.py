@@ -10,7 +10,6 @@ from sqlalchemy import (
     distinct,
     func,
     literal,
-    or_,
     select,
     union_all,
 )
@@ -60,13 +59,6 @@ def distance_km(latitude: float, longitude: float) -> ColumnElement[float]:
         city_lat
     ) * func.power(func.sin((city_lon - lon) / 2), 2)
     return cast(2 * EARTH_RADIUS_KM * func.asin(func.sqrt(half_chord)), Float)
-
-
-def text_matches(text: str, name: Any, *more: Any) -> ColumnElement[bool]:
-    """Full-text match in German (stemmed) over the columns, or a substring of the name."""
-    document = func.to_tsvector("german", func.concat_ws(" ", name, *more))
-    query = func.websearch_to_tsquery("german", text)
-    return or_(document.op("@@")(query), name.icontains(text, autoescape=True))
 
 
 # Partner pairs are stored once (lower id first); traversal needs both directions.

@@ -105,7 +105,8 @@ class SearchText:
     @property
     def bound(self) -> ColumnElement[str]:
         """The text as a bound parameter."""
-        return bindparam("search_text", self.text)
+        # Unique: two texts in one statement (say, two filters) must not share one parameter.
+        return bindparam("search_text", self.text, unique=True)
 
     @property
     def web_query(self) -> ColumnElement[Any]:
@@ -120,6 +121,23 @@ class SearchText:
         )
         return reduce(lambda left, right: left.op("&&", return_type=TSQUERY)(right), prefixes)
 
+    @property
+    def words_query(self) -> ColumnElement[Any]:
+        """The web search, or else every word as the beginning of a word."""
+        return self.web_query.op("||", return_type=TSQUERY)(self.prefix_query)
+
+
+SEARCHABLE_BY_MODEL = {table.model: table for table in SEARCHABLE}
+
+
+def matches_text(model: Any, text: str) -> ColumnElement[bool]:
+    """SQL: the row's indexed document matches `text` as words or word beginnings.
+
+    The `text` filters of the connections; search itself also ranks and tolerates typos.
+    """
+    document = SEARCHABLE_BY_MODEL[model].document
+    return document.bool_op("@@")(SearchText.parse(text).words_query)
+
 
 def _bad_input(message: str) -> GraphQLError:
     """A client error about the search text."""
@@ -128,7 +146,7 @@ def _bad_input(message: str) -> GraphQLError:
 
 def _hits(kind: int, table: Searchable, text: SearchText, trigram: bool) -> list[Select[Any]]:
     """SELECT the kind, id and rank of the hits in one table, one SELECT per index."""
-    words = text.web_query.op("||", return_type=TSQUERY)(text.prefix_query)
+    words = text.words_query
     matches_words = table.document.bool_op("@@")(words)
     exact_name = case(
         (func.lower(table.name) == func.lower(text.bound), EXACT_NAME_BONUS), else_=0.0

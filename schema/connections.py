@@ -6,7 +6,7 @@ import strawberry
 from strawberry import relay
 
 from resolvers.context import Info
-from resolvers.pagination import Window
+from resolvers.pagination import Page, Window
 
 
 @strawberry.type(description="A page of a list, with cursors to move on and the total count.")
@@ -34,10 +34,15 @@ class Connection(relay.Connection[relay.NodeType]):
         )
         page = await nodes.page(info, window)
         edges = [relay.Edge(cursor=page.cursor(offset), node=row) for offset, row in page.rows]
-        page_info = relay.PageInfo(
-            has_next_page=page.has_next_page,
-            has_previous_page=page.has_previous_page,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
-        )
-        return cls(edges=edges, page_info=page_info, total_count=page.total)
+        return cls(edges=edges, page_info=page_info_of(page), total_count=page.total)
+
+
+def page_info_of(page: Page) -> relay.PageInfo:
+    """Relay's page info of a page: whether more lies either side, and the end cursors."""
+    offsets = [offset for offset, _ in page.rows]
+    return relay.PageInfo(
+        has_next_page=page.has_next_page,
+        has_previous_page=page.has_previous_page,
+        start_cursor=page.cursor(offsets[0]) if offsets else None,
+        end_cursor=page.cursor(offsets[-1]) if offsets else None,
+    )

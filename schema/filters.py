@@ -17,8 +17,8 @@ from resolvers.expressions import (
     FUNDING_CITIES,
     composition_of,
     distance_km,
-    text_matches,
 )
+from resolvers.search import matches_text
 
 
 def bad_input(message: str) -> GraphQLError:
@@ -119,7 +119,7 @@ class CityFilter:
         if self.joined_until is not None:
             conditions.append(city.joined_on <= self.joined_until)
         if self.text:
-            conditions.append(text_matches(self.text, city.name, city.description))
+            conditions.append(matches_text(city, self.text))
         if self.near is not None:
             conditions.append(self.near.condition())
         return conditions
@@ -155,7 +155,7 @@ class ActorFilter:
         if self.roles is not None:
             conditions.append(actor.role.in_(self.roles))
         if self.text:
-            conditions.append(text_matches(self.text, actor.name, actor.description))
+            conditions.append(matches_text(actor, self.text))
         return conditions
 
 
@@ -184,7 +184,7 @@ class MeasureFilter:
         if self.themes is not None:
             conditions.append(measure.theme_id.in_(_theme_ids(self.themes)))
         if self.text:
-            conditions.append(text_matches(self.text, measure.title, measure.description))
+            conditions.append(matches_text(measure, self.text))
         return conditions
 
 
@@ -233,7 +233,7 @@ class FunderFilter:
                 or_(funder.scope == models.FunderScope.NATIONWIDE, funder.id.in_(regional))
             )
         if self.text:
-            conditions.append(text_matches(self.text, funder.name, funder.description))
+            conditions.append(matches_text(funder, self.text))
         return conditions
 
 

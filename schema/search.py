@@ -8,6 +8,7 @@ from strawberry import relay
 from resolvers import search as sql
 from resolvers.context import Info
 from resolvers.pagination import Page, Window
+from schema.connections import page_info_of
 from schema.fields import MAX_PAGE_SIZE
 from schema.types import Actor, City, Funder, Measure
 
@@ -44,13 +45,7 @@ class SearchConnection:
             SearchEdge(cursor=page.cursor(offset), node=hit.row, rank=hit.rank)
             for offset, hit in page.rows
         ]
-        page_info = relay.PageInfo(
-            has_next_page=page.has_next_page,
-            has_previous_page=page.has_previous_page,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
-        )
-        return cls(edges=edges, page_info=page_info, total_count=page.total)
+        return cls(edges=edges, page_info=page_info_of(page), total_count=page.total)
 
 
 @strawberry.type(description="Search across the network.")

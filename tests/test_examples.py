@@ -115,12 +115,22 @@ async def check_statistics(data: Data, connection: AsyncConnection) -> None:
     assert figures["engagedPeople"]["value"] == 29_000_000
 
 
+async def check_search(data: Data, connection: AsyncConnection) -> None:
+    results = data["search"]
+    assert results["totalCount"] > 10 and results["pageInfo"]["hasNextPage"]
+    ranks = [edge["rank"] for edge in results["edges"]]
+    assert ranks == sorted(ranks, reverse=True)
+    titles = [edge["node"].get("title", "") for edge in results["edges"]]
+    assert any("Ehrenamt" in title for title in titles)
+
+
 Check = Callable[[Data, AsyncConnection], Awaitable[None]]
 CHECKS: dict[str, Check] = {
     "funder-portal": check_funder_portal,
     "state-partner-portal": check_state_partner_portal,
     "city-map": check_city_map,
     "statistics": check_statistics,
+    "search": check_search,
 }
 
 # Variables that make every level of an example non-empty on the synthetic data sets.
@@ -138,6 +148,11 @@ SCALE_VARIABLES = {
         "FROM cities"
     ),
     "statistics": "SELECT json_build_object()",
+    # A city of both data sets, a measure title and a funder's word: every kind on the page.
+    "search": (
+        "SELECT json_build_object('text', name || ' or Bürgerforum or Land', 'first', 100) "
+        "FROM cities ORDER BY id LIMIT 1"
+    ),
 }
 # The most SQL statements each example may issue: one per relation or computed field it asks
 # for (a union asks for each of its kinds), whatever the size of the data.
@@ -146,6 +161,7 @@ MAX_STATEMENTS = {
     "state-partner-portal": 12,
     "city-map": 5,
     "statistics": 9,
+    "search": 12,
 }
 
 
