@@ -21,6 +21,7 @@ from hub.config import Settings
 from hub.database import create_engine, open_database, session_factory
 from hub.features import BASELINE, Features, detect
 from hub.graphiql import graphiql_html
+from resolvers.compiler import RawJSON
 from resolvers.context import Context
 from schema import schema
 from schema.extensions import NUL_MESSAGE
@@ -43,9 +44,22 @@ class GraphQLApp(GraphQL[Context, None]):
         return Context(
             request=request,
             session=state.sessions(),
-            debug=state.debug,
+            debug=state.settings.debug,
             features=state.features,
+            compiled=state.settings.compiled,
+            max_page_size=state.settings.max_page_size,
         )
+
+    def encode_json(self, response_data: Any) -> str | bytes:
+        """The response as JSON; data the compiled path built stays as PostgreSQL wrote it."""
+        data = response_data.get("data")
+        if not isinstance(data, RawJSON):
+            return super().encode_json(response_data)
+        rest = super().encode_json(
+            {key: value for key, value in response_data.items() if key != "data"}
+        )
+        separator = "" if rest == "{}" else ","
+        return f'{{"data":{data.text}{separator}{rest[1:]}'
 
     def parse_json(self, data: str | bytes) -> Any:
         """Strawberry's JSON parsing, refusing bodies that are not objects (e.g. `null`).
@@ -102,7 +116,7 @@ async def readyz(request: Request) -> JSONResponse:
 @asynccontextmanager
 async def open_configured_database(app: Starlette) -> AsyncIterator[None]:
     """Open the configured database (starting the embedded one if needed); detect its features."""
-    database = await asyncio.to_thread(open_database, Settings.from_env())
+    database = await asyncio.to_thread(open_database, app.state.settings)
     engine = create_engine(database.url)
     app.state.sessions = session_factory(engine)
     try:
@@ -123,14 +137,14 @@ async def no_lifespan(app: Starlette) -> AsyncIterator[None]:
 
 def create_app(
     sessions: async_sessionmaker[AsyncSession] | None = None,
-    debug: bool | None = None,
+    *,
+    settings: Settings | None = None,
     features: Features = BASELINE,
 ) -> Starlette:
     """The hub's ASGI app; without `sessions`, its lifespan opens the configured database.
 
-    `debug` adds SQL statement counts and server time to each response's `extensions`
-    (default: `HUB_DEBUG`). `features` are those of the database behind `sessions`; without
-    `sessions`, the lifespan detects them.
+    `settings` default to the environment's. `features` are those of the database behind
+    `sessions`; without `sessions`, the lifespan detects them.
     """
     graphql = GraphQLApp(schema)
     app = Starlette(
@@ -143,7 +157,7 @@ def create_app(
         lifespan=open_configured_database if sessions is None else no_lifespan,
     )
     app.state.sessions = sessions
-    app.state.debug = Settings.from_env().debug if debug is None else debug
+    app.state.settings = settings or Settings.from_env()
     app.state.features = features
     return app
 

@@ -29,6 +29,7 @@ class Settings:
     pg_binaries: str
     max_page_size: int
     debug: bool
+    compiled: bool
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -39,4 +40,5 @@ class Settings:
             pg_binaries=os.environ.get("HUB_PG_BINARIES", "auto"),
             max_page_size=int(os.environ.get("HUB_MAX_PAGE_SIZE", "100")),
             debug=os.environ.get("HUB_DEBUG", "") not in ("", "0", "false"),
+            compiled=os.environ.get("HUB_COMPILED", "1") not in ("", "0", "false"),
         )

@@ -28,11 +28,17 @@ class Context:
         session: AsyncSession,
         debug: bool = False,
         features: Features = BASELINE,
+        compiled: bool = False,
+        max_page_size: int = 100,
     ) -> None:
         self.request = request
         self.session = session
         self.debug = debug
         self.features = features
+        # Whether to try the compiled read path, and which path answered.
+        self.compiled = compiled
+        self.read_path = "resolvers"
+        self.max_page_size = max_page_size
         self.statements = 0
         self._lock = asyncio.Lock()
         self.loaders = Loaders(self.rows)
@@ -42,6 +48,12 @@ class Context:
         async with self._lock:
             self.statements += 1
             return (await self.session.execute(statement)).all()
+
+    async def scalar(self, statement: Select[Any]) -> Any:
+        """The one value `statement` selects."""
+        async with self._lock:
+            self.statements += 1
+            return (await self.session.execute(statement)).scalar_one()
 
     async def close(self) -> None:
         """Give the session's connection back to the pool."""

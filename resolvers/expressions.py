@@ -10,6 +10,7 @@ from sqlalchemy import (
     distinct,
     func,
     literal,
+    null,
     select,
     union_all,
 )
@@ -95,3 +96,6 @@ CITY_FUNDERS = (
 NETWORK_SECTORS = (
     select(models.Actor.network_id, models.Actor.sector_code).distinct().subquery("network_sectors")
 )
+
+# A funding's amount as the public sees it: none where the funder keeps it confidential.
+PUBLIC_AMOUNT = case((models.Funding.amount_confidential, null()), else_=models.Funding.amount_eur)

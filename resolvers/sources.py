@@ -5,7 +5,7 @@ through DataLoaders (resolvers/loaders.py), and a compiled read path can transla
 declarations into one SQL statement.
 """
 
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +15,9 @@ from sqlalchemy import ColumnElement, Select, literal, select
 # or as something to join (a mapped class, a table, a subquery); it has no public alias for them.
 SqlColumn = Any
 SqlJoinable = Any
+
+# The key under which a strawberry field's metadata holds its SQL source.
+SOURCE = "sql_source"
 
 # The parent value of lists hanging off the root Query: one group holding every row.
 ROOT = 1
@@ -57,6 +60,22 @@ class Relation:
         if self.link is not None:
             statement = statement.join(*self.link)
         return statement.where(*self.where)
+
+
+@dataclass(frozen=True, eq=False)
+class Lookup:
+    """A root field finding one row by a unique column, from the value of an argument.
+
+    `normalize` turns the argument into the stored form (e.g. state codes to upper case).
+    """
+
+    column: SqlColumn
+    argument: str
+    normalize: Callable[[Any], Any] | None = None
+
+    def key(self, argument: Any) -> Any:
+        """The column value the argument stands for."""
+        return argument if self.normalize is None else self.normalize(argument)
 
 
 @dataclass(frozen=True, eq=False)

@@ -3,6 +3,7 @@
 import strawberry
 from strawberry.extensions import AddValidationRules, MaskErrors
 
+from resolvers.executor import CompilingExecutor
 from schema.extensions import CloseSession, DebugFigures, NoNulInStrings, is_unexpected
 from schema.labels import LabelsQuery
 from schema.query import NetworkQuery
@@ -23,6 +24,7 @@ class Query(
 
 schema = strawberry.Schema(
     query=Query,
+    execution_context_class=CompilingExecutor,
     extensions=[
         CloseSession,
         DebugFigures,

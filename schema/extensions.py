@@ -29,7 +29,8 @@ class CloseSession(SchemaExtension):
 
 
 class DebugFigures(SchemaExtension):
-    """With debugging on (`HUB_DEBUG=1`), report SQL statements and server time in `extensions`."""
+    """With debugging on (`HUB_DEBUG=1`), report SQL statements, server time and the read path
+    that answered (`compiled` or `resolvers`) in `extensions`."""
 
     def on_operation(self) -> Any:
         self.started = time.perf_counter()
@@ -37,12 +38,11 @@ class DebugFigures(SchemaExtension):
 
     def get_results(self) -> dict[str, Any]:
         context = self.execution_context.context
-        if not getattr(context, "debug", False):
+        if not context.debug:
             return {}
-        elapsed_ms = (time.perf_counter() - self.started) * 1000
-        return {
-            "debug": {"sqlStatements": context.statements, "serverTimeMs": round(elapsed_ms, 2)}
-        }
+        elapsed_ms = round((time.perf_counter() - self.started) * 1000, 2)
+        figures = {"sqlStatements": context.statements, "serverTimeMs": elapsed_ms}
+        return {"debug": figures | {"readPath": context.read_path}}
 
 
 class NoNulInStrings(ValidationRule):

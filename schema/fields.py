@@ -17,11 +17,9 @@ from strawberry import relay
 from hub.config import Settings
 from resolvers.context import Info
 from resolvers.pagination import Window
-from resolvers.sources import Computed, Relation
+from resolvers.sources import SOURCE, Computed, Lookup, Relation
 from schema.connections import Connection
 
-# The key under which a field's metadata holds its SQL source.
-SOURCE = "sql_source"
 MAX_PAGE_SIZE = Settings.from_env().max_page_size
 
 
@@ -60,24 +58,28 @@ def to_list(relation: Relation, type_name: str, description: str) -> Any:
     )
 
 
-def by_key(attribute: Any, type_name: str, description: str, argument: str) -> Any:
+def lookup(source: Lookup, type_name: str, description: str, argument: str) -> Any:
     """A root field finding one row by a unique column, e.g. `city(slug:)`."""
 
     async def resolve(info: Info, **arguments: Any) -> Any:
-        return await info.context.loaders.by_key(attribute).load(arguments[attribute.key])
+        value = source.key(arguments[source.argument])
+        return await info.context.loaders.by_key(source.column).load(value)
 
     resolve.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
         [
             _parameter("info", Info),
             inspect.Parameter(
-                attribute.key,
+                source.argument,
                 inspect.Parameter.KEYWORD_ONLY,
                 annotation=Annotated[str, strawberry.argument(description=argument)],
             ),
         ]
     )
     return strawberry.field(
-        resolver=resolve, graphql_type=node(type_name) | None, description=description
+        resolver=resolve,
+        graphql_type=node(type_name) | None,
+        description=description,
+        metadata={SOURCE: source},
     )
 
 

@@ -1,14 +1,13 @@
 """Root fields for reading the network: lookups, lists and Relay's node interface."""
 
-from typing import Annotated
+from typing import Any
 
 import strawberry
 from strawberry import relay
 
 import models as m
-from resolvers.context import Info
-from resolvers.sources import Relation
-from schema.fields import by_key, connection, to_list
+from resolvers.sources import Lookup, Relation
+from schema.fields import connection, lookup, to_list
 from schema.filters import (
     ActorFilter,
     CityFilter,
@@ -18,7 +17,11 @@ from schema.filters import (
     FundingOrder,
     MeasureFilter,
 )
-from schema.types import State
+
+
+def by_slug(model: type, type_name: str, description: str) -> Any:
+    """A root field finding one row of `model` by its slug."""
+    return lookup(Lookup(model.slug, "slug"), type_name, description, "The slug.")  # type: ignore[attr-defined]
 
 
 @strawberry.type(description="Lookups and lists of the network's entities.")
@@ -83,19 +86,15 @@ class NetworkQuery:
         FundingFilter,
         FundingOrder,
     )
-    city = by_key(m.City.slug, "City", "One city by its slug, e.g. `koenigswinter`.", "The slug.")
-    actor = by_key(m.Actor.slug, "Actor", "One actor by its slug.", "The slug.")
-    measure = by_key(m.Measure.slug, "Measure", "One measure by its slug.", "The slug.")
-    theme = by_key(m.Theme.slug, "Theme", "One theme by its slug.", "The slug.")
-    working_group = by_key(
-        m.WorkingGroup.slug, "WorkingGroup", "One working group by its slug.", "The slug."
+    city = by_slug(m.City, "City", "One city by its slug, e.g. `koenigswinter`.")
+    actor = by_slug(m.Actor, "Actor", "One actor by its slug.")
+    measure = by_slug(m.Measure, "Measure", "One measure by its slug.")
+    theme = by_slug(m.Theme, "Theme", "One theme by its slug.")
+    working_group = by_slug(m.WorkingGroup, "WorkingGroup", "One working group by its slug.")
+    funder = by_slug(m.Funder, "Funder", "One funder by its slug.")
+    state = lookup(
+        Lookup(m.State.code, "code", normalize=str.upper),
+        "State",
+        "One federal state by its code, e.g. `NW` (any case).",
+        "ISO 3166-2:DE code, e.g. `NW`.",
     )
-    funder = by_key(m.Funder.slug, "Funder", "One funder by its slug.", "The slug.")
-
-    @strawberry.field(description="One federal state by its code, e.g. `NW` (any case).")
-    async def state(
-        self,
-        info: Info,
-        code: Annotated[str, strawberry.argument(description="ISO 3166-2:DE code, e.g. `NW`.")],
-    ) -> State | None:
-        return await info.context.loaders.by_key(m.State.code).load(code.upper())

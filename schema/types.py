@@ -580,7 +580,7 @@ class Funding(MappedNode, model=m.Funding):
     @strawberry.field(
         description="Euros, for financial fundings; null for other contributions and for "
         "confidential amounts.",
-        metadata={SOURCE: m.Funding.amount_eur},
+        metadata={SOURCE: Computed(m.Funding, sql.PUBLIC_AMOUNT)},
     )
     def amount_eur(self, root: strawberry.Parent[m.Funding]) -> Decimal | None:
         return None if root.amount_confidential else root.amount_eur

@@ -3,6 +3,7 @@ issues the same, bounded number of SQL statements on a small and a much larger d
 
 import math
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from hub.config import Settings
 from hub.database import engine_for, session_factory
 from server import create_app
 from tests.helpers import counting_statements, graphql
@@ -180,10 +182,12 @@ async def test_example_answers_on_the_demo_data(
 
 
 async def statements_for(engine: AsyncEngine, name: str) -> int:
-    """How many statements the example issues on the database of `engine`."""
+    """How many statements the example issues on the resolver path (the compiled path issues
+    one, whatever the data; tests/test_compiled_path.py checks which path answers)."""
     async with engine.connect() as connection:
         variables = await scalar(connection, SCALE_VARIABLES[name])
-    app = create_app(sessions=session_factory(engine))
+    settings = replace(Settings.from_env(), compiled=False)
+    app = create_app(sessions=session_factory(engine), settings=settings)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as client:
         with counting_statements(engine) as statements:

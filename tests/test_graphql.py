@@ -1,8 +1,12 @@
 """The first schema answers over the real ASGI app, from the demo data."""
 
+from dataclasses import replace
+
 import httpx
+import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from hub.config import Settings
 from hub.database import session_factory
 from server import create_app
 from tests.helpers import counting_statements, graphql
@@ -80,20 +84,28 @@ async def test_cities_filter_by_state_code_in_any_case(demo_client: httpx.AsyncC
     assert {city["state"]["code"] for city in cities} == {"ST"}
 
 
+@pytest.mark.parametrize(("compiled", "expected"), [(False, 5), (True, 1)])
 async def test_nested_query_issues_one_statement_per_level(
-    demo_client: httpx.AsyncClient, demo_engine: AsyncEngine
+    demo_engine: AsyncEngine, compiled: bool, expected: int
 ) -> None:
-    """No N+1: the statement count depends on the query's shape, not on the 104 cities."""
+    """No N+1: the statement count depends on the query's shape, not on the 104 cities.
+
+    The resolver path issues one per level (states, cities, networks, actors, sectors), the
+    compiled path one in all.
+    """
     query = """
     { states { cities { edges { node { localNetwork { actors(first: 100) {
         edges { node { name sector { code } } } } } } } } } }
     """
-    with counting_statements(demo_engine) as statements:
-        body = await graphql(demo_client, query)
+    settings = replace(Settings.from_env(), compiled=compiled)
+    app = create_app(sessions=session_factory(demo_engine), settings=settings)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as client:
+        with counting_statements(demo_engine) as statements:
+            body = await graphql(client, query)
     cities = [edge["node"] for s in body["data"]["states"] for edge in s["cities"]["edges"]]
     assert len(cities) == 104
-    # states, cities, networks, actors, sectors
-    assert statements.count == 5
+    assert statements.count == expected
 
 
 async def test_sibling_fields_share_one_session_safely(demo_engine: AsyncEngine) -> None:

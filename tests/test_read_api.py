@@ -1,12 +1,14 @@
 """The read API on the demo data: Relay pagination and nodes, filters, traversals, debug figures."""
 
 import base64
+from dataclasses import replace
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from hub.config import Settings
 from hub.database import session_factory
 from server import create_app
 from tests.helpers import graphql
@@ -232,7 +234,8 @@ async def test_funder_to_state_partner_reaches_the_partnership(
 
 
 async def test_debug_figures_in_extensions(demo_engine: AsyncEngine) -> None:
-    app = create_app(sessions=session_factory(demo_engine), debug=True)
+    settings = replace(Settings.from_env(), debug=True, compiled=False)
+    app = create_app(sessions=session_factory(demo_engine), settings=settings)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as client:
         body = await graphql(client, "{ states { code cities { totalCount } } }")

@@ -1,0 +1,418 @@
+"""The compiled read path: a query operation planned into one SQL statement building the JSON.
+
+The plan reads the same declarations as the resolver path: each strawberry field's SQL source
+(schema.fields.SOURCE: a Relation, Computed expression or Lookup) or, for plain fields, the
+model's column of the same name. Whatever the compiler does not know raises NotCompilable, and
+the operation runs on the resolver path instead: correct, just slower.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+from graphql import (
+    GraphQLEnumType,
+    GraphQLError,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLScalarType,
+    OperationDefinitionNode,
+)
+from graphql.execution.collect_fields import FieldDetailsList, collect_fields, collect_subfields
+from graphql.execution.values import get_argument_values
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Text,
+    and_,
+    case,
+    cast,
+    func,
+    inspect,
+    literal,
+    literal_column,
+    null,
+    or_,
+    select,
+    true,
+)
+from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql.util import ClauseAdapter
+from strawberry.relay.types import PREFIX
+from strawberry.types.arguments import convert_arguments
+from strawberry.types.base import StrawberryObjectDefinition
+
+from resolvers.pagination import Window
+from resolvers.sources import SOURCE, Computed, Lookup, Relation
+
+
+class NotCompilable(Exception):
+    """The operation needs something only the resolver path does."""
+
+
+@dataclass(frozen=True)
+class RawJSON:
+    """Response data as PostgreSQL built it, handed on without decoding."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The row a selection is about: an alias of its model's table, and how to adapt SQL to it."""
+
+    model: Any
+    row: Any
+    adapter: ClauseAdapter | None
+
+    def adapt(self, expression: Any) -> Any:
+        """`expression`, written against the model's table, re-targeted to this row."""
+        # A mapped attribute (`City.slug`) is adapted through its column expression.
+        if hasattr(expression, "__clause_element__"):
+            expression = expression.__clause_element__()
+        return expression if self.adapter is None else self.adapter.traverse(expression)
+
+
+class Compiler:
+    """Plans one query operation into one SELECT of its `data` as JSON text."""
+
+    def __init__(self, executor: Any, max_page_size: int) -> None:
+        self.schema = executor.schema
+        self.strawberry = executor.schema._strawberry_schema
+        self.fragments = executor.fragments
+        self.variables = executor.variable_values
+        self.operation: OperationDefinitionNode = executor.operation
+        self.max_page_size = max_page_size
+
+    def statement(self) -> Select[Any]:
+        """SELECT the operation's data as JSON text."""
+        query_type = self.schema.query_type
+        fields = collect_fields(
+            self.schema, self.fragments, self.variables, query_type, self.operation
+        ).grouped_field_set
+        data = self.object(query_type, fields.items(), None)
+        return select(cast(data, Text))
+
+    def object(
+        self, object_type: GraphQLObjectType, fields: Any, scope: Scope | None
+    ) -> ColumnElement[Any]:
+        """json_build_object of the selected fields of `scope`'s row, in selection order."""
+        pairs: list[Any] = []
+        for response_key, details in fields:
+            pairs += [literal(response_key), self.field(object_type, details, scope)]
+        return func.json_build_object(*pairs)
+
+    def field(
+        self, parent_type: GraphQLObjectType, details: FieldDetailsList, scope: Scope | None
+    ) -> ColumnElement[Any]:
+        """The SQL of one selected field."""
+        name = details[0].node.name.value
+        if name == "__typename":
+            return literal(parent_type.name)
+        field_def = parent_type.fields[name]
+        strawberry_field = self.strawberry_field(parent_type.name, name)
+        source = strawberry_field.metadata.get(SOURCE)
+        if name == "id" and scope is not None and source is None:
+            return node_id(parent_type.name, scope)
+        return_type = unwrap(field_def.type)
+        if isinstance(source, Lookup):
+            return self.lookup(field_def, details, source)
+        if isinstance(source, Relation):
+            return self.relation(strawberry_field, field_def, details, source, scope)
+        if isinstance(source, Computed) and scope is not None:
+            return output(scope.adapt(source.expression), return_type)
+        if source is None and strawberry_field.base_resolver is None and scope is not None:
+            return output(getattr(scope.row, strawberry_field.python_name), return_type)
+        raise NotCompilable(f"{parent_type.name}.{name}")
+
+    def strawberry_field(self, type_name: str, field_name: str) -> Any:
+        """The strawberry field behind a GraphQL field."""
+        definition = self.strawberry.get_type_by_name(type_name)
+        if not isinstance(definition, StrawberryObjectDefinition):
+            raise NotCompilable(type_name)
+        for strawberry_field in definition.fields:
+            if (
+                self.strawberry.config.name_converter.get_graphql_name(strawberry_field)
+                == field_name
+            ):
+                return strawberry_field
+        raise NotCompilable(f"{type_name}.{field_name}")
+
+    def subfields(self, object_type: GraphQLObjectType, details: FieldDetailsList) -> Any:
+        """The fields selected below `details`, grouped by response key."""
+        return collect_subfields(
+            self.schema, self.fragments, self.variables, self.operation, object_type, details
+        ).grouped_field_set.items()
+
+    def arguments(self, field_def: Any, details: FieldDetailsList) -> dict[str, Any]:
+        """The field's argument values, coerced as graphql-core would."""
+        if len(details) > 1 and any(d.node.arguments for d in details):
+            raise NotCompilable("merged fields with arguments")
+        return get_argument_values(field_def, details[0].node, self.variables)
+
+    def lookup(self, field_def: Any, details: FieldDetailsList, source: Lookup) -> Any:
+        """A root lookup of one row by a unique column."""
+        object_type = object_type_of(field_def)
+        scope = new_scope(model_of(source.column))
+        value = source.key(self.arguments(field_def, details)[source.argument])
+        row = self.object(object_type, self.subfields(object_type, details), scope)
+        return select(row).where(scope.adapt(source.column) == value).limit(1).scalar_subquery()
+
+    def relation(
+        self,
+        strawberry_field: Any,
+        field_def: Any,
+        details: FieldDetailsList,
+        relation: Relation,
+        parent: Scope | None,
+    ) -> Any:
+        """A related row, a list of rows, or a connection page of rows."""
+        return_type = field_def.type
+        named = unwrap(return_type)
+        if not isinstance(named, GraphQLObjectType):
+            raise NotCompilable(named.name)
+        if named.name.endswith("Connection"):
+            return self.connection(strawberry_field, field_def, details, relation, parent)
+        rows, scope = self.related_rows(relation, parent)
+        row = self.object(named, self.subfields(named, details), scope)
+        if isinstance(unwrap_non_null(return_type), GraphQLList):
+            ordering = [scope.adapt(term) for term in relation.ordering]
+            aggregated = func.coalesce(
+                func.json_agg(aggregate_order_by(row, *ordering)), literal_column("'[]'::json")
+            )
+            return rows.with_only_columns(aggregated).scalar_subquery()
+        return rows.with_only_columns(row).limit(1).scalar_subquery()
+
+    def related_rows(
+        self, relation: Relation, parent: Scope | None, where: tuple[Any, ...] = ()
+    ) -> tuple[Select[Any], Scope]:
+        """SELECT FROM the relation's target (and link) for the parent row, and its scope."""
+        scope = new_scope(relation.target)
+        adapters = [scope.adapter] if scope.adapter is not None else []
+        statement = select(scope.row)
+        if relation.link is not None:
+            link = inspect(relation.link[0]).selectable.alias()
+            adapters.append(ClauseAdapter(link))
+        scope = Scope(scope.model, scope.row, chain(adapters))
+        if relation.link is not None:
+            statement = statement.join(link, scope.adapt(relation.link[1]))
+        conditions = [scope.adapt(term) for term in (*relation.where, *where)]
+        if relation.parent_key is not None:
+            if parent is None:
+                raise NotCompilable("a relation without its parent row")
+            conditions.append(scope.adapt(relation.key) == parent.adapt(relation.parent_key))
+        # Everything but the target and its link comes from the enclosing rows, also where
+        # this SELECT ends up as a derived table (connections number their rows in one).
+        own = [inspect(scope.row).selectable] + ([link] if relation.link is not None else [])
+        return statement.where(and_(true(), *conditions)).correlate_except(*own), scope
+
+    def connection(
+        self,
+        strawberry_field: Any,
+        field_def: Any,
+        details: FieldDetailsList,
+        relation: Relation,
+        parent: Scope | None,
+    ) -> Any:
+        """A Relay connection: one window over the related rows, aggregated into JSON."""
+        arguments = self.arguments(field_def, details)
+        window, where, order_by = self.page_arguments(strawberry_field, arguments)
+        rows, scope = self.related_rows(relation, parent, where)
+        ordering = [scope.adapt(term) for term in (*order_by, *relation.ordering)]
+        numbered = rows.add_columns(
+            func.row_number().over(order_by=ordering).label("number"),
+            func.count().over().label("total"),
+        ).subquery("numbered")
+        page_scope = Scope(scope.model, aliased(scope.model, numbered), ClauseAdapter(numbered))
+        number, total = numbered.c["number"], numbered.c["total"]
+        in_page = window.contains(number, total)
+        connection_type = object_type_of(field_def)
+        edges = self.edges(connection_type, details, page_scope, number)
+        page = (
+            select(
+                func.json_agg(aggregate_order_by(edges, number)).filter(in_page).label("edges"),
+                func.max(total).label("total"),
+                func.min(number).filter(in_page).label("first"),
+                func.max(number).filter(in_page).label("last"),
+            )
+            .select_from(numbered)
+            .where(or_(number == 1, in_page))
+            .subquery("page")
+        )
+        pairs: list[Any] = []
+        for key, sub in self.subfields(connection_type, details):
+            pairs += [literal(key), self.connection_field(connection_type, sub, page, window)]
+        return select(func.json_build_object(*pairs)).select_from(page).scalar_subquery()
+
+    def page_arguments(
+        self, strawberry_field: Any, arguments: dict[str, Any]
+    ) -> tuple[Window, tuple[Any, ...], tuple[Any, ...]]:
+        """The window, filter conditions and ordering the arguments ask for."""
+        try:
+            window = Window.from_arguments(
+                None,  # type: ignore[arg-type]
+                first=arguments.get("first"),
+                after=arguments.get("after"),
+                last=arguments.get("last"),
+                before=arguments.get("before"),
+                max_results=self.max_page_size,
+            )
+            filter_input = self.filter_input(strawberry_field, arguments)
+            where = tuple(filter_input.conditions()) if filter_input else ()
+        except GraphQLError as error:
+            # The resolver path raises the same error, located and in its place.
+            raise NotCompilable(error.message) from None
+        order = arguments.get("orderBy")
+        return window, where, order.ordering() if order else ()
+
+    def filter_input(self, strawberry_field: Any, arguments: dict[str, Any]) -> Any:
+        """The `filter` argument as the resolver receives it: an instance of its input class."""
+        if arguments.get("filter") is None:
+            return None
+        converted = convert_arguments(
+            {"filter": arguments["filter"]},
+            strawberry_field.arguments,
+            scalar_registry=self.strawberry.schema_converter.scalar_registry,
+            config=self.strawberry.config,
+        )
+        return converted["filter"]
+
+    def edges(
+        self,
+        connection_type: GraphQLObjectType,
+        details: FieldDetailsList,
+        scope: Scope,
+        number: Any,
+    ) -> ColumnElement[Any]:
+        """One edge's JSON (cursor and node, as selected) for each row of the page."""
+        pairs: list[Any] = []
+        edge_type = object_type_of(connection_type.fields["edges"])
+        node_type = object_type_of(edge_type.fields["node"])
+        for _key, edges_details in self.subfields(connection_type, details):
+            if edges_details[0].node.name.value != "edges":
+                continue
+            for key, sub in self.subfields(edge_type, edges_details):
+                name = sub[0].node.name.value
+                if name == "cursor":
+                    value: Any = cursor(number - 1)
+                elif name == "node":
+                    value = self.object(node_type, self.subfields(node_type, sub), scope)
+                elif name == "__typename":
+                    value = literal(edge_type.name)
+                else:
+                    raise NotCompilable(f"{edge_type.name}.{name}")
+                pairs += [literal(key), value]
+        return func.json_build_object(*pairs)
+
+    def connection_field(
+        self,
+        connection_type: GraphQLObjectType,
+        details: FieldDetailsList,
+        page: Any,
+        window: Window,
+    ) -> Any:
+        """totalCount, edges or pageInfo of a connection, from its aggregated page."""
+        name = details[0].node.name.value
+        total = func.coalesce(page.c.total, 0)
+        if name == "totalCount":
+            return total
+        if name == "edges":
+            if len(details) > 1:
+                raise NotCompilable("edges selected more than once")
+            return func.coalesce(page.c.edges, literal_column("'[]'::json"))
+        if name == "__typename":
+            return literal(connection_type.name)
+        if name != "pageInfo":
+            raise NotCompilable(f"{connection_type.name}.{name}")
+        info_type = object_type_of(connection_type.fields["pageInfo"])
+        first_offset = func.coalesce(page.c.first - 1, window.start)
+        next_offset = func.coalesce(page.c.last, window.start)
+        values = {
+            "hasNextPage": next_offset < total,
+            "hasPreviousPage": and_(first_offset > 0, first_offset <= total),
+            "startCursor": case((page.c.first.is_(None), null()), else_=cursor(page.c.first - 1)),
+            "endCursor": case((page.c.last.is_(None), null()), else_=cursor(page.c.last - 1)),
+            "__typename": literal(info_type.name),
+        }
+        pairs: list[Any] = []
+        for key, sub in self.subfields(info_type, details):
+            pairs += [literal(key), values[sub[0].node.name.value]]
+        return func.json_build_object(*pairs)
+
+
+def chain(adapters: list[ClauseAdapter]) -> ClauseAdapter | None:
+    """One adapter applying all of `adapters`."""
+    if not adapters:
+        return None
+    combined = adapters[0]
+    for adapter in adapters[1:]:
+        combined = combined.chain(adapter)
+    return combined
+
+
+def new_scope(model: Any) -> Scope:
+    """A fresh alias of the model's table, so nested uses of one table never collide."""
+    row = aliased(model)
+    return Scope(model, row, ClauseAdapter(inspect(row).selectable))
+
+
+def model_of(column: Any) -> Any:
+    """The mapped class a column attribute belongs to."""
+    return column.class_
+
+
+def node_id(type_name: str, scope: Scope) -> ColumnElement[Any]:
+    """The Relay global ID: base64 of `Type:primary key`, as strawberry encodes it."""
+    key = scope.model.__mapper__.primary_key[0].key
+    return base64(literal(f"{type_name}:") + cast(getattr(scope.row, key), Text))
+
+
+def cursor(offset: Any) -> ColumnElement[Any]:
+    """The cursor of an offset, as strawberry's connections encode it."""
+    return base64(literal(f"{PREFIX}:") + cast(offset, Text))
+
+
+def base64(text: Any) -> ColumnElement[Any]:
+    """Base64 of UTF-8 text (short texts: PostgreSQL wraps lines only after 76 characters)."""
+    return func.encode(func.convert_to(text, literal_column("'UTF8'")), literal_column("'base64'"))
+
+
+def output(value: Any, graphql_type: Any) -> ColumnElement[Any]:
+    """A column's value in the form GraphQL serializes it."""
+    if isinstance(graphql_type, GraphQLEnumType):
+        check_enum_names(graphql_type)
+        return func.upper(value)
+    if isinstance(graphql_type, GraphQLScalarType) and graphql_type.name == "Decimal":
+        return cast(value, Text)
+    if isinstance(graphql_type, GraphQLScalarType) and graphql_type.name == "DateTime":
+        raise NotCompilable("DateTime")
+    return value
+
+
+def check_enum_names(enum_type: GraphQLEnumType) -> None:
+    """Enum values are stored as the lower-case of their GraphQL names; refuse any other enum."""
+    for name, value in enum_type.values.items():
+        stored = getattr(value.value, "value", value.value)
+        if str(stored).upper() != name:
+            raise NotCompilable(enum_type.name)
+
+
+def unwrap_non_null(graphql_type: Any) -> Any:
+    """The type without its non-null wrapper."""
+    return graphql_type.of_type if isinstance(graphql_type, GraphQLNonNull) else graphql_type
+
+
+def unwrap(graphql_type: Any) -> Any:
+    """The named type inside list and non-null wrappers."""
+    while isinstance(graphql_type, GraphQLNonNull | GraphQLList):
+        graphql_type = graphql_type.of_type
+    return graphql_type
+
+
+def object_type_of(field_def: Any) -> GraphQLObjectType:
+    """The object type a field returns (inside its wrappers)."""
+    named = unwrap(field_def.type)
+    if not isinstance(named, GraphQLObjectType):
+        raise NotCompilable(named.name)
+    return named

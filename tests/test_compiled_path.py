@@ -1,0 +1,187 @@
+"""The compiled read path answers exactly as the resolver path does: same data, same errors."""
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hub.config import Settings
+from hub.features import detect
+from server import create_app
+from tests.conftest import sessions_on
+from tests.test_read_api import TRAVERSALS
+
+EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "docs" / "queries"
+
+# Queries the compiler plans, each exercising a different part of it.
+COMPILED = {
+    "lookup with nested to-one, list and computed": (
+        """{ city(slug: "dessau-rosslau") { id name kind population latitude longitude status
+            joinedOn state { code isoCode partnership { institution startsOn } }
+            localNetwork { name composition sectorCount sectors { code labelDe labelEn }
+              coordinator { name role } } } }""",
+        {},
+    ),
+    "aliases, fragments, typename and directives": (
+        """query($skip: Boolean!, $with: Boolean!) {
+            a: city(slug: "koenigswinter") { ...C __typename }
+            b: city(slug: "apolda") { ... on City { n: name, s: state { c: code } } }
+            c: city(slug: "apolda") { name @skip(if: $skip) slug @include(if: $with) } }
+          fragment C on City { name alias: slug state { ...S } }
+          fragment S on State { code name }""",
+        {"skip": True, "with": True},
+    ),
+    "unknown lookup is null": (
+        '{ city(slug: "atlantis") { name } funder(slug: "x") { name } }',
+        {},
+    ),
+    "state lookup in any case": ('{ state(code: "rp") { code cities { totalCount } } }', {}),
+    "forward page with cursors": (
+        """{ cities(first: 7, after: "YXJyYXljb25uZWN0aW9uOjQ=") { totalCount
+            pageInfo { hasNextPage hasPreviousPage startCursor endCursor __typename }
+            edges { cursor node { name } __typename } __typename } }""",
+        {},
+    ),
+    "backward page": (
+        """{ cities(last: 3, before: "YXJyYXljb25uZWN0aW9uOjEw") {
+            pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+            edges { cursor node { slug } } } }""",
+        {},
+    ),
+    "last of the whole list, and an empty page": (
+        """{ l: cities(last: 2) { pageInfo { hasNextPage hasPreviousPage } edges { node { name } } }
+            e: cities(first: 0) { totalCount pageInfo { hasNextPage hasPreviousPage startCursor
+              endCursor } edges { node { name } } }
+            b: cities(first: 5, after: "YXJyYXljb25uZWN0aW9uOjUwMA==") { totalCount
+              pageInfo { hasNextPage hasPreviousPage } edges { node { name } } } }""",
+        {},
+    ),
+    "variables for page and filter": (
+        """query($n: Int, $f: CityFilter, $o: CityOrder) {
+            cities(first: $n, filter: $f, orderBy: $o) { totalCount edges { node {
+              name population joinedOn } } } }""",
+        {"n": 15, "f": {"states": ["nw", "HE"], "kinds": ["CITY"]}, "o": "POPULATION_DESC"},
+    ),
+    "every city filter": (
+        """{ a: cities(filter: {sectorsPresent: [SCIENCE]}) { totalCount edges { node { slug } } }
+            b: cities(filter: {compositions: [MULTISECTORAL]}) { totalCount }
+            c: cities(filter: {joinedFrom: "2020-01-01", joinedUntil: "2021-12-31"},
+                      orderBy: JOINED_ON_DESC) { edges { node { slug joinedOn } } }
+            d: cities(filter: {text: "Königs"}) { edges { node { slug } } }
+            e: cities(filter: {near: {lat: 51.05, lon: 13.74, radiusKm: 80}, statuses: [MEMBER]})
+              { edges { node { slug } } } }""",
+        {},
+    ),
+    "nested connections with filters": (
+        """{ states { code cities(first: 2, orderBy: JOINED_ON) { edges { node { name
+            localNetwork { actors(first: 3, filter: {sectors: [BUSINESS, MEDIA]}) { totalCount
+              edges { cursor node { name sector { code } measures(first: 1) { totalCount } } } }
+            measures(filter: {activeFrom: "2023-01-01", themes: ["jugend", "kultur"]}) {
+              totalCount edges { node { title theme { slug } actors { totalCount } } } }
+            goals(first: 2) { edges { node { title measures { totalCount } } } } } } } } } }""",
+        {},
+    ),
+    "funders and fundings with amounts": (
+        """{ funders(first: 30, filter: {kinds: [FOUNDATION, PUBLIC_BODY], states: ["RP"]}) {
+            edges { node { slug kind scope states { code } themes { slug }
+              fundings(first: 3, orderBy: AMOUNT_DESC, filter: {contributionTypes: [FINANCIAL]}) {
+                totalCount edges { node { title amountEur amountConfidential startsOn endsOn
+                  recipientKind city { slug state { code } } theme { slug } } } }
+              cities(first: 2) { totalCount edges { node { slug } } } } } }
+            fundings(first: 20, filter: {recipientStates: ["BY"], minAmountEur: "1000",
+                     activeUntil: "2022-12-31"}) { totalCount edges { node { title } } } }""",
+        {},
+    ),
+    "partner cities, working groups and themes": (
+        """{ workingGroups { totalCount edges { node { slug theme { nameDe }
+            memberCities(first: 4) { edges { node { slug partnerCities { edges { node {
+              slug funders(first: 2) { edges { node { slug } } } } } } } } } } } }
+            themes(first: 3) { edges { node { slug funders { totalCount } fundings(first: 1) {
+              edges { node { title } } } workingGroups { totalCount } } } }
+            sectors { code actors(first: 2, filter: {roles: [COORDINATOR]}) { totalCount
+              edges { node { slug localNetwork { city { slug } } } } } } }""",
+        {},
+    ),
+    "root lists and lookups of every kind": (
+        """{ states { code name nameEn capital } statePartnerships { institution state { code } }
+            actor(slug: "freiwilligenagentur-apolda") { name website organisationType }
+            theme(slug: "jugend") { nameEn } workingGroup(slug: "x") { name }
+            measures(first: 5) { edges { node {
+              slug title goal { title } localNetwork { name } } } }
+            actors(first: 5, filter: {text: "Stiftung"}) { totalCount } }""",
+        {},
+    ),
+}
+
+# Queries the compiler leaves to the resolvers, which must still answer the same.
+FALLBACK = {
+    "union recipient": (
+        "{ fundings(first: 5) { edges { node { recipient { __typename } } } } }",
+        {},
+    ),
+    "node interface": ('{ node(id: "Q2l0eToxMA==") { id } }', {}),
+    "search": ('{ search(text: "Bürgerstiftung", first: 3) { totalCount } }', {}),
+    "statistics": ("{ statistics { citiesByKind { kind count } } }", {}),
+    "bad page argument": ("{ cities(first: 500) { totalCount } }", {}),
+    "bad filter value": ('{ cities(filter: {states: ["XX"]}) { totalCount } }', {}),
+    "bad cursor": ('{ cities(after: "nonsense") { totalCount } }', {}),
+}
+
+EXAMPLES = {path.stem: (path.read_text(), {}) for path in sorted(EXAMPLES_DIR.glob("*.graphql"))}
+TRAVERSAL_QUERIES = {name: (query, {}) for name, (query, _leaf) in TRAVERSALS.items()}
+
+
+async def answer(
+    connection: AsyncConnection, compiled: bool, query: str, variables: dict[str, Any]
+) -> tuple[dict[str, Any], str]:
+    """The response body (without extensions) and the read path that answered."""
+    settings = replace(Settings.from_env(), compiled=compiled, debug=True)
+    app = create_app(sessions_on(connection), settings=settings, features=await detect(connection))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as client:
+        response = await client.post("/graphql", json={"query": query, "variables": variables})
+    body = response.json()
+    debug = body.pop("extensions", {}).get("debug", {})
+    return body, debug.get("readPath", "none")
+
+
+async def both_paths(
+    connection: AsyncConnection, query: str, variables: dict[str, Any]
+) -> tuple[dict[str, Any], str]:
+    """The compiled path's answer and read path, after checking it equals the resolvers'."""
+    compiled, path = await answer(connection, True, query, variables)
+    reference, reference_path = await answer(connection, False, query, variables)
+    assert reference_path == "resolvers"
+    assert compiled == reference
+    return compiled, path
+
+
+@pytest.mark.parametrize(("query", "variables"), COMPILED.values(), ids=COMPILED.keys())
+async def test_compiled_answers_equal_the_resolvers(
+    demo_connection: AsyncConnection, query: str, variables: dict[str, Any]
+) -> None:
+    body, path = await both_paths(demo_connection, query, variables)
+    assert path == "compiled"
+    assert "errors" not in body
+
+
+@pytest.mark.parametrize(("query", "variables"), FALLBACK.values(), ids=FALLBACK.keys())
+async def test_what_the_compiler_cannot_plan_falls_back(
+    demo_connection: AsyncConnection, query: str, variables: dict[str, Any]
+) -> None:
+    _body, path = await both_paths(demo_connection, query, variables)
+    assert path == "resolvers"
+
+
+ALL = EXAMPLES | TRAVERSAL_QUERIES
+
+
+@pytest.mark.parametrize(("query", "variables"), ALL.values(), ids=ALL.keys())
+async def test_examples_and_traversals_answer_the_same(
+    demo_connection: AsyncConnection, query: str, variables: dict[str, Any]
+) -> None:
+    body, _path = await both_paths(demo_connection, query, variables)
+    assert "errors" not in body
