@@ -4,7 +4,7 @@ import asyncio
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Row, Select
+from sqlalchemy import Result, Row, Select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.websockets import WebSocket
@@ -41,23 +41,48 @@ class Context:
         self.max_page_size = max_page_size
         self.statements = 0
         self._lock = asyncio.Lock()
+        self._closed = False
         self.loaders = Loaders(self.rows)
 
     async def rows(self, statement: Select[Any]) -> Sequence[Row[Any]]:
         """The rows `statement` selects (ORM entities where it selects models)."""
-        async with self._lock:
-            self.statements += 1
-            return (await self.session.execute(statement)).all()
+        return (await self._execute(statement)).all()
 
     async def scalar(self, statement: Select[Any]) -> Any:
         """The one value `statement` selects."""
+        return (await self._execute(statement)).scalar_one()
+
+    async def _execute(self, statement: Select[Any]) -> Result[Any]:
+        """Run `statement` on the session, one statement at a time, to its end.
+
+        When an error ends the operation, graphql-core cancels the resolvers still running;
+        a statement cancelled halfway would break the connection, so it runs shielded: the
+        resolver stops waiting, the statement finishes, and `close` waits for it.
+        """
+        return await asyncio.shield(self._execute_locked(statement))
+
+    async def _execute_locked(self, statement: Select[Any]) -> Result[Any]:
+        """Run `statement` once no other statement of the request runs."""
         async with self._lock:
+            self._check_open()
             self.statements += 1
-            return (await self.session.execute(statement)).scalar_one()
+            return await self.session.execute(statement)
 
     async def close(self) -> None:
-        """Give the session's connection back to the pool."""
-        await self.session.close()
+        """Give the session's connection back to the pool, once no statement runs any more.
+
+        An error can end an operation while sibling resolvers are still loading (graphql-core
+        answers without waiting for them); they find the request over instead of a new
+        connection.
+        """
+        async with self._lock:
+            self._closed = True
+            await self.session.close()
+
+    def _check_open(self) -> None:
+        """Refuse statements once the request has been answered."""
+        if self._closed:
+            raise RuntimeError("the request has been answered already")
 
 
 Info = StrawberryInfo[Context, None]

@@ -6,12 +6,15 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, event, given, settings
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.config import Settings
 from hub.features import detect
+from schema import schema
 from server import create_app
 from tests.conftest import sessions_on
+from tests.generated_queries import queries
 from tests.test_read_api import TRAVERSALS
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "docs" / "queries"
@@ -185,3 +188,23 @@ async def test_examples_and_traversals_answer_the_same(
 ) -> None:
     body, _path = await both_paths(demo_connection, query, variables)
     assert "errors" not in body
+
+
+@settings(
+    max_examples=300,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(generated=queries(schema._schema))
+async def test_generated_queries_answer_the_same(
+    demo_connection: AsyncConnection, generated: tuple[str, dict[str, Any]]
+) -> None:
+    query, variables = generated
+    # A savepoint per example: a failing one must not spoil the connection for the next.
+    savepoint = await demo_connection.begin_nested()
+    try:
+        _body, path = await both_paths(demo_connection, query, variables)
+    finally:
+        await savepoint.rollback()
+    event(f"read path: {path}")
