@@ -1,7 +1,7 @@
 """The GraphQL schema, assembled in one place."""
 
 import strawberry
-from strawberry.extensions import AddValidationRules, MaskErrors
+from strawberry.extensions import AddValidationRules, MaskErrors, ParserCache, ValidationCache
 
 from resolvers.executor import CompilingExecutor
 from schema.extensions import CloseSession, DebugFigures, NoNulInStrings, is_unexpected
@@ -26,6 +26,9 @@ schema = strawberry.Schema(
     query=Query,
     execution_context_class=CompilingExecutor,
     extensions=[
+        # Parsing and validating a document is done once, not per request.
+        lambda: ParserCache(maxsize=1000),
+        lambda: ValidationCache(maxsize=1000),
         CloseSession,
         DebugFigures,
         lambda: AddValidationRules([NoNulInStrings]),
