@@ -16,6 +16,7 @@ from graphql import (
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLScalarType,
+    GraphQLUnionType,
     OperationDefinitionNode,
 )
 from graphql.execution.collect_fields import FieldDetailsList, collect_fields, collect_subfields
@@ -44,7 +45,7 @@ from strawberry.types.arguments import convert_arguments
 from strawberry.types.base import StrawberryObjectDefinition
 
 from resolvers.pagination import Window
-from resolvers.sources import SOURCE, Computed, Lookup, Relation
+from resolvers.sources import SOURCE, Computed, Lookup, Relation, Variant
 
 
 class NotCompilable(Exception):
@@ -120,11 +121,37 @@ class Compiler:
             return self.lookup(field_def, details, source)
         if isinstance(source, Relation):
             return self.relation(strawberry_field, field_def, details, source, scope)
+        if isinstance(source, Variant) and scope is not None:
+            return self.variant(field_def, details, source, scope)
         if isinstance(source, Computed) and scope is not None:
             return output(scope.adapt(source.expression), return_type)
         if source is None and strawberry_field.base_resolver is None and scope is not None:
             return output(getattr(scope.row, strawberry_field.python_name), return_type)
         raise NotCompilable(f"{parent_type.name}.{name}")
+
+    def variant(
+        self, field_def: Any, details: FieldDetailsList, variant: Variant, parent: Scope
+    ) -> Any:
+        """A union field: the related row of the relation the parent's discriminator picks."""
+        union = unwrap(field_def.type)
+        if not isinstance(union, GraphQLUnionType):
+            raise NotCompilable(union.name)
+        members = {self.model_of_type(member.name): member for member in union.types}
+        branches = []
+        for value, relation in variant.relations.items():
+            member = members[relation.target]
+            rows, scope = self.related_rows(relation, parent)
+            row = self.object(member, self.subfields(member, details), scope)
+            chosen = parent.adapt(variant.discriminator) == value
+            branches.append((chosen, rows.with_only_columns(row).limit(1).scalar_subquery()))
+        return case(*branches, else_=null())
+
+    def model_of_type(self, type_name: str) -> Any:
+        """The model behind an object type of the schema."""
+        model = getattr(self.strawberry.get_type_by_name(type_name).origin, "model", None)
+        if model is None:
+            raise NotCompilable(type_name)
+        return model
 
     def strawberry_field(self, type_name: str, field_name: str) -> Any:
         """The strawberry field behind a GraphQL field."""

@@ -5,7 +5,7 @@ through DataLoaders (resolvers/loaders.py), and a compiled read path can transla
 declarations into one SQL statement.
 """
 
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,6 +60,21 @@ class Relation:
         if self.link is not None:
             statement = statement.join(*self.link)
         return statement.where(*self.where)
+
+
+@dataclass(frozen=True, eq=False)
+class Variant:
+    """One of several relations, chosen per row by its `discriminator` column: a union field.
+
+    A row whose discriminator has no relation (e.g. a funding of the whole network) has none.
+    """
+
+    discriminator: SqlColumn
+    relations: Mapping[Any, Relation]
+
+    def relation_for(self, root: Any) -> Relation | None:
+        """The relation that applies to the parent row `root`."""
+        return self.relations.get(getattr(root, self.discriminator.key))
 
 
 @dataclass(frozen=True, eq=False)

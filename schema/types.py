@@ -13,7 +13,7 @@ import strawberry
 import models as m
 from resolvers import expressions as sql
 from resolvers.context import Info
-from resolvers.sources import Computed, Relation
+from resolvers.sources import Computed, Relation, Variant
 from resolvers.statistics import Scope
 from schema.enums import (
     ActorRole,
@@ -534,15 +534,18 @@ FundingRecipient = Annotated[
 ]
 
 # The recipient relation of each recipient kind; network-wide fundings have none.
-RECIPIENTS = {
-    m.RecipientKind.LOCAL_NETWORK: Relation(
-        m.LocalNetwork, m.Funding.network_id, m.LocalNetwork.id
-    ),
-    m.RecipientKind.MEASURE: Relation(m.Measure, m.Funding.measure_id, m.Measure.id),
-    m.RecipientKind.STATE_PARTNERSHIP: Relation(
-        m.StatePartnership, m.Funding.state_partnership_id, m.StatePartnership.id
-    ),
-}
+RECIPIENTS = Variant(
+    m.Funding.recipient_kind,
+    {
+        m.RecipientKind.LOCAL_NETWORK: Relation(
+            m.LocalNetwork, m.Funding.network_id, m.LocalNetwork.id
+        ),
+        m.RecipientKind.MEASURE: Relation(m.Measure, m.Funding.measure_id, m.Measure.id),
+        m.RecipientKind.STATE_PARTNERSHIP: Relation(
+            m.StatePartnership, m.Funding.state_partnership_id, m.StatePartnership.id
+        ),
+    },
+)
 
 
 @strawberry.type(
@@ -592,7 +595,7 @@ class Funding(MappedNode, model=m.Funding):
     async def recipient(
         self, root: strawberry.Parent[m.Funding], info: Info
     ) -> FundingRecipient | None:
-        relation = RECIPIENTS.get(root.recipient_kind)
+        relation = RECIPIENTS.relation_for(root)
         if relation is None:
             return None
         return await info.context.loaders.one(relation).load(relation.parent_value(root))
