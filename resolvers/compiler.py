@@ -40,6 +40,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.util import ClauseAdapter
+from strawberry.relay import GlobalID
+from strawberry.relay.fields import NodeExtension
 from strawberry.relay.types import PREFIX
 from strawberry.types.arguments import convert_arguments
 from strawberry.types.base import StrawberryObjectDefinition
@@ -127,7 +129,35 @@ class Compiler:
             return output(scope.adapt(source.expression), return_type)
         if source is None and strawberry_field.base_resolver is None and scope is not None:
             return output(getattr(scope.row, strawberry_field.python_name), return_type)
+        if any(isinstance(extension, NodeExtension) for extension in strawberry_field.extensions):
+            return self.nodes(field_def, details)
         raise NotCompilable(f"{parent_type.name}.{name}")
+
+    def nodes(self, field_def: Any, details: FieldDetailsList) -> Any:
+        """Relay's `node(id:)` or `nodes(ids:)`: rows by global ID, null where none exists."""
+        arguments = self.arguments(field_def, details)
+        if "id" in arguments:
+            return self.node(arguments["id"], details)
+        return func.json_build_array(*(self.node(id_, details) for id_ in arguments["ids"]))
+
+    def node(self, global_id: str, details: FieldDetailsList) -> Any:
+        """The row a global ID names; IDs that name no node type are the resolvers' to refuse."""
+        try:
+            parsed = GlobalID.from_id(global_id)
+        except Exception:
+            raise NotCompilable("a malformed global ID") from None
+        object_type = self.schema.get_type(parsed.type_name)
+        if not isinstance(object_type, GraphQLObjectType):
+            raise NotCompilable(f"no node type {parsed.type_name}")
+        model = self.model_of_type(parsed.type_name)
+        key = getattr(model, model.__mapper__.primary_key[0].key)
+        try:
+            value = key.type.python_type(parsed.node_id)
+        except ValueError:
+            return null()
+        scope = new_scope(model)
+        row = self.object(object_type, self.subfields(object_type, details), scope)
+        return select(row).where(scope.adapt(key) == value).limit(1).scalar_subquery()
 
     def variant(
         self, field_def: Any, details: FieldDetailsList, variant: Variant, parent: Scope

@@ -115,6 +115,12 @@ COMPILED = {
             } } } }""",
         {},
     ),
+    "nodes by global ID": (
+        """{ node(id: "Q2l0eToxMA==") { id __typename ... on City { name } }
+            nodes(ids: ["U3RhdGU6Tlc=", "Q2l0eTo5OTk5OTk=", "RnVuZGVyOjM=", "Q2l0eTp4"]) {
+              id ... on State { code cities { totalCount } } ... on Funder { slug } } }""",
+        {},
+    ),
     "root lists and lookups of every kind": (
         """{ states { code name nameEn capital } statePartnerships { institution state { code } }
             actor(slug: "freiwilligenagentur-apolda") { name website organisationType }
@@ -128,7 +134,8 @@ COMPILED = {
 
 # Queries the compiler leaves to the resolvers, which must still answer the same.
 FALLBACK = {
-    "node interface": ('{ node(id: "Q2l0eToxMA==") { id } }', {}),
+    "global ID of no type": ('{ node(id: "Tm90aGluZzox") { id } }', {}),
+    "malformed global ID": ('{ nodes(ids: ["nope"]) { id } }', {}),
     "search": ('{ search(text: "Bürgerstiftung", first: 3) { totalCount } }', {}),
     "statistics": ("{ statistics { citiesByKind { kind count } } }", {}),
     "bad page argument": ("{ cities(first: 500) { totalCount } }", {}),
