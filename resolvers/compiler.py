@@ -113,6 +113,8 @@ class Compiler:
         name = details[0].node.name.value
         if name == "__typename":
             return literal(parent_type.name)
+        if name not in parent_type.fields:  # introspection: __schema, __type
+            raise NotCompilable(name)
         field_def = parent_type.fields[name]
         strawberry_field = self.strawberry_field(parent_type.name, name)
         source = strawberry_field.metadata.get(SOURCE)

@@ -2,6 +2,7 @@
 
 import httpx
 import pytest
+from graphql import get_introspection_query
 
 from hub.database import create_engine, session_factory
 from server import create_app
@@ -85,3 +86,10 @@ async def test_bodies_that_are_not_graphql_requests_are_a_clear_400(
         "/graphql", content=body, headers={"Content-Type": "application/json"}
     )
     assert response.status_code == 400
+
+
+async def test_graphiql_introspection_query_answers(client: httpx.AsyncClient) -> None:
+    response = await client.post("/graphql", json={"query": get_introspection_query()})
+    body = response.json()
+    assert "errors" not in body
+    assert body["data"]["__schema"]["queryType"]["name"] == "Query"
