@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install serve test lint format
+.PHONY: install serve test lint format tools
 
 install: $(INSTALLED)
 
@@ -19,8 +19,13 @@ $(INSTALLED): pyproject.toml
 serve: $(INSTALLED)
 	$(BIN)/engagement-hub serve
 
-test: lint
+test: lint tools
 	$(BIN)/pytest
+
+# The benchmark's smoke test drives the hub with wrk, from Debian's packages.
+tools:
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] || { echo "install wrk (apt-get install wrk)"; exit 1; }; \
+		apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .

@@ -1,0 +1,558 @@
+"""The report: docs/benchmarks.md with the machine, the versions, the results per scale, the
+goals, a chart, and the history of runs (kept in benchmarks/history.json next to it)."""
+
+import json
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.chart import draw_throughput
+from bench.mix import MIX
+from bench.results import (
+    GOAL_CONNECTIONS,
+    NOT_COMPARABLE,
+    OK,
+    Measurement,
+    QueryFacts,
+    Results,
+)
+from bench.servers import FLOOR, HUB, POSTGRAPHILE
+
+# What a cell shows when there is nothing to show, and how a gain is written.
+DASH = "\N{EN DASH}"
+TIMES = "\N{MULTIPLICATION SIGN}"
+SERVER_NAMES = {HUB: "hub", POSTGRAPHILE: "PostGraphile", FLOOR: "floor"}
+
+INTRODUCTION_TEMPLATE = """\
+# Benchmarks
+
+The hub against PostGraphile and against the floor, on the same machine, the same database and
+in the same run. **PostGraphile 5** (amber preset) serves the same PostgreSQL schema; the
+**floor** answers each query with one hand-written SQL statement that builds the hub's response
+in PostgreSQL (`json_build_object`, `json_agg`, LATERAL) behind a bare Starlette endpoint: what
+this stack can do at best. All three run as users run them: uvicorn over a real socket with
+uvloop, httptools and no access log (the hub without `HUB_DEBUG`), PostGraphile on Node.js 22 in
+production mode; with several workers, each server runs that many processes (uvicorn workers,
+node:cluster). `wrk` drives each query of the portal mix alone, in closed loop.
+
+Before anything is timed, every server must answer each query like the hub: the floor with the
+very same JSON, PostGraphile with the same objects in the same order (its field names differ:
+`bench/mix.py` keeps the equivalent queries). A server that answers differently is not timed on
+that query.
+
+**Goals** (at 10 connections): on every query the hub answers at least as many requests per
+second as PostGraphile, and at least twice as many on the large-result queries
+({large}); the hub reaches at least half of the floor's throughput on every query; p99 under
+50 ms for the single-city query at the 10,000-city scale; memory flat (±10 %) under a 5-minute
+load.
+
+### The query mix
+
+{mix}
+Federation's `_entities` batch of 500 city references joins the mix once the hub offers
+federation: one more `Query` in `bench/mix.py`.
+"""
+
+RUNNING_TEMPLATE = """\
+## Running it
+
+```sh
+sudo apt-get install -y wrk                        # the load generator
+(cd bench/postgraphile && npm ci)                  # PostGraphile 5 and Node.js 22, from npm
+.venv/bin/pip install -e ".[bench]"                # matplotlib, for the chart
+.venv/bin/python -m bench --label "what changed"   # everything: about 25 minutes
+```
+
+Per scale, it creates a database on the PostgreSQL server of `--server-url` (default
+`postgresql://postgres@127.0.0.1:5432/postgres`, or `BENCH_SERVER_URL`) named
+`ehub_bench_<cities>_<random>`, loads the synthetic data set with the hub's own `engagement-hub
+seed --synthetic`, and drops it when done; it touches no other database. It writes this file,
+the chart and `benchmarks/latest.json` (every figure of the run), and appends the run to the
+history (`benchmarks/history.json`). It exits non-zero when a server answers a query otherwise
+than the hub.
+
+{options}
+How each figure is taken. **req/s** and the **latency percentiles** are wrk's: a closed loop, one
+wrk thread, each request POSTs the query and its variables. **SQL** statements per request are
+counted in one separate request that is not timed: the hub's with `HUB_DEBUG=1`
+(`extensions.debug.sqlStatements`), PostGraphile's by counting its pg client's queries
+(transaction control left out), the floor's is one by construction. **CPU ms per request** is the
+user and system time of the server's processes, and of PostgreSQL (the postmaster's tree:
+backends and parallel workers, those that ended during the run included; live backends of other
+databases left out), from `/proc`, from the start of the run until the server is idle again,
+divided by the requests completed plus the one each connection left in flight. **Peak RSS** is
+the largest resident memory of the server's processes together, sampled every 0.25 s.
+"""
+
+OPTIONS = (
+    ("`--scales`", "`1000,10000`", "cities of each data set (about 20 actors, 3 fundings each)"),
+    ("`--workers`", "`1,2`", "worker processes of each server"),
+    ("`--connections`", "`1,10,50`", "wrk connections"),
+    ("`--servers`", "`hub,postgraphile,floor`", "the servers to time"),
+    (
+        "`--duration`, `--max-duration`",
+        "`3`, `10`",
+        "seconds per run: at least the first, up to the second for slow queries, so that "
+        "every connection completes 2 requests",
+    ),
+    ("`--warmup`", "`1`", "seconds of warm-up per server and query, at 1 connection"),
+    ("`--soak`", "`300`", "seconds of the hub's memory soak (0: none)"),
+    (
+        "`--hub-commit`",
+        "the work tree",
+        "time the hub of a commit, exported with `git archive` (git only reads)",
+    ),
+    (
+        "`--hub-setting`",
+        "none",
+        "`KEY=VALUE` for the hub's environment, repeatable (e.g. `HUB_COMPILED=0`)",
+    ),
+    ("`--quick`", "", "2 s runs (5 s at most), no soak"),
+    ("`--smoke`", "", "20 cities, hub and floor, 1 worker, 1 connection, 1 s: what CI runs"),
+    ("`--label`", "`unlabelled run`", "the run's label in the history"),
+    ("`--output`", "`docs/benchmarks.md`", "where the report goes"),
+    ("`--render-only`", "", "only write the report again from the last results"),
+)
+
+
+def write_report(results: Results, output: Path, add_history: bool) -> None:
+    """Write the report, its chart, and (for a new run) its row of the history."""
+    images = output.with_suffix("")
+    images.mkdir(parents=True, exist_ok=True)
+    chart = images / "throughput.png"
+    draw_throughput(results, chart)
+    history = History(images / "history.json")
+    if add_history:
+        history.add(history_row(results))
+    sections = [
+        introduction(),
+        RUNNING_TEMPLATE.format(options=table(("option", "default", "meaning"), OPTIONS)),
+        latest_run(results, chart.relative_to(output.parent)),
+        goals_section(results),
+        *(scale_section(results, scale) for scale in results.options["scales"]),
+        soak_section(results),
+        postgraphile_section(),
+        history.section(),
+    ]
+    output.write_text("\n".join(section for section in sections if section))
+
+
+def introduction() -> str:
+    """What is compared, how, the goals and the query mix."""
+    large = ", ".join(f"`{query.name}`" for query in MIX if query.large)
+    mix = table(("Query", "What it asks for"), ([f"`{query.name}`", query.title] for query in MIX))
+    return INTRODUCTION_TEMPLATE.format(large=large, mix=mix)
+
+
+# --- Formatting ----------------------------------------------------------------------------
+
+
+def number(value: float | None, digits: int = 0) -> str:
+    """A number with thousands separators, or a dash for none."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return DASH
+    return f"{value:,.{digits}f}"
+
+
+def ratio(mine: float | None, theirs: float | None) -> float | None:
+    """mine / theirs, when both are there."""
+    if not mine or not theirs:
+        return None
+    return mine / theirs
+
+
+def table(header: Iterable[str], rows: Iterable[Iterable[str]]) -> str:
+    """A Markdown table."""
+    header = list(header)
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def check(passed: bool | None) -> str:
+    """A tick, a cross, or a dash when it cannot be told."""
+    return DASH if passed is None else "✅" if passed else "❌"
+
+
+SATURATED_NOTE = """\
+**sat.**: not run, the server is saturated: at the rate it reached with fewer connections, this
+many connections could not each complete one request within the longest run; its throughput is
+the one with fewer connections, and each request would wait for the others. \\*: fewer requests
+completed than there were connections, so the rate is a lower bound and the latencies are those
+of the requests that completed. Errors are wrk's: non-2xx answers and timeouts. A dash for CPU:
+the server was still busy long after the run and was restarted, so its CPU time is unknown.
+"""
+
+# --- Sections ------------------------------------------------------------------------------
+
+
+def latest_run(results: Results, chart: Path) -> str:
+    """When, what and where the last run measured."""
+    machine = results.machine
+    versions = ", ".join(f"{name} {version}" for name, version in results.versions.items())
+    return f"""\
+## Latest run: {results.label}
+
+- **When**: {results.started} to {results.finished} (UTC)
+- **Hub**: commit `{results.commit}`{hub_settings(results)}
+- **Command**: `{results.command}`
+- **Machine**: {machine["cores"]} cores ({machine["cpu"]}), {machine["memory"]} memory,
+  {machine["os"]}, Linux {machine["kernel"]}; wrk, the servers and PostgreSQL share it
+- **Versions**: {versions}
+
+{datasets(results)}
+![Requests per second at {results.focus_connections} connections, per query and server]({chart})
+"""
+
+
+def datasets(results: Results) -> str:
+    """The rows of each scale's synthetic data set."""
+    if not results.datasets:
+        return ""
+    tables = list(next(iter(results.datasets.values())))
+    rows = [
+        [number(int(scale)), *(number(counts[name]) for name in tables)]
+        for scale, counts in results.datasets.items()
+    ]
+    return (
+        "The synthetic data sets (`engagement-hub seed --synthetic`; they hold no state "
+        "partnerships, so the partner fields the queries ask for are null):\n\n"
+        + table(["Scale", *tables], rows)
+    )
+
+
+def hub_settings(results: Results) -> str:
+    """The extra settings the hub ran with, if any."""
+    settings = results.options.get("hub_settings") or []
+    return "".join(f", `{key}={value}`" for key, value in settings)
+
+
+def rate_at(results: Results, scale: int, workers: int, server: str, query: str) -> float | None:
+    """Requests per second at the goals' number of connections."""
+    measured = results.measurement(scale, workers, server, query, GOAL_CONNECTIONS)
+    return None if measured is None else measured.rate
+
+
+def goals_section(results: Results) -> str:
+    """Each goal per scale and workers, at 10 connections."""
+    if GOAL_CONNECTIONS not in results.options["connections"]:
+        return ""
+    rows = []
+    for scale in results.options["scales"]:
+        for workers in results.options["workers"]:
+            rows += goal_rows(results, scale, workers)
+    header = ("Cities", "Workers", "Query", "hub / PostGraphile", "goal", "hub / floor ≥ 0.5")
+    return (
+        f"### Goals at {GOAL_CONNECTIONS} connections\n\n"
+        + table(header, rows)
+        + "\n"
+        + latency_goal(results)
+        + memory_goal(results)
+    )
+
+
+def goal_rows(results: Results, scale: int, workers: int) -> list[list[str]]:
+    """The throughput goals of one scale and number of workers, one row per query."""
+    rows = []
+    for query in MIX:
+        hub = rate_at(results, scale, workers, HUB, query.name)
+        if hub is None:
+            continue
+        wanted = 2.0 if query.large else 1.0
+        versus_postgraphile = ratio(hub, rate_at(results, scale, workers, POSTGRAPHILE, query.name))
+        versus_floor = ratio(hub, rate_at(results, scale, workers, FLOOR, query.name))
+        rows.append(
+            [
+                number(scale),
+                str(workers),
+                query.name,
+                goal_cell(versus_postgraphile, wanted) if query.postgraphile else "n/a",
+                f"≥ {wanted:.0f}" if query.postgraphile else "",
+                goal_cell(versus_floor, 0.5),
+            ]
+        )
+    return rows
+
+
+def goal_cell(value: float | None, wanted: float) -> str:
+    """A ratio with a tick when it reaches `wanted`, a cross when not."""
+    return f"{number(value, 2)} {check(None if value is None else value >= wanted)}"
+
+
+def latency_goal(results: Results) -> str:
+    """The single-city p99 at 10,000 cities (or the largest scale run), per number of workers."""
+    scale = 10_000 if 10_000 in results.options["scales"] else max(results.options["scales"])
+    parts = []
+    for workers in results.options["workers"]:
+        measured = results.measurement(scale, workers, HUB, "city", GOAL_CONNECTIONS)
+        p99 = None if measured is None else measured.p99_ms
+        parts.append(
+            f"{workers} worker{'s' if workers > 1 else ''}: **{number(p99, 1)} ms** "
+            f"{check(None if p99 is None else p99 < 50)}"
+        )
+    return f"Single-city p99 at {number(scale)} cities (goal < 50 ms): {'; '.join(parts)}.\n"
+
+
+def memory_goal(results: Results) -> str:
+    """The memory drift under the long mixed load."""
+    soak = results.soak
+    drift = soak.drift if soak else None
+    if soak is None or drift is None:
+        return "Memory under the 5-minute mixed load (goal ±10 %): not measured in this run.\n"
+    return (
+        f"Memory under the {number(soak.seconds / 60, 0)}-minute mixed load "
+        f"(goal ±10 %): **{drift:+.1%}** {check(abs(drift) <= 0.10)}.\n"
+    )
+
+
+def city_p99(results: Results) -> float | None:
+    """The hub's p99 on the single-city query at the largest scale, most workers, 10 connections."""
+    scale, workers = max(results.options["scales"]), max(results.options["workers"])
+    measured = results.measurement(scale, workers, HUB, "city", results.focus_connections)
+    return None if measured is None else measured.p99_ms
+
+
+def scale_section(results: Results, scale: int) -> str:
+    """The results of one scale: per query and server, and the hub's ratios."""
+    parts = [f"### {number(scale)} cities\n"]
+    for workers in results.options["workers"]:
+        parts.append(f"#### {workers} worker{'s' if workers > 1 else ''}\n")
+        parts.append(results_table(results, scale, workers))
+        parts.append(ratios_table(results, scale, workers))
+    parts.append(SATURATED_NOTE)
+    parts.append(statuses(results, scale))
+    return "\n".join(parts)
+
+
+def results_table(results: Results, scale: int, workers: int) -> str:
+    """Per query and server: statements, req/s per connections, latency, CPU and memory."""
+    connections = results.options["connections"]
+    header = [
+        "Query",
+        "Server",
+        "SQL",
+        *(f"req/s c={c}" for c in connections),
+        f"p50 / p95 / p99 ms c={results.focus_connections}",
+        f"CPU ms/req server c={results.focus_connections}",
+        f"CPU ms/req PostgreSQL c={results.focus_connections}",
+        "peak RSS MB",
+    ]
+    rows = []
+    for query_facts in (f for f in results.queries if f.scale == scale):
+        for server in results.options["servers"]:
+            runs = [
+                results.measurement(scale, workers, server, query_facts.query, c)
+                for c in connections
+            ]
+            if not any(runs):
+                continue
+            rates = [
+                rate_cell(run, results.was_saturated(scale, workers, server, query_facts.query, c))
+                for run, c in zip(runs, connections, strict=True)
+            ]
+            rows.append(result_row(query_facts, server, runs, rates, results.focus_connections))
+    return table(header, rows)
+
+
+def result_row(
+    facts: QueryFacts,
+    server: str,
+    runs: list[Measurement | None],
+    rates: list[str],
+    focus: int,
+) -> list[str]:
+    """One query on one server: its runs at each number of connections."""
+    at_goal = next((run for run in runs if run and run.connections == focus), None)
+    heaviest = [run for run in runs if run]
+    latency = (
+        " / ".join(number(value, 1) for value in (at_goal.p50_ms, at_goal.p95_ms, at_goal.p99_ms))
+        if at_goal
+        else DASH
+    )
+    return [
+        f"{facts.query}" + (f" ({number(facts.objects)} objects)" if server == HUB else ""),
+        SERVER_NAMES[server],
+        number(facts.statements.get(server)),
+        *rates,
+        latency,
+        number(at_goal.server_cpu_ms if at_goal else None, 2),
+        number(at_goal.postgres_cpu_ms if at_goal else None, 2),
+        number(max(run.peak_rss_mb for run in heaviest)),
+    ]
+
+
+def rate_cell(run: Measurement | None, saturated: bool) -> str:
+    """Requests per second, flagged when saturated or when wrk saw errors."""
+    if run is None:
+        return "sat." if saturated else DASH
+    flags = ("*" if run.saturated else "") + (f" ({run.errors} errors)" if run.errors else "")
+    return number(run.rate, 1) + flags
+
+
+def ratios_table(results: Results, scale: int, workers: int) -> str:
+    """The hub's throughput against PostGraphile's and the floor's, per connections."""
+    connections = results.options["connections"]
+    others = [server for server in (POSTGRAPHILE, FLOOR) if server in results.options["servers"]]
+    header = ["Query"]
+    header += [f"hub / {SERVER_NAMES[server]} c={c}" for server in others for c in connections]
+    rows = []
+    for query in MIX:
+        hub = [results.measurement(scale, workers, HUB, query.name, c) for c in connections]
+        if not any(hub):
+            continue
+        cells = [query.name]
+        for server in others:
+            for mine, c in zip(hub, connections, strict=True):
+                theirs = results.measurement(scale, workers, server, query.name, c)
+                cells.append(number(ratio(mine and mine.rate, theirs and theirs.rate), 2))
+        rows.append(cells)
+    return "\n" + table(header, rows)
+
+
+def statuses(results: Results, scale: int) -> str:
+    """Queries a server was not timed on at this scale (beyond the incomparable), and why."""
+    lines = [
+        f"- `{f.query}` on {SERVER_NAMES[server]}: {status}"
+        for f in results.queries
+        if f.scale == scale
+        for server, status in f.status.items()
+        if status not in (OK, NOT_COMPARABLE)
+    ]
+    return "\nNot timed:\n\n" + "\n".join(lines) + "\n" if lines else ""
+
+
+def soak_section(results: Results) -> str:
+    """The hub's memory during the long mixed load."""
+    soak = results.soak
+    if soak is None:
+        return ""
+    samples = soak.samples
+    drift = soak.drift
+    verdict = (
+        f"a drift of {drift:+.1%} after the first minute"
+        if drift is not None
+        else "too short to tell a drift"
+    )
+    errors = f", {soak.errors} errors" if soak.errors else ""
+    return f"""\
+### Memory under load
+
+The hub ({soak.workers} worker{"s" if soak.workers > 1 else ""}, {number(soak.scale)} cities) \
+under the whole mix in turn at {soak.connections} connections for {number(soak.seconds)} s: \
+{number(soak.rate, 1)} req/s{errors}. Resident memory of its processes: \
+{number(samples[0][1])} MB at the start, {number(max(mb for _, mb in samples))} MB at most, \
+{number(samples[-1][1])} MB at the end; {verdict}.
+"""
+
+
+def postgraphile_section() -> str:
+    """How PostGraphile's equivalents differ, and the queries it cannot express."""
+    differences = [
+        f"- **{q.name}**: {q.postgraphile.differences}"
+        for q in MIX
+        if q.postgraphile is not None and q.postgraphile.differences
+    ]
+    missing = [f"- **{q.name}**: {q.not_comparable}" for q in MIX if q.postgraphile is None]
+    return f"""\
+### PostGraphile's queries
+
+PostGraphile 5.1 with the amber preset over the same `public` schema, in production mode: no
+GraphiQL, no explain, no watch mode, no mutations (the mix only reads), and the index behaviours
+off, so that any column can order a list, as the hub orders by unindexed columns too (the amber
+preset has no connection-filter plugin to switch off). Its pg pool holds 15 connections per
+worker, as the hub's SQLAlchemy pool (5, and 10 more under load) and the floor's. Its queries
+(`bench/mix.py`) ask for the same objects in the same order as the hub's; where the hub has one
+field for what PostGraphile reaches through two foreign keys, PostGraphile follows both:
+
+{chr(10).join(differences)}
+
+It cannot express these, which are timed on the hub and the floor only:
+
+{chr(10).join(missing)}
+"""
+
+
+# --- History -------------------------------------------------------------------------------
+
+
+@dataclass
+class HistoryRow:
+    """One run in the history: the hub's rates at the largest scale and most workers."""
+
+    date: str
+    label: str
+    commit: str
+    setting: str
+    rates: dict[str, float]
+    city_p99_ms: float | None
+
+
+def history_row(results: Results) -> HistoryRow:
+    """The run's row: the hub's req/s per query at 10 connections (or the most measured)."""
+    scale, workers = max(results.options["scales"]), max(results.options["workers"])
+    connections = results.focus_connections
+    rates = {}
+    for query in MIX:
+        measured = results.measurement(scale, workers, HUB, query.name, connections)
+        if measured is not None:
+            rates[query.name] = measured.rate
+    return HistoryRow(
+        date=results.started[:10],
+        label=results.label,
+        commit=results.commit,
+        setting=f"{number(scale)} cities, {workers} worker{'s' if workers > 1 else ''}, "
+        f"c={connections}",
+        rates=rates,
+        city_p99_ms=city_p99(results),
+    )
+
+
+class History:
+    """The runs so far, oldest first, kept as JSON; each new run is appended."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        raw = json.loads(path.read_text()) if path.exists() else []
+        self.rows = [HistoryRow(**row) for row in raw]
+
+    def add(self, row: HistoryRow) -> None:
+        """Append a row and save."""
+        self.rows.append(row)
+        self.path.write_text(
+            json.dumps([vars(row) for row in self.rows], indent=1, ensure_ascii=False) + "\n"
+        )
+
+    def section(self) -> str:
+        """The history table: the hub's req/s per query, and each run's gain on the one before."""
+        names = [query.name for query in MIX]
+        header = ["Date", "Label", "Commit", "Setting", *names, "city p99 ms", "Gain"]
+        rows = []
+        for previous, row in zip([None, *self.rows], self.rows, strict=False):
+            rows.append(
+                [
+                    row.date,
+                    row.label,
+                    f"`{row.commit}`",
+                    row.setting,
+                    *(number(row.rates.get(name), 1) for name in names),
+                    number(row.city_p99_ms, 1),
+                    gain(previous, row),
+                ]
+            )
+        return (
+            "## History\n\nOne row per optimisation: the hub's requests per second per query, "
+            "and the gain on the row before (the geometric mean of the per-query ratios).\n\n"
+            + table(header, rows)
+        )
+
+
+def gain(previous: HistoryRow | None, row: HistoryRow) -> str:
+    """The geometric mean of the hub's per-query rate ratios to the previous row."""
+    if previous is None:
+        return "baseline"
+    shared = [name for name in row.rates if previous.rates.get(name)]
+    if not shared:
+        return DASH
+    logs = [math.log(row.rates[name] / previous.rates[name]) for name in shared]
+    return f"{TIMES}{math.exp(sum(logs) / len(logs)):.2f}"

@@ -1,0 +1,373 @@
+"""One benchmark run: per scale a fresh database, the hub's reference answers, then every
+server timed on every query it answers like the hub, at every number of connections."""
+
+import asyncio
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench import facts
+from bench.checks import (
+    MismatchError,
+    Reference,
+    check_same_objects,
+    hub_root_fields,
+    reference_of,
+)
+from bench.database import row_counts, server_facts, synthetic_database
+from bench.load import LoadResult, run_wrk
+from bench.mix import MIX, Query
+from bench.procfs import Sampler, postgres_cpu, tree_cpu, tree_rss
+from bench.results import (
+    GOAL_CONNECTIONS,
+    NOT_COMPARABLE,
+    OK,
+    Measurement,
+    QueryFacts,
+    Results,
+    Saturated,
+    Soak,
+)
+from bench.servers import FLOOR, HUB, POSTGRAPHILE, HubSource, Server, running
+from bench.source import hub_source
+
+SOAK_CONNECTIONS = 10
+# A timed run lasts until each connection completed this many requests (within the maximum).
+ROUNDS_PER_RUN = 2
+# After a run the server and PostgreSQL are idle when they used less CPU than this in 0.2 s,
+# twice in a row; a server still busy after SETTLE_SECONDS is restarted.
+IDLE_CPU_SECONDS = 0.02
+SETTLE_SECONDS = 10.0
+SOAK_SAMPLE_SECONDS = 5.0
+MEGABYTE = 2**20
+
+
+@dataclass(frozen=True)
+class Options:
+    """What to run: scales, workers, connections, servers, and for how long."""
+
+    server_url: str
+    label: str
+    command: str
+    scales: tuple[int, ...] = (1000, 10000)
+    workers: tuple[int, ...] = (1, 2)
+    connections: tuple[int, ...] = (1, 10, 50)
+    servers: tuple[str, ...] = (HUB, POSTGRAPHILE, FLOOR)
+    hub_commit: str | None = None
+    hub_settings: tuple[tuple[str, str], ...] = ()
+    duration: float = 3.0
+    max_duration: float = 10.0
+    warmup: float = 1.0
+    soak: float = 0.0
+
+
+@dataclass
+class Scale:
+    """One scale's database, the hub's code, and what the run learnt before timing."""
+
+    cities: int
+    url: str
+    database: str
+    postmaster: int | None
+    hub: HubSource
+    references: list[Reference]
+
+
+def say(message: str) -> None:
+    """Progress on stderr."""
+    print(message, file=sys.stderr, flush=True)
+
+
+def run(options: Options) -> Results:
+    """Run the whole benchmark; the results, whatever failed on the way, are returned."""
+    results = Results(
+        label=options.label,
+        command=options.command,
+        started=datetime.now(UTC).isoformat(timespec="seconds"),
+        commit="",
+        options={key: value for key, value in vars(options).items() if key != "server_url"},
+        machine=facts.machine(),
+    )
+    with hub_source(options.hub_commit, dict(options.hub_settings)) as hub:
+        results.commit = hub.commit
+        for cities in options.scales:
+            run_scale(cities, hub, options, results)
+    results.finished = datetime.now(UTC).isoformat(timespec="seconds")
+    return results
+
+
+def run_scale(cities: int, hub: HubSource, options: Options, results: Results) -> None:
+    """One scale: a fresh database, the references, every server timed, maybe the soak."""
+    say(f"== {cities:,} cities: loading the synthetic data set")
+    started = time.monotonic()
+    with synthetic_database(options.server_url, cities, hub) as url:
+        say(f"   loaded in {time.monotonic() - started:.1f} s")
+        scale = prepare(url, cities, hub, options, results)
+        for workers in options.workers:
+            for kind in options.servers:
+                measure_server(kind, scale, workers, options, results)
+        if options.soak and cities == max(options.scales):
+            results.soak = soak(scale, max(options.workers), options.soak)
+
+
+def prepare(url: str, cities: int, source: HubSource, options: Options, results: Results) -> Scale:
+    """The hub's reference answers and statement counts, and PostGraphile's, before timing."""
+    postgres, postmaster = asyncio.run(server_facts(url))
+    results.versions = facts.versions(postgres)
+    results.datasets[str(cities)] = asyncio.run(row_counts(url))
+    scale = Scale(cities, url, url.rsplit("/", 1)[1].split("?")[0], postmaster, source, [])
+    offered = hub_root_fields(source)
+    with running(HUB, url, debug=True, hub=source) as hub:
+        for query in MIX:
+            query_facts = QueryFacts(cities, query.name, query.title, query.large)
+            results.queries.append(query_facts)
+            if query.root_field not in offered:
+                reason = f"n/a: the hub has no `{query.root_field}` yet"
+                query_facts.status = dict.fromkeys(options.servers, reason)
+                continue
+            try:
+                reference = reference_of(hub, query, cities)
+            except MismatchError as error:
+                query_facts.status = dict.fromkeys(options.servers, f"not timed: {error}")
+                say(f"   {error}")
+                continue
+            scale.references.append(reference)
+            query_facts.objects = reference.objects
+            query_facts.kilobytes = reference.bytes / 1024
+            query_facts.statements = {HUB: reference.statements, FLOOR: 1}
+            query_facts.status = dict.fromkeys(options.servers, OK)
+    if POSTGRAPHILE in options.servers:
+        count_postgraphile_statements(scale, results)
+    return scale
+
+
+def count_postgraphile_statements(scale: Scale, results: Results) -> None:
+    """PostGraphile's statements per query, where it answers with the hub's objects."""
+    with running(POSTGRAPHILE, scale.url, debug=True) as postgraphile:
+        postgraphile.statements()
+        for reference in scale.references:
+            query_facts = results.facts(scale.cities, reference.query.name)
+            if reference.query.postgraphile is None:
+                query_facts.status[POSTGRAPHILE] = NOT_COMPARABLE
+                continue
+            if verified(postgraphile, reference, query_facts):
+                query_facts.statements[POSTGRAPHILE] = postgraphile.statements()
+
+
+def verified(server: Server, reference: Reference, query_facts: QueryFacts) -> bool:
+    """Whether the server answers like the hub; a mismatch is recorded, not raised."""
+    if query_facts.status.get(server.kind) != OK:
+        return False
+    try:
+        check_same_objects(server, reference)
+    except MismatchError as error:
+        query_facts.status[server.kind] = f"mismatch: {error}"
+        say(f"   {server.kind}: {error}")
+        return False
+    return True
+
+
+def measure_server(
+    kind: str, scale: Scale, workers: int, options: Options, results: Results
+) -> None:
+    """Time one server on every query it answers like the hub."""
+    say(f"-- {scale.cities:,} cities, {kind}, {workers} worker(s)")
+    with (
+        running(kind, scale.url, workers, hub=scale.hub) as server,
+        tempfile.TemporaryDirectory() as bodies,
+    ):
+        for reference in scale.references:
+            query_facts = results.facts(scale.cities, reference.query.name)
+            if not verified(server, reference, query_facts):
+                continue
+            body = Path(bodies) / f"{reference.query.name}.json"
+            body.write_bytes(server.body(reference.query, reference.variables))
+            measure_query(server, scale, workers, reference.query, body, options, results)
+
+
+def measure_query(
+    server: Server,
+    scale: Scale,
+    workers: int,
+    query: Query,
+    body: Path,
+    options: Options,
+    results: Results,
+) -> None:
+    """Warm the server up on one query, then time it at each number of connections.
+
+    A run with more connections than the goals' 10, which could not each complete one request
+    within the longest run at the rate measured with fewer connections, is not run: the server
+    is saturated.
+    """
+    rate = None
+    if options.warmup:
+        rate = run_wrk(server.url(query), [body], 1, options.warmup).rate
+        calm_down(server, scale)
+    for connections in options.connections:
+        saturated = rate and connections / rate > options.max_duration
+        if saturated and connections > GOAL_CONNECTIONS:
+            results.saturated.append(
+                Saturated(scale.cities, workers, server.kind, query.name, connections, rate)
+            )
+            say(f"   {query.name:<14} c={connections:<3} saturated at {rate:.1f} req/s: not run")
+            continue
+        duration = run_duration(options, connections, rate)
+        measurement = measure(server, scale, workers, query, body, connections, duration)
+        results.measurements.append(measurement)
+        report_progress(measurement)
+        rate = measurement.rate or rate
+
+
+def run_duration(options: Options, connections: int, rate: float | None) -> float:
+    """Long enough for every connection to complete a few requests, within the maximum.
+
+    In a closed loop each connection waits for its answer: at a rate r, `connections`
+    connections complete a round every connections / r seconds.
+    """
+    if not rate:
+        return options.max_duration if connections > 1 else options.duration
+    needed = ROUNDS_PER_RUN * connections / rate
+    return min(max(options.duration, needed), max(options.max_duration, options.duration))
+
+
+def settle(server: Server, scale: Scale) -> bool:
+    """Wait until the server and PostgreSQL have finished what wrk left in flight (they go on
+    after wrk stops); whether they did within the time allowed."""
+    deadline = time.monotonic() + SETTLE_SECONDS
+    idle_samples = 0
+    before = busy_seconds(server, scale)
+    while idle_samples < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+        now = busy_seconds(server, scale)
+        idle_samples = idle_samples + 1 if now - before < IDLE_CPU_SECONDS else 0
+        before = now
+    return idle_samples == 2
+
+
+def busy_seconds(server: Server, scale: Scale) -> float:
+    """CPU time of the server's tree and of PostgreSQL (without other databases' backends)."""
+    seconds = tree_cpu(server.pid)
+    if scale.postmaster is not None:
+        total, others = postgres_cpu(scale.postmaster, scale.database)
+        seconds += total - others
+    return seconds
+
+
+def calm_down(server: Server, scale: Scale) -> None:
+    """Let the server settle; restart it when it does not in time."""
+    if settle(server, scale):
+        return
+    say(f"   {server.kind} still busy after {SETTLE_SECONDS:.0f} s: restarting it")
+    server.restart()
+    settle(server, scale)
+
+
+def measure(
+    server: Server,
+    scale: Scale,
+    workers: int,
+    query: Query,
+    body: Path,
+    connections: int,
+    duration: float,
+) -> Measurement:
+    """One wrk run, with the CPU time and memory it cost the server and PostgreSQL.
+
+    When wrk stops, each connection leaves one request in flight, which the server still
+    answers: the CPU time is taken until the server is idle again and shared among the
+    completed requests and those. When that takes too long, the server is restarted and the
+    CPU time is left unknown.
+    """
+    with Sampler(server.pid, scale.postmaster, scale.database) as sampler:
+        load = run_wrk(server.url(query), [body], connections, duration)
+        settled = settle(server, scale)
+    usage = sampler.usage()
+    if not settled:
+        calm_down(server, scale)
+    requests = load.requests + connections
+    return Measurement(
+        scale=scale.cities,
+        workers=workers,
+        server=server.kind,
+        query=query.name,
+        connections=connections,
+        requests=load.requests,
+        seconds=load.seconds,
+        rate=load.rate,
+        p50_ms=load.p50_ms,
+        p95_ms=load.p95_ms,
+        p99_ms=load.p99_ms,
+        errors=load.errors,
+        server_cpu_ms=usage.server_cpu * 1000 / requests if settled else None,
+        postgres_cpu_ms=usage.postgres_cpu * 1000 / requests
+        if settled and usage.postgres_cpu is not None
+        else None,
+        peak_rss_mb=usage.peak_rss / MEGABYTE,
+    )
+
+
+def number(value: float | None) -> str:
+    """A CPU time in ms for the progress lines."""
+    return "?" if value is None else f"{value:.2f}"
+
+
+def report_progress(measurement: Measurement) -> None:
+    """One line per wrk run."""
+    errors = f", {measurement.errors} errors" if measurement.errors else ""
+    say(
+        f"   {measurement.query:<14} c={measurement.connections:<3} "
+        f"{measurement.rate:9.1f} req/s  p50 {measurement.p50_ms:7.1f} ms  "
+        f"p99 {measurement.p99_ms:7.1f} ms  cpu {number(measurement.server_cpu_ms)} + "
+        f"{number(measurement.postgres_cpu_ms)} ms{errors}"
+    )
+
+
+def soak(scale: Scale, workers: int, seconds: float) -> Soak:
+    """The hub's memory under the whole mix at 10 connections for `seconds`."""
+    if not scale.references:
+        raise RuntimeError("the soak needs at least one query the hub answers")
+    say(f"-- soak: the hub, {workers} worker(s), the mix for {seconds:.0f} s")
+    with (
+        running(HUB, scale.url, workers, hub=scale.hub) as hub,
+        tempfile.TemporaryDirectory() as directory,
+    ):
+        bodies = []
+        for reference in scale.references:
+            body = Path(directory) / f"{reference.query.name}.json"
+            body.write_bytes(hub.body(reference.query, reference.variables))
+            bodies.append(body)
+        url = hub.url(scale.references[0].query)
+        load, samples = sampled_while(lambda: run_wrk(url, bodies, SOAK_CONNECTIONS, seconds), hub)
+    say(f"   {load.rate:.1f} req/s, memory {samples[0][1]:.0f} → {samples[-1][1]:.0f} MB")
+    return Soak(scale.cities, workers, SOAK_CONNECTIONS, seconds, load.rate, load.errors, samples)
+
+
+def sampled_while(
+    work: Callable[[], LoadResult], server: Server
+) -> tuple[LoadResult, list[tuple[float, float]]]:
+    """Run `work` in a thread; sample the server's memory every few seconds meanwhile."""
+    outcome: list[LoadResult] = []
+    thread = threading.Thread(target=lambda: outcome.append(work()))
+    started = time.monotonic()
+    thread.start()
+    samples = list(memory_samples(server, thread, started))
+    thread.join()
+    if not outcome:
+        raise RuntimeError("the soak's wrk run failed")
+    return outcome[0], samples
+
+
+def memory_samples(
+    server: Server, thread: threading.Thread, started: float
+) -> Iterator[tuple[float, float]]:
+    """(seconds since start, MB) of the server's tree while `thread` runs."""
+    while thread.is_alive():
+        yield (round(time.monotonic() - started, 1), tree_rss(server.pid) / MEGABYTE)
+        thread.join(SOAK_SAMPLE_SECONDS)
+    yield (round(time.monotonic() - started, 1), tree_rss(server.pid) / MEGABYTE)

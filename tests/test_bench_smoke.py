@@ -1,0 +1,42 @@
+"""The benchmark runs end to end at a tiny scale, so that it never rots: every query of the mix
+answered alike by the hub and the floor, then timed by wrk. No figure is checked."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.mix import MIX
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVERS = ("hub", "floor")
+
+
+@pytest.mark.slow
+def test_benchmark_smoke_run_times_every_query_on_hub_and_floor(
+    server_url: str, tmp_path: Path
+) -> None:
+    report = tmp_path / "benchmarks.md"
+    command = ["-m", "bench", "--smoke", "--output", str(report), "--server-url", server_url]
+    finished = subprocess.run(
+        [sys.executable, *command],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    results = json.loads((tmp_path / "benchmarks" / "latest.json").read_text())
+    statuses = {facts["query"]: facts["status"] for facts in results["queries"]}
+    assert statuses == {query.name: dict.fromkeys(SERVERS, "ok") for query in MIX}
+    timed = {
+        (run["server"], run["query"])
+        for run in results["measurements"]
+        if run["requests"] > 0 and run["errors"] == 0
+    }
+    assert timed == {(server, query.name) for server in SERVERS for query in MIX}
+    assert "## History" in report.read_text()
+    assert (tmp_path / "benchmarks" / "throughput.png").stat().st_size > 0
