@@ -7,7 +7,7 @@ import asyncpg
 import models
 from hub.database import asyncpg_dsn
 from hub.demo.dataset import Dataset
-from hub.demo.loader import is_empty, load_dataset
+from hub.demo.loader import is_empty, load_dataset, quote_identifier
 
 # Two hub processes starting on one empty database must not both load the demo data.
 SEED_LOCK_KEY = 0x45_48_55_42  # "EHUB"
@@ -52,5 +52,5 @@ async def seed_if_empty(url: str, build: Callable[[], Dataset]) -> bool:
 
 async def truncate_all(connection: asyncpg.Connection) -> None:
     """Empty every table of the models and restart their identities."""
-    tables = ", ".join(f'"{table.name}"' for table in models.Base.metadata.sorted_tables)
+    tables = ", ".join(quote_identifier(table.name) for table in models.Base.metadata.sorted_tables)
     await connection.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")

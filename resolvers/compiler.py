@@ -67,14 +67,14 @@ class Scope:
 
     model: Any
     row: Any
-    adapter: ClauseAdapter | None
+    adapter: ClauseAdapter
 
     def adapt(self, expression: Any) -> Any:
         """`expression`, written against the model's table, re-targeted to this row."""
         # A mapped attribute (`City.slug`) is adapted through its column expression.
         if hasattr(expression, "__clause_element__"):
             expression = expression.__clause_element__()
-        return expression if self.adapter is None else self.adapter.traverse(expression)
+        return self.adapter.traverse(expression)
 
 
 class Compiler:
@@ -213,7 +213,7 @@ class Compiler:
     def lookup(self, field_def: Any, details: FieldDetailsList, source: Lookup) -> Any:
         """A root lookup of one row by a unique column."""
         object_type = object_type_of(field_def)
-        scope = new_scope(model_of(source.column))
+        scope = new_scope(source.column.class_)
         value = source.key(self.arguments(field_def, details)[source.argument])
         row = self.object(object_type, self.subfields(object_type, details), scope)
         return select(row).where(scope.adapt(source.column) == value).limit(1).scalar_subquery()
@@ -248,22 +248,20 @@ class Compiler:
     ) -> tuple[Select[Any], Scope]:
         """SELECT FROM the relation's target (and link) for the parent row, and its scope."""
         scope = new_scope(relation.target)
-        adapters = [scope.adapter] if scope.adapter is not None else []
         statement = select(scope.row)
+        # Everything but the target and its link comes from the enclosing rows, also where
+        # this SELECT ends up as a derived table (connections number their rows in one).
+        own = [inspect(scope.row).selectable]
         if relation.link is not None:
             link = inspect(relation.link[0]).selectable.alias()
-            adapters.append(ClauseAdapter(link))
-        scope = Scope(scope.model, scope.row, chain(adapters))
-        if relation.link is not None:
+            scope = Scope(scope.model, scope.row, scope.adapter.chain(ClauseAdapter(link)))
             statement = statement.join(link, scope.adapt(relation.link[1]))
+            own.append(link)
         conditions = [scope.adapt(term) for term in (*relation.where, *where)]
         if relation.parent_key is not None:
             if parent is None:
                 raise NotCompilable("a relation without its parent row")
             conditions.append(scope.adapt(relation.key) == parent.adapt(relation.parent_key))
-        # Everything but the target and its link comes from the enclosing rows, also where
-        # this SELECT ends up as a derived table (connections number their rows in one).
-        own = [inspect(scope.row).selectable] + ([link] if relation.link is not None else [])
         return statement.where(and_(true(), *conditions)).correlate_except(*own), scope
 
     def connection(
@@ -400,25 +398,10 @@ class Compiler:
         return func.json_build_object(*pairs)
 
 
-def chain(adapters: list[ClauseAdapter]) -> ClauseAdapter | None:
-    """One adapter applying all of `adapters`."""
-    if not adapters:
-        return None
-    combined = adapters[0]
-    for adapter in adapters[1:]:
-        combined = combined.chain(adapter)
-    return combined
-
-
 def new_scope(model: Any) -> Scope:
     """A fresh alias of the model's table, so nested uses of one table never collide."""
     row = aliased(model)
     return Scope(model, row, ClauseAdapter(inspect(row).selectable))
-
-
-def model_of(column: Any) -> Any:
-    """The mapped class a column attribute belongs to."""
-    return column.class_
 
 
 def node_id(type_name: str, scope: Scope) -> ColumnElement[Any]:

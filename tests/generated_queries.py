@@ -128,7 +128,7 @@ def input_value(draw: st.DrawFn, name: str, graphql_type: Any) -> Any:
 
 
 @st.composite
-def arguments(draw: st.DrawFn, owner: str, field_name: str, field: Any) -> str:
+def arguments(draw: st.DrawFn, field_name: str, field: Any) -> str:
     """The argument list of one field, possibly empty."""
     parts = []
     for arg_name, arg in field.args.items():
@@ -177,7 +177,7 @@ def field_selection(
 ) -> str:
     """One field with its arguments, an alias sometimes, and its subselection."""
     field = owner.fields[name]
-    text = name + draw(arguments(owner.name, name, field))
+    text = name + draw(arguments(name, field))
     if draw(st.integers(0, 5)) == 0:
         text = f"{name}Alias: {text}"
     target = named(field.type)
