@@ -117,7 +117,7 @@ async def readyz(request: Request) -> JSONResponse:
 async def open_configured_database(app: Starlette) -> AsyncIterator[None]:
     """Open the configured database (starting the embedded one if needed); detect its features."""
     database = await asyncio.to_thread(open_database, app.state.settings)
-    engine = create_engine(database.url)
+    engine = create_engine(database.url, pool_size=app.state.settings.pool_size)
     app.state.sessions = session_factory(engine)
     try:
         async with engine.connect() as connection:

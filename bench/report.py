@@ -59,10 +59,11 @@ RUNNING_TEMPLATE = """\
 
 ```sh
 sudo apt-get install -y wrk                        # the load generator
-(cd bench/postgraphile && npm ci)                  # PostGraphile 5 and Node.js 22, from npm
 .venv/bin/pip install -e ".[bench]"                # matplotlib, for the chart
 .venv/bin/python -m bench --label "what changed"   # everything: about 25 minutes
 ```
+
+The first run installs PostGraphile 5 and Node.js 22 from npm (`npm ci` in `bench/postgraphile`).
 
 Per scale, it creates a database on the PostgreSQL server of `--server-url` (default
 `postgresql://postgres@127.0.0.1:5432/postgres`, or `BENCH_SERVER_URL`) named

@@ -171,7 +171,14 @@ def command_of(kind: str, port: int, workers: int, hub: HubSource) -> tuple[list
         return uvicorn_command("server:app", port, workers), hub.directory
     if kind == FLOOR:
         return uvicorn_command("bench.floor:app", port, workers), ROOT
+    install_postgraphile()
     return [str(NODE), "server.mjs"], POSTGRAPHILE_DIR
+
+
+def install_postgraphile() -> None:
+    """PostGraphile 5 and Node.js 22 from npm, as the lock file pins them, unless installed."""
+    if not NODE.exists():
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=POSTGRAPHILE_DIR, check=True)
 
 
 def environment_of(

@@ -20,6 +20,9 @@ from hub.embedded import EmbeddedPostgres
 logger = logging.getLogger(__name__)
 
 APPLICATION_NAME = "engagement-hub"
+# The hub's sessions name themselves (see pg_stat_activity) and never JIT-compile: its
+# statements are short, and compiling one costs more than it saves.
+SERVER_SETTINGS = {"application_name": APPLICATION_NAME, "jit": "off"}
 
 
 @dataclass
@@ -73,12 +76,22 @@ async def count_hub_connections(url: str) -> int:
         await connection.close()
 
 
-def create_engine(url: str, **options: object) -> AsyncEngine:
-    """An async engine over asyncpg that names itself to PostgreSQL (see pg_stat_activity)."""
+def create_engine(url: str, pool_size: int = 5, **options: object) -> AsyncEngine:
+    """An async engine over asyncpg that names itself to PostgreSQL (see pg_stat_activity).
+
+    The pool keeps `pool_size` connections and opens no more: connections beyond a pool's
+    size would be opened and closed again for single requests under load, and a fixed number
+    per process keeps the server's `max_connections` in reach. A request waits for a free one.
+    """
     return create_async_engine(
         url,
-        pool_pre_ping=True,
-        connect_args={"server_settings": {"application_name": APPLICATION_NAME}},
+        pool_size=pool_size,
+        max_overflow=0,
+        # No ping before each use: it costs a round trip per request. A connection found dead
+        # fails its statement; SQLAlchemy then discards the pool's older connections, and the
+        # compiled read path runs that read once more (resolvers.context.Context.read_text).
+        pool_pre_ping=False,
+        connect_args={"server_settings": SERVER_SETTINGS},
         **options,
     )
 

@@ -17,7 +17,9 @@ from graphql import (
     GraphQLObjectType,
     GraphQLScalarType,
     GraphQLUnionType,
+    NonNullTypeNode,
     OperationDefinitionNode,
+    VariableNode,
 )
 from graphql.execution.collect_fields import FieldDetailsList, collect_fields, collect_subfields
 from graphql.execution.values import get_argument_values
@@ -26,6 +28,7 @@ from sqlalchemy import (
     Select,
     Text,
     and_,
+    bindparam,
     case,
     cast,
     func,
@@ -47,6 +50,7 @@ from strawberry.types.arguments import convert_arguments
 from strawberry.types.base import StrawberryObjectDefinition
 
 from resolvers.pagination import Window
+from resolvers.plans import VariableParameter, variable_uses
 from resolvers.sources import SOURCE, Computed, Lookup, Relation, Variant
 
 
@@ -87,6 +91,16 @@ class Compiler:
         self.variables = executor.variable_values
         self.operation: OperationDefinitionNode = executor.operation
         self.max_page_size = max_page_size
+        # The bind parameters that variables feed, and the variable nodes they stand for.
+        self.parameters: dict[str, VariableParameter] = {}
+        self.bound_uses: set[int] = set()
+
+    def bound_variables(self) -> frozenset[str]:
+        """The variables that only feed bind parameters: their values do not shape the SQL."""
+        fragments = (details.definition for details in self.fragments.values())
+        uses = variable_uses(self.operation, fragments)
+        shaping = {use.name.value for use in uses if id(use) not in self.bound_uses}
+        return frozenset(use.name.value for use in uses) - shaping
 
     def statement(self) -> Select[Any]:
         """SELECT the operation's data as JSON text."""
@@ -210,11 +224,33 @@ class Compiler:
             raise NotCompilable("merged fields with arguments")
         return get_argument_values(field_def, details[0].node, self.variables)
 
+    def bound_argument(
+        self, field_def: Any, details: FieldDetailsList, name: str, convert: Any
+    ) -> Any:
+        """An argument's value, converted to its stored form; when a non-null variable gives
+        it, a bind parameter that each run of the plan feeds from the variable."""
+        value = convert(self.arguments(field_def, details)[name])
+        arguments = details[0].node.arguments or ()
+        given = next((arg.value for arg in arguments if arg.name.value == name), None)
+        if len(details) > 1 or not isinstance(given, VariableNode):
+            return value
+        definition = next(
+            definition
+            for definition in self.operation.variable_definitions or ()
+            if definition.variable.name.value == given.name.value
+        )
+        if not isinstance(definition.type, NonNullTypeNode):
+            return value  # absent or null in some requests: its value shapes the SQL
+        key = f"variable_{len(self.parameters)}"
+        self.parameters[key] = VariableParameter(given.name.value, convert)
+        self.bound_uses.add(id(given))
+        return bindparam(key, value)
+
     def lookup(self, field_def: Any, details: FieldDetailsList, source: Lookup) -> Any:
         """A root lookup of one row by a unique column."""
         object_type = object_type_of(field_def)
         scope = new_scope(source.column.class_)
-        value = source.key(self.arguments(field_def, details)[source.argument])
+        value = self.bound_argument(field_def, details, source.argument, source.key)
         row = self.object(object_type, self.subfields(object_type, details), scope)
         return select(row).where(scope.adapt(source.column) == value).limit(1).scalar_subquery()
 

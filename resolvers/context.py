@@ -1,17 +1,20 @@
 """The context of one GraphQL request: its session, its DataLoaders, the database's features."""
 
 import asyncio
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
 
-from sqlalchemy import Result, Row, Select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Dialect, Result, Row, Select
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from starlette.requests import Request
 from starlette.websockets import WebSocket
 from strawberry.types import Info as StrawberryInfo
 
 from hub.features import BASELINE, Features
 from resolvers.loaders import Loaders
+
+T = TypeVar("T")
 
 
 class Context:
@@ -52,21 +55,58 @@ class Context:
         """The one value `statement` selects."""
         return (await self._execute(statement)).scalar_one()
 
+    @property
+    def dialect(self) -> Dialect:
+        """The SQL dialect of the session's database."""
+        bind = self.session.bind
+        assert bind is not None, "the session has no engine or connection"
+        return bind.dialect
+
+    async def read_text(self, sql: str, arguments: Sequence[Any]) -> str:
+        """The one text value a rendered SELECT returns (the compiled read path's JSON)."""
+        return await self._one_at_a_time(lambda: self._read_text(sql, tuple(arguments)))
+
+    async def _read_text(self, sql: str, arguments: tuple[Any, ...]) -> str:
+        """Run one SELECT outside any transaction: a statement sees one snapshot by itself,
+        so a read needs no BEGIN and no ROLLBACK, only the statement's round trip.
+
+        Pooled connections are not pinged before use (that would cost a round trip more);
+        a read that finds its connection dead, because the server restarted, say, runs once
+        more on a fresh one (SQLAlchemy has meanwhile discarded the pool's older connections).
+        """
+        bind = self.session.bind
+        if not isinstance(bind, AsyncEngine):  # a session on one connection (tests' transaction)
+            connection = await self.session.connection()
+            return (await connection.exec_driver_sql(sql, arguments)).scalar_one()
+        for attempt in range(2):
+            async with bind.connect() as connection:
+                autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+                try:
+                    return (await autocommit.exec_driver_sql(sql, arguments)).scalar_one()
+                except DBAPIError as error:
+                    if attempt > 0 or not error.connection_invalidated:
+                        raise
+        raise AssertionError("unreachable")
+
     async def _execute(self, statement: Select[Any]) -> Result[Any]:
-        """Run `statement` on the session, one statement at a time, to its end.
+        """Run `statement` on the session."""
+        return await self._one_at_a_time(lambda: self.session.execute(statement))
+
+    async def _one_at_a_time(self, statement: Callable[[], Awaitable[T]]) -> T:
+        """Run a statement once no other statement of the request runs, to its end.
 
         When an error ends the operation, graphql-core cancels the resolvers still running;
         a statement cancelled halfway would break the connection, so it runs shielded: the
         resolver stops waiting, the statement finishes, and `close` waits for it.
         """
-        return await asyncio.shield(self._execute_locked(statement))
+        return await asyncio.shield(self._locked(statement))
 
-    async def _execute_locked(self, statement: Select[Any]) -> Result[Any]:
-        """Run `statement` once no other statement of the request runs."""
+    async def _locked(self, statement: Callable[[], Awaitable[T]]) -> T:
+        """Run `statement` holding the request's lock."""
         async with self._lock:
             self._check_open()
             self.statements += 1
-            return await self.session.execute(statement)
+            return await statement()
 
     async def close(self) -> None:
         """Give the session's connection back to the pool, once no statement runs any more.

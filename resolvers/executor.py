@@ -1,22 +1,17 @@
 """graphql-core's executor, trying the compiled read path before per-field execution."""
 
 import logging
-from collections import OrderedDict
-from collections.abc import Hashable
 from typing import Any
 
 from graphql import ExecutionResult, GraphQLError, OperationType
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from resolvers.compiler import Compiler, NotCompilable, RawJSON
+from resolvers.plans import Plan, PlanCache
 
 logger = logging.getLogger(__name__)
 
-# Planned statements by (document, operation, variables, page limit), least recently used
-# first; SQLAlchemy caches each statement's SQL text in turn, so a repeated query is neither
-# planned nor rendered again. Variable values stay bind parameters either way.
-MAX_PLANS = 500
-PLANS: OrderedDict[Hashable, Any] = OrderedDict()
+PLANS = PlanCache()
 
 
 class CompilingExecutor(StrawberryGraphQLCoreExecutionContext):
@@ -31,39 +26,39 @@ class CompilingExecutor(StrawberryGraphQLCoreExecutionContext):
         context = self.context_value
         if self.operation.operation is not OperationType.QUERY or not context.compiled:
             return super().execute_operation(serially)
-        statement = self.plan(context.max_page_size)
-        if statement is None:
+        plan = self.plan(context.max_page_size, context.dialect)
+        if plan is None:
             return super().execute_operation(serially)
-        return self.run_compiled(statement)
+        return self.run_compiled(plan)
 
-    def plan(self, max_page_size: int) -> Any:
-        """The statement of this operation, from the plan cache or newly planned (None: the
-        compiler cannot plan it)."""
-        key = (
+    def plan(self, max_page_size: int, dialect: Any) -> Plan | None:
+        """The plan of this operation, cached or newly made (None: the compiler cannot plan
+        it). The cache key is the document, the operation and the page limit, and the values
+        of those variables that shape the SQL; the others are bind values of each run."""
+        document = (
             self.operation.loc.source.body if self.operation.loc else id(self.operation),
             self.operation.name.value if self.operation.name else None,
-            repr(sorted(self.variable_values.coerced.items())),
             max_page_size,
         )
-        if key in PLANS:
-            PLANS.move_to_end(key)
-            return PLANS[key]
+        variables = self.variable_values.coerced
+        found, plan = PLANS.get(document, variables)
+        if found:
+            return plan
+        compiler = Compiler(self, max_page_size)
         try:
-            statement = Compiler(self, max_page_size).statement()
+            plan = Plan.of(compiler.statement(), compiler.parameters, dialect)
         except NotCompilable as reason:
             logger.debug("resolver path: %s", reason)
-            statement = None
-        PLANS[key] = statement
-        if len(PLANS) > MAX_PLANS:
-            PLANS.popitem(last=False)
-        return statement
+            plan = None
+        PLANS.put(document, variables, compiler.bound_variables(), plan)
+        return plan
 
-    async def run_compiled(self, statement: Any) -> ExecutionResult:
-        """Run the statement; its text is the response data."""
+    async def run_compiled(self, plan: Plan) -> ExecutionResult:
+        """Run the plan's statement; its text is the response data."""
         context = self.context_value
         context.read_path = "compiled"
         try:
-            text = await context.scalar(statement)
+            text = await context.read_text(plan.sql, plan.arguments(self.variable_values.coerced))
         except Exception as error:  # masked for the client, logged with its traceback
             return ExecutionResult(None, [GraphQLError(str(error), original_error=error)])
         return ExecutionResult(RawJSON(text), None)  # type: ignore[arg-type]

@@ -69,27 +69,26 @@ PARTNER_PAIRS = union_all(
     select(_pairs.partner_city_id.label("city_id"), _pairs.city_id.label("partner_id")),
 ).subquery("partner_pairs")
 
-# The city each funding reaches: its local network's, or its measure's network's.
-_measure_network = (
-    select(models.Measure.network_id)
-    .where(models.Measure.id == models.Funding.measure_id)
-    .scalar_subquery()
+# The city each funding reaches: its local network's, or its measure's network's. A funding
+# has one recipient, so the branches never overlap; each follows indexed keys, so a condition
+# on `city_id` or `funding_id` is pushed into both and reads a few index entries, not every
+# funding (a join on `coalesce(network_id, measure's network)` could use no index).
+_Funding, _Network, _Measure = models.Funding, models.LocalNetwork, models.Measure
+_FUNDING_CITY_COLUMNS = (
+    _Funding.id.label("funding_id"),
+    _Funding.funder_id.label("funder_id"),
+    _Network.city_id.label("city_id"),
 )
-FUNDING_CITIES = (
-    select(models.Funding.id.label("funding_id"), models.LocalNetwork.city_id.label("city_id"))
-    .join(
-        models.LocalNetwork,
-        models.LocalNetwork.id == func.coalesce(models.Funding.network_id, _measure_network),
-    )
-    .subquery("funding_cities")
-)
+FUNDING_CITIES = union_all(
+    select(*_FUNDING_CITY_COLUMNS).join(_Network, _Network.id == _Funding.network_id),
+    select(*_FUNDING_CITY_COLUMNS)
+    .join(_Measure, _Measure.id == _Funding.measure_id)
+    .join(_Network, _Network.id == _Measure.network_id),
+).subquery("funding_cities")
 
 # The funders of each city: distinct funders of its network or of the network's measures.
 CITY_FUNDERS = (
-    select(FUNDING_CITIES.c.city_id, models.Funding.funder_id)
-    .join(models.Funding, models.Funding.id == FUNDING_CITIES.c.funding_id)
-    .distinct()
-    .subquery("city_funders")
+    select(FUNDING_CITIES.c.city_id, FUNDING_CITIES.c.funder_id).distinct().subquery("city_funders")
 )
 
 # The distinct sectors present among each network's actors.

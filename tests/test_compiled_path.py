@@ -4,13 +4,17 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 from hypothesis import HealthCheck, event, given, settings
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.config import Settings
+from hub.database import asyncpg_dsn, create_engine, session_factory
 from hub.features import detect
+from resolvers.executor import PLANS
 from schema import schema
 from server import create_app
 from tests.conftest import sessions_on
@@ -219,3 +223,71 @@ async def test_generated_queries_answer_the_same(
     finally:
         await savepoint.rollback()
     event(f"read path: {path}")
+
+
+async def test_a_plan_serves_every_value_of_the_variables_it_binds(
+    demo_connection: AsyncConnection,
+) -> None:
+    query = """query Place($slug: String!, $code: String!, $first: Int!) {
+      city(slug: $slug) { slug localNetwork { actors(first: $first) { totalCount } } }
+      state(code: $code) { code }
+    }"""
+    PLANS.documents.clear()
+    runs = [("dessau-rosslau", "st", 2), ("no-such-city", "NW", 2), ("dessau-rosslau", "be", 3)]
+    for slug, code, first in runs:
+        variables = {"slug": slug, "code": code, "first": first}
+        body, path = await both_paths(demo_connection, query, variables)
+        assert path == "compiled"
+        assert (body["data"]["city"] or {}).get("slug", "no-such-city") == slug
+        assert body["data"]["state"] == {"code": code.upper()}
+    (entry,) = PLANS.documents.values()
+    # The slug and the state code are bind values; the page size shapes the SQL.
+    assert entry.bound_variables == {"slug", "code"}
+    assert len(entry.plans) == 2
+
+
+async def test_a_variable_that_also_shapes_the_sql_keys_the_plan(
+    demo_connection: AsyncConnection,
+) -> None:
+    query = """query ($slug: String!, $nowhere: String!) {
+      city(slug: $slug) { slug }
+      other: city(slug: $nowhere) @include(if: false) { slug }
+    }"""
+    PLANS.documents.clear()
+    for slug in ("dessau-rosslau", "no-such-city"):
+        await both_paths(demo_connection, query, {"slug": slug, "nowhere": "x"})
+    (entry,) = PLANS.documents.values()
+    # `$nowhere` stands in a skipped field, so the compiler never bound it.
+    assert entry.bound_variables == {"slug"}
+
+
+async def test_compiled_reads_survive_a_lost_database_connection(
+    demo_database_url: str,
+) -> None:
+    """Outside tests' transactions, reads run without a transaction on pooled connections that
+    are not pinged: one the server dropped costs the read a second try, not an error."""
+    engine = create_engine(demo_database_url, pool_size=1)
+    settings = replace(Settings.from_env(), compiled=True, debug=True)
+    app = create_app(session_factory(engine), settings=settings)
+    transport = httpx.ASGITransport(app=app)
+    query = {"query": '{ city(slug: "dessau-rosslau") { name } }'}
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as client:
+            first = (await client.post("/graphql", json=query)).json()
+            async with engine.connect() as connection:  # the pool's one connection
+                backend = await connection.scalar(text("SELECT pg_backend_pid()"))
+            await terminate(demo_database_url, backend)
+            second = (await client.post("/graphql", json=query)).json()
+    finally:
+        await engine.dispose()
+    assert first["data"] == second["data"] == {"city": {"name": "Dessau-Roßlau"}}
+    assert second["extensions"]["debug"]["readPath"] == "compiled"
+
+
+async def terminate(url: str, backend: int) -> None:
+    """End a connection to the database's server, as a server restart would."""
+    connection = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        assert await connection.fetchval("SELECT pg_terminate_backend($1)", backend)
+    finally:
+        await connection.close()

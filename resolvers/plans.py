@@ -1,0 +1,150 @@
+"""Planned operations of the compiled read path: SQL text and bind values, cached per document.
+
+A plan is made once per document and operation (and page limit) and reused for every request
+with that document. Variables that only feed bind parameters (e.g. the slug of `city(slug:
+$slug)`) get their value bound anew on each run; the values of all other variables (those that
+shape the SQL, such as `first` or `@include(if:)`) join the cache key.
+"""
+
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from graphql import FragmentDefinitionNode, OperationDefinitionNode, VariableNode, visit
+from graphql.language import Visitor
+from sqlalchemy import Select
+from sqlalchemy.engine import Dialect
+
+MAX_DOCUMENTS = 500
+MAX_PLANS_PER_DOCUMENT = 50
+
+
+@dataclass(frozen=True)
+class VariableParameter:
+    """A bind parameter fed from a variable: the value is converted to the stored form."""
+
+    variable: str
+    convert: Callable[[Any], Any]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """An operation's SQL text, its bind values in order, and which of them variables feed."""
+
+    sql: str
+    values: tuple[Any, ...]
+    variable_positions: tuple[tuple[int, VariableParameter], ...]
+
+    @classmethod
+    def of(
+        cls, statement: Select[Any], parameters: Mapping[str, VariableParameter], dialect: Dialect
+    ) -> "Plan":
+        """Render `statement` once; `parameters` names the bind parameters variables feed."""
+        # The expanded state renders IN lists as one parameter per item. Each parameter's
+        # type may convert values (an enum member to its stored text), as in SQLAlchemy's
+        # own execution: the expanded state knows the items' converters, the binds the rest.
+        compiled = statement.compile(dialect=dialect)
+        state = compiled.construct_expanded_state()
+        names = state.positiontup or ()
+        binds = compiled.binds
+        values, positions = [], []
+        for position, name in enumerate(names):
+            convert = state.processors.get(name) or (
+                (name in binds and binds[name].type.bind_processor(dialect)) or unchanged
+            )
+            values.append(convert(state.parameters[name]))
+            if name in parameters:
+                parameter = parameters[name]
+                feed = VariableParameter(parameter.variable, compose(convert, parameter.convert))
+                positions.append((position, feed))
+        return cls(state.statement, tuple(values), tuple(positions))
+
+    def arguments(self, variables: Mapping[str, Any]) -> tuple[Any, ...]:
+        """The bind values of a run with these variable values."""
+        if not self.variable_positions:
+            return self.values
+        values = list(self.values)
+        for position, parameter in self.variable_positions:
+            values[position] = parameter.convert(variables[parameter.variable])
+        return tuple(values)
+
+
+def unchanged(value: Any) -> Any:
+    """A value as it is."""
+    return value
+
+
+def compose(outer: Callable[[Any], Any], inner: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """`outer` after `inner`."""
+    return lambda value: outer(inner(value))
+
+
+@dataclass
+class DocumentPlans:
+    """The plans of one document and operation: which variables are bound, and the plans by
+    the values of the others (None: the compiler cannot plan the operation)."""
+
+    bound_variables: frozenset[str]
+    plans: dict[Hashable, Plan | None] = field(default_factory=dict)
+
+    def key(self, variables: Mapping[str, Any]) -> Hashable:
+        """The values of the variables that shape the SQL."""
+        shaping = (item for item in variables.items() if item[0] not in self.bound_variables)
+        return repr(sorted(shaping))
+
+
+class PlanCache:
+    """Plans by document and operation, least recently used documents evicted first."""
+
+    def __init__(self, max_documents: int = MAX_DOCUMENTS) -> None:
+        self.max_documents = max_documents
+        self.documents: OrderedDict[Hashable, DocumentPlans] = OrderedDict()
+
+    def get(self, document: Hashable, variables: Mapping[str, Any]) -> tuple[bool, Plan | None]:
+        """(found, plan) for the document with these variable values."""
+        entry = self.documents.get(document)
+        if entry is None:
+            return False, None
+        self.documents.move_to_end(document)
+        key = entry.key(variables)
+        return key in entry.plans, entry.plans.get(key)
+
+    def put(
+        self,
+        document: Hashable,
+        variables: Mapping[str, Any],
+        bound_variables: frozenset[str],
+        plan: Plan | None,
+    ) -> None:
+        """Keep `plan` for the document with these values of its unbound variables."""
+        entry = self.documents.get(document)
+        if entry is None or not bound_variables >= entry.bound_variables:
+            # A plan that binds fewer variables than the document's first one (a part of the
+            # operation was skipped) is keyed by more values: it starts the entry afresh.
+            entry = self.documents[document] = DocumentPlans(bound_variables)
+        if len(entry.plans) >= MAX_PLANS_PER_DOCUMENT:
+            entry.plans.clear()
+        entry.plans[entry.key(variables)] = plan
+        self.documents.move_to_end(document)
+        if len(self.documents) > self.max_documents:
+            self.documents.popitem(last=False)
+
+
+def variable_uses(
+    operation: OperationDefinitionNode, fragments: Iterable[FragmentDefinitionNode]
+) -> list[VariableNode]:
+    """Every use of a variable in the operation and the fragments, as nodes (the variable
+    definitions themselves are not uses)."""
+    found: list[VariableNode] = []
+
+    class Collect(Visitor):
+        def enter_variable_definition(self, *_: Any) -> Any:
+            return Visitor.SKIP
+
+        def enter_variable(self, node: VariableNode, *_: Any) -> None:
+            found.append(node)
+
+    for definition in (operation, *fragments):
+        visit(definition, Collect())
+    return found
