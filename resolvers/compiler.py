@@ -51,7 +51,7 @@ from strawberry.types.base import StrawberryObjectDefinition
 
 from resolvers.pagination import Window
 from resolvers.plans import VariableParameter, variable_uses
-from resolvers.sources import SOURCE, Computed, Lookup, Relation, Variant
+from resolvers.sources import SOURCE, Computed, Lookup, Planned, Relation, Variant
 
 
 class NotCompilable(Exception):
@@ -91,6 +91,7 @@ class Compiler:
         self.variables = executor.variable_values
         self.operation: OperationDefinitionNode = executor.operation
         self.max_page_size = max_page_size
+        self.features = executor.context_value.features
         # The bind parameters that variables feed, and the variable nodes they stand for.
         self.parameters: dict[str, VariableParameter] = {}
         self.bound_uses: set[int] = set()
@@ -111,9 +112,7 @@ class Compiler:
         data = self.object(query_type, fields.items(), None)
         return select(cast(data, Text))
 
-    def object(
-        self, object_type: GraphQLObjectType, fields: Any, scope: Scope | None
-    ) -> ColumnElement[Any]:
+    def object(self, object_type: GraphQLObjectType, fields: Any, scope: Any) -> ColumnElement[Any]:
         """json_build_object of the selected fields of `scope`'s row, in selection order."""
         pairs: list[Any] = []
         for response_key, details in fields:
@@ -121,7 +120,7 @@ class Compiler:
         return func.json_build_object(*pairs)
 
     def field(
-        self, parent_type: GraphQLObjectType, details: FieldDetailsList, scope: Scope | None
+        self, parent_type: GraphQLObjectType, details: FieldDetailsList, scope: Any
     ) -> ColumnElement[Any]:
         """The SQL of one selected field."""
         name = details[0].node.name.value
@@ -132,6 +131,8 @@ class Compiler:
         field_def = parent_type.fields[name]
         strawberry_field = self.strawberry_field(parent_type.name, name)
         source = strawberry_field.metadata.get(SOURCE)
+        if isinstance(source, Planned):
+            return source.plan(self, field_def, details, scope)
         if name == "id" and scope is not None and source is None:
             return node_id(parent_type.name, scope)
         return_type = unwrap(field_def.type)
@@ -143,7 +144,8 @@ class Compiler:
             return self.variant(field_def, details, source, scope)
         if isinstance(source, Computed) and scope is not None:
             return output(scope.adapt(source.expression), return_type)
-        if source is None and strawberry_field.base_resolver is None and scope is not None:
+        plain = source is None and strawberry_field.base_resolver is None
+        if plain and hasattr(getattr(scope, "row", None), strawberry_field.python_name):
             return output(getattr(scope.row, strawberry_field.python_name), return_type)
         if any(isinstance(extension, NodeExtension) for extension in strawberry_field.extensions):
             return self.nodes(field_def, details)
@@ -171,9 +173,16 @@ class Compiler:
             value = key.type.python_type(parsed.node_id)
         except ValueError:
             return null()
-        scope = new_scope(model)
+        return self.row_where(object_type, details, key, value)
+
+    def row_where(
+        self, object_type: GraphQLObjectType, details: FieldDetailsList, column: Any, value: Any
+    ) -> Any:
+        """The selected fields of the row whose `column` (a model attribute) equals `value`,
+        as a JSON object; null where there is none."""
+        scope = new_scope(column.class_)
         row = self.object(object_type, self.subfields(object_type, details), scope)
-        return select(row).where(scope.adapt(key) == value).limit(1).scalar_subquery()
+        return select(row).where(scope.adapt(column) == value).limit(1).scalar_subquery()
 
     def variant(
         self, field_def: Any, details: FieldDetailsList, variant: Variant, parent: Scope
@@ -248,11 +257,8 @@ class Compiler:
 
     def lookup(self, field_def: Any, details: FieldDetailsList, source: Lookup) -> Any:
         """A root lookup of one row by a unique column."""
-        object_type = object_type_of(field_def)
-        scope = new_scope(source.column.class_)
         value = self.bound_argument(field_def, details, source.argument, source.key)
-        row = self.object(object_type, self.subfields(object_type, details), scope)
-        return select(row).where(scope.adapt(source.column) == value).limit(1).scalar_subquery()
+        return self.row_where(object_type_of(field_def), details, source.column, value)
 
     def relation(
         self,
@@ -318,10 +324,18 @@ class Compiler:
             func.count().over().label("total"),
         ).subquery("numbered")
         page_scope = Scope(scope.model, aliased(scope.model, numbered), ClauseAdapter(numbered))
+        return self.page(field_def, details, numbered, window, page_scope)
+
+    def page(
+        self, field_def: Any, details: FieldDetailsList, numbered: Any, window: Window, scope: Any
+    ) -> Any:
+        """A connection's JSON from all its rows, numbered (columns `number` from 1 and
+        `total`): the window's edges, aggregated, with totalCount and pageInfo. `scope` is the
+        numbered rows' scope, for the edges' nodes."""
         number, total = numbered.c["number"], numbered.c["total"]
         in_page = window.contains(number, total)
         connection_type = object_type_of(field_def)
-        edges = self.edges(connection_type, details, page_scope, number)
+        edges = self.edges(connection_type, details, scope, number)
         page = (
             select(
                 func.json_agg(aggregate_order_by(edges, number)).filter(in_page).label("edges"),
@@ -375,13 +389,13 @@ class Compiler:
         self,
         connection_type: GraphQLObjectType,
         details: FieldDetailsList,
-        scope: Scope,
+        scope: Any,
         number: Any,
     ) -> ColumnElement[Any]:
         """One edge's JSON (cursor and node, as selected) for each row of the page."""
         pairs: list[Any] = []
         edge_type = object_type_of(connection_type.fields["edges"])
-        node_type = object_type_of(edge_type.fields["node"])
+        node_type = unwrap(edge_type.fields["node"].type)
         for _key, edges_details in self.subfields(connection_type, details):
             if edges_details[0].node.name.value != "edges":
                 continue
@@ -389,12 +403,10 @@ class Compiler:
                 name = sub[0].node.name.value
                 if name == "cursor":
                     value: Any = cursor(number - 1)
-                elif name == "node":
+                elif name == "node" and isinstance(node_type, GraphQLObjectType):
                     value = self.object(node_type, self.subfields(node_type, sub), scope)
-                elif name == "__typename":
-                    value = literal(edge_type.name)
-                else:
-                    raise NotCompilable(f"{edge_type.name}.{name}")
+                else:  # __typename, or a field of an edge type of the schema's own
+                    value = self.field(edge_type, sub, scope)
                 pairs += [literal(key), value]
         return func.json_build_object(*pairs)
 

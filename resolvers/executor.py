@@ -33,12 +33,14 @@ class CompilingExecutor(StrawberryGraphQLCoreExecutionContext):
 
     def plan(self, max_page_size: int, dialect: Any) -> Plan | None:
         """The plan of this operation, cached or newly made (None: the compiler cannot plan
-        it). The cache key is the document, the operation and the page limit, and the values
+        it). The cache key is the document, the operation, the page limit and the database's
+        features (search plans differ with pg_trgm), and the values
         of those variables that shape the SQL; the others are bind values of each run."""
         document = (
             self.operation.loc.source.body if self.operation.loc else id(self.operation),
             self.operation.name.value if self.operation.name else None,
             max_page_size,
+            self.context_value.features,
         )
         variables = self.variable_values.coerced
         found, plan = PLANS.get(document, variables)

@@ -10,24 +10,27 @@ from dataclasses import dataclass
 from functools import reduce
 from typing import Any
 
-from graphql import GraphQLError
+from graphql import GraphQLError, GraphQLUnionType
+from graphql.execution.collect_fields import FieldDetailsList
 from sqlalchemy import (
     ColumnElement,
-    Float,
     Select,
+    Subquery,
     bindparam,
     case,
+    cast,
     func,
     literal,
     literal_column,
+    null,
     or_,
     select,
-    type_coerce,
     union_all,
 )
-from sqlalchemy.dialects.postgresql import REGCONFIG, TSQUERY, TSVECTOR
+from sqlalchemy.dialects.postgresql import DOUBLE_PRECISION, REGCONFIG, TSQUERY, TSVECTOR
 
 import models
+from resolvers.compiler import Compiler, NotCompilable, unwrap
 from resolvers.context import Context
 from resolvers.pagination import Page, Window
 from resolvers.sources import SqlColumn
@@ -128,6 +131,7 @@ class SearchText:
 
 
 SEARCHABLE_BY_MODEL = {table.model: table for table in SEARCHABLE}
+KIND_BY_MODEL = {table.model: kind for kind, table in enumerate(SEARCHABLE)}
 
 
 def matches_text(model: Any, text: str) -> ColumnElement[bool]:
@@ -158,7 +162,9 @@ def _hits(kind: int, table: Searchable, text: SearchText, trigram: bool) -> list
     ranked = select(
         literal(kind).label("kind"),
         table.model.id.label("id"),
-        type_coerce(rank, Float).label("rank"),
+        # A double, not ts_rank's real: PostgreSQL writes a double into JSON with the same
+        # digits as Python's repr of the value, so both read paths print the same rank.
+        cast(rank, DOUBLE_PRECISION).label("rank"),
     )
     if not trigram:
         return [ranked.where(matches_words)]
@@ -169,27 +175,65 @@ def _hits(kind: int, table: Searchable, text: SearchText, trigram: bool) -> list
     return [ranked.where(matches_words), ranked.where(similar_name, ~matches_words)]
 
 
+def numbered_hits(text: SearchText, trigram: bool) -> Subquery:
+    """Every hit, best first: (kind, id, rank, number from 1, total), for both read paths."""
+    hits = union_all(
+        *(hit for kind, table in enumerate(SEARCHABLE) for hit in _hits(kind, table, text, trigram))
+    ).subquery("hits")
+    best_first = (hits.c.rank.desc(), hits.c.kind, hits.c.id)
+    return select(
+        hits,
+        func.row_number().over(order_by=best_first).label("number"),
+        func.count().over().label("total"),
+    ).subquery("numbered")
+
+
 def search_statement(text: SearchText, window: Window, trigram: bool) -> Select[Any]:
     """One SELECT of the window's hits, best first, with the number of all hits.
 
     Rows come as (kind, id, rank, number from 1, total, in window); the best hit comes along
     even outside the window, carrying the total, as in `pagination.page_statement`.
     """
-    hits = union_all(
-        *(hit for kind, table in enumerate(SEARCHABLE) for hit in _hits(kind, table, text, trigram))
-    ).subquery("hits")
-    best_first = (hits.c.rank.desc(), hits.c.kind, hits.c.id)
-    numbered = select(
-        hits,
-        func.row_number().over(order_by=best_first).label("number"),
-        func.count().over().label("total"),
-    ).subquery("numbered")
+    numbered = numbered_hits(text, trigram)
     in_window = window.contains(numbered.c.number, numbered.c.total)
     return (
         select(numbered, in_window.label("in_window"))
         .where(or_(numbered.c.number == 1, in_window))
         .order_by(numbered.c.number)
     )
+
+
+@dataclass(frozen=True)
+class HitScope:
+    """What the compiled read path plans a search edge's fields with: the numbered hit's
+    columns, of which the compiler reads `rank` as the edge's plain field."""
+
+    row: Any
+
+
+def plan_page(
+    compiler: Compiler,
+    field_def: Any,
+    details: FieldDetailsList,
+    text: SearchText,
+    window: Window,
+) -> Any:
+    """The compiled read path's search connection: the window of the numbered hits, as JSON."""
+    numbered = numbered_hits(text, compiler.features.trigram)
+    return compiler.page(field_def, details, numbered, window, HitScope(numbered.c))
+
+
+def plan_node(compiler: Compiler, field_def: Any, details: FieldDetailsList, hit: HitScope) -> Any:
+    """The compiled read path's hit: the row of the hit's kind, as its union member selects it."""
+    union = unwrap(field_def.type)
+    if not isinstance(union, GraphQLUnionType):
+        raise NotCompilable(union.name)
+    branches = []
+    for member in union.types:
+        kind = KIND_BY_MODEL[compiler.model_of_type(member.name)]
+        row = compiler.row_where(member, details, SEARCHABLE[kind].model.id, hit.row.id)
+        branches.append((hit.row.kind == kind, row))
+    return case(*branches, else_=null())
 
 
 @dataclass(frozen=True)

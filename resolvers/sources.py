@@ -99,3 +99,16 @@ class Computed:
 
     model: Any
     expression: ColumnElement[Any]
+
+
+@dataclass(frozen=True, eq=False)
+class Planned:
+    """A field the compiled read path plans with a function of its own: SQL that is no
+    relation, lookup or per-row expression (statistics, search).
+
+    `plan(compiler, field_def, details, parent)` returns the field's SQL (a JSON value or a
+    scalar) or raises NotCompilable; `parent` is what the enclosing object was planned with: a
+    row's scope, or whatever the parent field's own plan passes down.
+    """
+
+    plan: Callable[[Any, Any, Any, Any], Any]

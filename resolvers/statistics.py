@@ -6,17 +6,37 @@ columns join the grouping, and their values narrow the rows.
 """
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Integer, Row, Select, cast, extract, false, func, join, outerjoin, select
+from sqlalchemy import (
+    Float,
+    Integer,
+    Row,
+    Select,
+    cast,
+    distinct,
+    extract,
+    false,
+    func,
+    join,
+    literal,
+    literal_column,
+    outerjoin,
+    select,
+    true,
+    union_all,
+)
 from sqlalchemy import tuple_ as sql_tuple
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 import models
+from resolvers.compiler import object_type_of, output, unwrap
 from resolvers.context import Context
-from resolvers.expressions import CITY_FUNDERS, FUNDING_CITIES, NETWORK_SECTORS, composition_of
+from resolvers.expressions import CITY_FUNDERS, FUNDING_CITIES, composition_of
 from resolvers.sources import SqlColumn, SqlJoinable
 
 
@@ -83,30 +103,35 @@ ACTORS = Rows(
     _CITY_FUNDER_LINK,
 )
 
-# Each network's number of sectors, for all networks in one pass (not a subquery per network).
+# Each network's number of sectors, counted from its own actors by index: only the networks
+# of the scope are counted (an aggregate over all actors first would count every network).
 _SECTOR_COUNTS = (
-    select(NETWORK_SECTORS.c.network_id, func.count().label("sectors"))
-    .group_by(NETWORK_SECTORS.c.network_id)
-    .subquery("sector_counts")
+    select(func.count(distinct(models.Actor.sector_code)).label("sectors"))
+    .where(models.Actor.network_id == models.LocalNetwork.id)
+    .lateral("sector_counts")
 )
 NETWORKS = Rows(
-    _NETWORKS_OF_CITIES.outerjoin(
-        _SECTOR_COUNTS, _SECTOR_COUNTS.c.network_id == models.LocalNetwork.id
-    ),
+    _NETWORKS_OF_CITIES.join(_SECTOR_COUNTS, true()),
     models.City.state_code,
     CITY_FUNDERS.c.funder_id,
     _CITY_FUNDER_LINK,
 )
 
-# The state a funding reaches: its city's, or its state partnership's; none for the whole network.
-FUNDING_STATE = func.coalesce(models.City.state_code, models.StatePartnership.state_code)
-FUNDINGS = Rows(
-    outerjoin(models.Funding, FUNDING_CITIES, FUNDING_CITIES.c.funding_id == models.Funding.id)
-    .outerjoin(models.City, models.City.id == FUNDING_CITIES.c.city_id)
-    .outerjoin(
+# The state a funding reaches: its city's, or its state partnership's; none for the whole
+# network. One branch per path, each by indexed keys, so that a state's condition narrows
+# both to the state's rows instead of being checked on every funding.
+_FUNDING_STATES = union_all(
+    select(FUNDING_CITIES.c.funding_id, models.City.state_code).join(
+        models.City, models.City.id == FUNDING_CITIES.c.city_id
+    ),
+    select(models.Funding.id.label("funding_id"), models.StatePartnership.state_code).join(
         models.StatePartnership,
         models.StatePartnership.id == models.Funding.state_partnership_id,
     ),
+).subquery("funding_states")
+FUNDING_STATE = _FUNDING_STATES.c.state_code
+FUNDINGS = Rows(
+    outerjoin(models.Funding, _FUNDING_STATES, _FUNDING_STATES.c.funding_id == models.Funding.id),
     FUNDING_STATE,
     models.Funding.funder_id,
 )
@@ -167,7 +192,7 @@ ACTORS_BY_SECTOR = counts_by(ACTORS, models.Actor.sector_code)
 
 def _networks_of(composition: models.SectorComposition) -> SqlColumn:
     """How many networks have `composition`, labelled with its value."""
-    network_class = composition_of(func.coalesce(_SECTOR_COUNTS.c.sectors, 0))
+    network_class = composition_of(_SECTOR_COUNTS.c.sectors)
     return func.count().filter(network_class == composition.value).label(composition.value)
 
 
@@ -176,7 +201,7 @@ SECTOR_COMPOSITION = Figure(
     NETWORKS,
     (
         func.count().label("networks"),
-        func.count(_SECTOR_COUNTS.c.network_id).label("with_actors"),
+        func.count().filter(_SECTOR_COUNTS.c.sectors > 0).label("with_actors"),
         *(_networks_of(composition) for composition in models.SectorComposition),
     ),
 )
@@ -202,3 +227,112 @@ async def _load(context: Context, figure: Figure, scopes: list[Scope]) -> list[l
     for row in await context.rows(figure.statement(scopes)):
         by_scope[tuple(row[:width])].append(row)
     return [by_scope.get(scope.values, []) for scope in scopes]
+
+
+# --- The compiled read path ----------------------------------------------------------------
+# Each function plans one field of the statistics types (schema/statistics.py) into SQL, from
+# the figures above: the same GROUP BY statements, as subqueries of the one compiled statement.
+
+
+@dataclass(frozen=True)
+class FigureRow:
+    """A row of a figure as the compiler sees an object's row: its SQL by field name."""
+
+    row: SimpleNamespace
+
+    @classmethod
+    def of(cls, **fields: Any) -> "FigureRow":
+        """The row of these fields; None stands for a column the figure lacks."""
+        return cls(SimpleNamespace(**{k: v for k, v in fields.items() if v is not None}))
+
+
+def same_scope(compiler: Any, field_def: Any, details: Any, scope: Any) -> Any:
+    """An object whose fields are figures of its parent's scope (e.g. `fundingTotals`)."""
+    object_type = object_type_of(field_def)
+    return compiler.object(object_type, compiler.subfields(object_type, details), scope)
+
+
+def plan_figure_list(figure: Figure) -> Callable[[Any, Any, Any, Any], Any]:
+    """A list of the figure's rows in the parent's scope, one JSON object per row."""
+
+    def plan(compiler: Any, field_def: Any, details: Any, scope: Scope) -> Any:
+        rows = figure.statement([scope]).subquery("figure")
+        columns = rows.c
+        row = FigureRow.of(
+            key=columns.key,
+            count=columns.get("number"),
+            amount_eur=columns.get("amount_eur"),
+            funding_count=columns.get("funding_count"),
+        )
+        item_type = object_type_of(field_def)
+        item = compiler.object(item_type, compiler.subfields(item_type, details), row)
+        listed = func.json_agg(aggregate_order_by(item, columns.key))
+        return select(func.coalesce(listed, literal_column("'[]'::json"))).scalar_subquery()
+
+    return plan
+
+
+def plan_key(compiler: Any, field_def: Any, _details: Any, figure_row: FigureRow) -> Any:
+    """The key of a figure's row (a state code, a kind, a year...) as GraphQL shows it."""
+    return output(figure_row.row.key, unwrap(field_def.type))
+
+
+def plan_row_by_key(column: SqlColumn) -> Callable[[Any, Any, Any, Any], Any]:
+    """The row whose `column` equals the key of a figure's row (null where the key is)."""
+
+    def plan(compiler: Any, field_def: Any, details: Any, figure_row: FigureRow) -> Any:
+        return compiler.row_where(object_type_of(field_def), details, column, figure_row.row.key)
+
+    return plan
+
+
+def plan_sector_composition(compiler: Any, field_def: Any, details: Any, scope: Scope) -> Any:
+    """The scope's networks by sector composition; zeros where the scope has no networks."""
+    rows = SECTOR_COMPOSITION.statement([scope]).subquery("composition")
+    counts = {
+        composition: func.coalesce(rows.c[composition.value], 0)
+        for composition in models.SectorComposition
+    }
+    with_actors = func.coalesce(rows.c.with_actors, 0)
+
+    def share(composition: models.SectorComposition) -> Any:
+        return cast(counts[composition], Float) / func.nullif(with_actors, 0)
+
+    row = FigureRow.of(
+        network_count=func.coalesce(rows.c.networks, 0),
+        networks_with_actors=with_actors,
+        trisectoral_share=share(models.SectorComposition.TRISECTORAL),
+        multisectoral_share=share(models.SectorComposition.MULTISECTORAL),
+        counts=counts,
+    )
+    value = same_scope(compiler, field_def, details, row)
+    # One row even where the scope has no networks (the figure then has none).
+    one = select(literal(1).label("one")).subquery("one")
+    return select(value).select_from(one.outerjoin(rows, true())).scalar_subquery()
+
+
+def plan_compositions(compiler: Any, field_def: Any, details: Any, figure_row: FigureRow) -> Any:
+    """Every composition class with its number of networks, in the classes' order."""
+    item_type = object_type_of(field_def)
+    fields = compiler.subfields(item_type, details)
+    items = (
+        compiler.object(item_type, fields, FigureRow.of(key=literal(composition.value), count=n))
+        for composition, n in figure_row.row.counts.items()
+    )
+    return func.json_build_array(*items)
+
+
+def plan_constant(value: Any) -> Callable[[Any, Any, Any, Any], Any]:
+    """An object of constant fields (lists of texts among them), e.g. a published figure."""
+
+    def sql_of(field_value: Any) -> Any:
+        if isinstance(field_value, list):
+            return func.json_build_array(*(literal(item) for item in field_value))
+        return literal(field_value)
+
+    fields = {name: sql_of(field_value) for name, field_value in vars(value).items()}
+
+    def plan(compiler: Any, field_def: Any, details: Any, _parent: Any) -> Any:
+        return same_scope(compiler, field_def, details, FigureRow.of(**fields))
+
+    return plan

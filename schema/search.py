@@ -1,13 +1,17 @@
 """The search root field: cities, actors, measures and funders in one ranked list."""
 
-from typing import Annotated, Self
+from typing import Annotated, Any, Self
 
 import strawberry
+from graphql import GraphQLError
+from graphql.execution.collect_fields import FieldDetailsList
 from strawberry import relay
 
 from resolvers import search as sql
+from resolvers.compiler import Compiler, NotCompilable
 from resolvers.context import Info
 from resolvers.pagination import Page, Window
+from resolvers.sources import SOURCE, Planned
 from schema.connections import page_info_of
 from schema.fields import MAX_PAGE_SIZE
 from schema.types import Actor, City, Funder, Measure
@@ -25,7 +29,10 @@ class SearchEdge:
     cursor: str = strawberry.field(
         description="Where the hit lies in the list, for `after`/`before`."
     )
-    node: SearchResult = strawberry.field(description="The city, actor, measure or funder found.")
+    node: SearchResult = strawberry.field(
+        description="The city, actor, measure or funder found.",
+        metadata={SOURCE: Planned(sql.plan_node)},
+    )
     rank: float = strawberry.field(
         description="How well the hit matches the text, higher is better; comparable only "
         "within one search."
@@ -48,6 +55,40 @@ class SearchConnection:
         return cls(edges=edges, page_info=page_info_of(page), total_count=page.total)
 
 
+def search_arguments(
+    text: str, first: int | None, after: str | None, last: int | None, before: str | None
+) -> tuple[sql.SearchText, Window]:
+    """The text and window of a search, alike on both read paths; bad ones are the client's
+    error."""
+    search_text = sql.SearchText.parse(text)
+    window = Window.from_arguments(
+        None,  # type: ignore[arg-type]  # read only for a default of max_results
+        first=first,
+        after=after,
+        last=last,
+        before=before,
+        max_results=MAX_PAGE_SIZE,
+    )
+    return search_text, window
+
+
+def plan_search(compiler: Compiler, field_def: Any, details: FieldDetailsList, _parent: Any) -> Any:
+    """The compiled read path's `search`; bad arguments leave it to the resolver, which raises
+    their error, located and in its place."""
+    arguments = compiler.arguments(field_def, details)
+    try:
+        text, window = search_arguments(
+            arguments["text"],
+            first=arguments.get("first"),
+            after=arguments.get("after"),
+            last=arguments.get("last"),
+            before=arguments.get("before"),
+        )
+    except GraphQLError as error:
+        raise NotCompilable(error.message) from None
+    return sql.plan_page(compiler, field_def, details, text, window)
+
+
 @strawberry.type(description="Search across the network.")
 class SearchQuery:
     @strawberry.field(
@@ -55,7 +96,8 @@ class SearchQuery:
         "exact name first of all). Words match in any form (`Ehrenamtliche` finds `Ehrenamt`) "
         'and as beginnings of words (`Königs` finds Königswinter); `"..."` matches a phrase '
         "and `or` either side. Names also match with typos (`Königswintr`) where the database "
-        "has the pg_trgm extension."
+        "has the pg_trgm extension.",
+        metadata={SOURCE: Planned(plan_search)},
     )
     async def search(
         self,
@@ -76,8 +118,7 @@ class SearchQuery:
             str | None, strawberry.argument(description="The hits before this cursor.")
         ] = None,
     ) -> SearchConnection:
-        search_text = sql.SearchText.parse(text)
-        window = Window.from_arguments(
-            info, first=first, after=after, last=last, before=before, max_results=MAX_PAGE_SIZE
+        search_text, window = search_arguments(
+            text, first=first, after=after, last=last, before=before
         )
         return SearchConnection.from_page(await sql.search(info.context, search_text, window))

@@ -8,16 +8,31 @@ from types import GenericAlias
 from typing import Annotated, Any, Self
 
 import strawberry
+from graphql import GraphQLError
 from sqlalchemy import Row
 
 import models as m
 from hub.demo.dataset import read_facts
 from resolvers import statistics as stats
+from resolvers.compiler import NotCompilable
 from resolvers.context import Info
+from resolvers.sources import SOURCE, Planned
 from resolvers.statistics import Scope
 from schema.enums import CityKind, ContributionType, MembershipStatus, SectorCode, SectorComposition
 from schema.fields import node
 from schema.filters import bad_input, state_codes
+
+
+def planned(plan: Any) -> dict[str, Planned]:
+    """Field metadata: how the compiled read path plans the field (see resolvers.statistics)."""
+    return {SOURCE: Planned(plan)}
+
+
+# The key of a figure's row, and the row it names in another table.
+KEY = planned(stats.plan_key)
+STATE_BY_KEY = planned(stats.plan_row_by_key(m.State.code))
+FUNDER_BY_KEY = planned(stats.plan_row_by_key(m.Funder.id))
+THEME_BY_KEY = planned(stats.plan_row_by_key(m.Theme.id))
 
 
 async def load_by_key(info: Info, attribute: Any, key: Any) -> Any:
@@ -41,39 +56,39 @@ class GroupCount:
 
 @strawberry.type(description="How many cities lie in one state.")
 class CountByState(GroupCount):
-    @strawberry.field(description="The state's code, e.g. `NW`.")
+    @strawberry.field(description="The state's code, e.g. `NW`.", metadata=KEY)
     def code(self) -> str:
         return self.key
 
-    @strawberry.field(description="The state.", graphql_type=node("State"))
+    @strawberry.field(description="The state.", graphql_type=node("State"), metadata=STATE_BY_KEY)
     async def state(self, info: Info) -> Any:
         return await load_by_key(info, m.State.code, self.key)
 
 
 @strawberry.type(description="How many cities are of one kind.")
 class CountByCityKind(GroupCount):
-    @strawberry.field(description="The kind of municipality.")
+    @strawberry.field(description="The kind of municipality.", metadata=KEY)
     def kind(self) -> CityKind:
         return self.key
 
 
 @strawberry.type(description="How many cities have one membership status.")
 class CountByMembershipStatus(GroupCount):
-    @strawberry.field(description="The membership status.")
+    @strawberry.field(description="The membership status.", metadata=KEY)
     def status(self) -> MembershipStatus:
         return self.key
 
 
 @strawberry.type(description="How many actors belong to one sector.")
 class CountBySector(GroupCount):
-    @strawberry.field(description="The sector.")
+    @strawberry.field(description="The sector.", metadata=KEY)
     def sector(self) -> SectorCode:
         return self.key
 
 
 @strawberry.type(description="How many local networks have one sector composition.")
 class CountByComposition(GroupCount):
-    @strawberry.field(description="The sector composition.")
+    @strawberry.field(description="The sector composition.", metadata=KEY)
     def composition(self) -> SectorComposition:
         return self.key
 
@@ -87,7 +102,8 @@ class SectorCompositionStatistics:
         description="How many of them have actors; the shares are fractions of these."
     )
     by_composition: list[CountByComposition] = strawberry.field(
-        description="Every composition class with its number of networks, zeros included."
+        description="Every composition class with its number of networks, zeros included.",
+        metadata=planned(stats.plan_compositions),
     )
     trisectoral_share: float | None = strawberry.field(
         description="The share (0 to 1) of networks with actors that bring three sectors "
@@ -142,14 +158,16 @@ class FundingTotal:
 
 @strawberry.type(description="The fundings of one funder.")
 class FundingTotalByFunder(FundingTotal):
-    @strawberry.field(description="The funder.", graphql_type=node("Funder"))
+    @strawberry.field(
+        description="The funder.", graphql_type=node("Funder"), metadata=FUNDER_BY_KEY
+    )
     async def funder(self, info: Info) -> Any:
         return await load_by_key(info, m.Funder.id, self.key)
 
 
 @strawberry.type(description="The fundings of one contribution type.")
 class FundingTotalByContributionType(FundingTotal):
-    @strawberry.field(description="How the funders contribute.")
+    @strawberry.field(description="How the funders contribute.", metadata=KEY)
     def contribution_type(self) -> ContributionType:
         return self.key
 
@@ -159,13 +177,16 @@ class FundingTotalByContributionType(FundingTotal):
     "through the state's partnership. Fundings of the network as a whole reach no state."
 )
 class FundingTotalByState(FundingTotal):
-    @strawberry.field(description="The state's code; null for fundings of the whole network.")
+    @strawberry.field(
+        description="The state's code; null for fundings of the whole network.", metadata=KEY
+    )
     def code(self) -> str | None:
         return self.key
 
     @strawberry.field(
         description="The state; null for fundings of the whole network.",
         graphql_type=node("State") | None,
+        metadata=STATE_BY_KEY,
     )
     async def state(self, info: Info) -> Any:
         return await load_by_key(info, m.State.code, self.key)
@@ -176,6 +197,7 @@ class FundingTotalByTheme(FundingTotal):
     @strawberry.field(
         description="The theme; null for fundings without a theme.",
         graphql_type=node("Theme") | None,
+        metadata=THEME_BY_KEY,
     )
     async def theme(self, info: Info) -> Any:
         return await load_by_key(info, m.Theme.id, self.key)
@@ -183,7 +205,7 @@ class FundingTotalByTheme(FundingTotal):
 
 @strawberry.type(description="The fundings that start in one year.")
 class FundingTotalByYear(FundingTotal):
-    @strawberry.field(description="The year the fundings start.")
+    @strawberry.field(description="The year the fundings start.", metadata=KEY)
     def year(self) -> int:
         return self.key
 
@@ -198,7 +220,10 @@ def figure_list(
         return [item.from_row(row) for row in rows]
 
     return strawberry.field(
-        resolver=resolve, graphql_type=GenericAlias(list, (item,)), description=description
+        resolver=resolve,
+        graphql_type=GenericAlias(list, (item,)),
+        description=description,
+        metadata=planned(stats.plan_figure_list(figure)),
     )
 
 
@@ -292,28 +317,49 @@ class Statistics:
         "The actors of the local networks per sector (sectors without any left out).",
     )
 
-    @strawberry.field(description="How many sectors the local networks bring together.")
+    @strawberry.field(
+        description="How many sectors the local networks bring together.",
+        metadata=planned(stats.plan_sector_composition),
+    )
     async def sector_composition(self, info: Info) -> SectorCompositionStatistics:
         rows = await stats.figure_rows(info.context, stats.SECTOR_COMPOSITION, self.scope)
         return SectorCompositionStatistics.from_row(next(iter(rows), None))
 
-    @strawberry.field(description="The fundings' sums and numbers.")
+    @strawberry.field(
+        description="The fundings' sums and numbers.", metadata=planned(stats.same_scope)
+    )
     def funding_totals(self) -> FundingTotals:
         return FundingTotals(scope=self.scope)
 
     @strawberry.field(
         description="How many people are engaged in Germany: a published figure for the whole "
-        "country, the same in every scope."
+        "country, the same in every scope.",
+        metadata=planned(stats.plan_constant(ENGAGED_PEOPLE)),
     )
     def engaged_people(self) -> SourcedFigure:
         return ENGAGED_PEOPLE
+
+
+def plan_statistics(compiler: Any, field_def: Any, details: Any, _parent: Any) -> Any:
+    """`statistics(state:)`: the selected figures of the network or of one state."""
+    arguments = compiler.arguments(field_def, details)
+    if arguments.get("funder") is not None:
+        # An unknown funder is the client's error, which only the resolvers can report.
+        raise NotCompilable("statistics of a funder")
+    state = arguments.get("state")
+    try:
+        scope = Scope(state_code=None if state is None else state_codes([state])[0])
+    except GraphQLError as error:
+        raise NotCompilable(error.message) from None
+    return stats.same_scope(compiler, field_def, details, scope)
 
 
 @strawberry.type(description="Statistics of the network.")
 class StatisticsQuery:
     @strawberry.field(
         description="Figures about the whole network, one state's part, one funder's part, "
-        "or, given both, that funder's part in that state."
+        "or, given both, that funder's part in that state.",
+        metadata=planned(plan_statistics),
     )
     async def statistics(
         self,

@@ -10,6 +10,7 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import asyncpg
@@ -19,6 +20,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from hub import migrations
+from hub.config import Settings
 from hub.database import asyncpg_dsn, create_engine, to_asyncpg_url
 from hub.demo.demo import build_demo
 from hub.demo.synthetic import build_synthetic
@@ -164,9 +166,13 @@ async def db(connection: AsyncConnection) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-async def asgi_client(connection: AsyncConnection) -> AsyncIterator[httpx.AsyncClient]:
+async def asgi_client(
+    connection: AsyncConnection, settings: Settings | None = None
+) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client of the real ASGI app, its sessions inside the test's transaction."""
-    app = create_app(sessions=sessions_on(connection), features=await detect(connection))
+    app = create_app(
+        sessions=sessions_on(connection), settings=settings, features=await detect(connection)
+    )
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as client:
         yield client
@@ -183,4 +189,14 @@ async def client(connection: AsyncConnection) -> AsyncIterator[httpx.AsyncClient
 async def demo_client(demo_connection: AsyncConnection) -> AsyncIterator[httpx.AsyncClient]:
     """The app on the demo database."""
     async for client in asgi_client(demo_connection):
+        yield client
+
+
+@pytest.fixture
+async def demo_resolver_client(
+    demo_connection: AsyncConnection,
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The app on the demo database, answering every query through the resolvers."""
+    settings = replace(Settings.from_env(), compiled=False)
+    async for client in asgi_client(demo_connection, settings):
         yield client

@@ -125,6 +125,35 @@ COMPILED = {
               id ... on State { code cities { totalCount } } ... on Funder { slug } } }""",
         {},
     ),
+    "search": ('{ search(text: "Bürgerstiftung", first: 3) { totalCount } }', {}),
+    "search hits of every kind, with aliases and fragments": (
+        """query($text: String!) { hits: search(text: $text) { total: totalCount
+            pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+            edges { cursor rank score: rank __typename node { __typename ...Named
+              ... on City { slug state { code } } ... on Actor { sector { code } }
+              ... on Measure { title theme { slug } } ... on Funder { shortName } } } } }
+          fragment Named on SearchResult { ... on City { name } ... on Actor { name }
+            ... on Funder { name } }""",
+        {"text": "Weinheim"},
+    ),
+    "search pages after a cursor and from the end": (
+        """{ a: search(text: "Familie", first: 4, after: "YXJyYXljb25uZWN0aW9uOjM=") {
+              totalCount pageInfo { hasNextPage hasPreviousPage endCursor }
+              edges { cursor rank node { ... on Measure { slug } ... on Actor { slug } } } }
+            l: search(text: "Familie", last: 3) { pageInfo { hasNextPage hasPreviousPage
+              startCursor } edges { cursor node { __typename } } }
+            b: search(text: "Familie", last: 2, before: "YXJyYXljb25uZWN0aW9uOjU=") {
+              edges { cursor rank } } }""",
+        {},
+    ),
+    "search by prefix, typo and exact name, and without hits": (
+        """{ p: search(text: "Königs", first: 5) { edges { rank node { ... on City { name } } } }
+            t: search(text: "Königswintr", first: 2) { totalCount edges { rank } }
+            x: search(text: "DSEE") { edges { rank node { ... on Funder { slug } } } }
+            n: search(text: "Xylophonquartett") { totalCount pageInfo { hasNextPage
+              startCursor } edges { cursor node { __typename } } } }""",
+        {},
+    ),
     "root lists and lookups of every kind": (
         """{ states { code name nameEn capital } statePartnerships { institution state { code } }
             actor(slug: "freiwilligenagentur-apolda") { name website organisationType }
@@ -137,12 +166,51 @@ COMPILED = {
 }
 
 # Queries the compiler leaves to the resolvers, which must still answer the same.
+STATISTICS = """
+query Statistics($state: String) {
+  statistics(state: $state) {
+    __typename
+    citiesByState { code count state { name partnership { institution } } }
+    citiesByKind { kind count }
+    byStatus: citiesByStatus { status count }
+    actorsBySector { sector count }
+    sectorComposition {
+      networkCount networksWithActors
+      byComposition { composition count __typename }
+      trisectoralShare multisectoralShare
+    }
+    fundingTotals {
+      byFunder { funder { slug name } amountEur fundingCount }
+      byContributionType { contributionType amountEur fundingCount }
+      byState { code state { code } amountEur }
+      byTheme { theme { slug } fundingCount }
+      byYear { year amountEur fundingCount }
+    }
+    engagedPeople { value year sources descriptionEn }
+  }
+}
+"""
+COMPILED |= {
+    "statistics of the network": (STATISTICS, {}),
+    "statistics of a state": (STATISTICS, {"state": "st"}),
+    "statistics of a state without cities": (STATISTICS, {"state": "HB"}),
+}
+
 FALLBACK = {
     "introspection": ('{ __schema { queryType { name } } __type(name: "City") { name } }', {}),
     "global ID of no type": ('{ node(id: "Tm90aGluZzox") { id } }', {}),
     "malformed global ID": ('{ nodes(ids: ["nope"]) { id } }', {}),
-    "search": ('{ search(text: "Bürgerstiftung", first: 3) { totalCount } }', {}),
-    "statistics": ("{ statistics { citiesByKind { kind count } } }", {}),
+    "empty search text": ('{ search(text: " ") { totalCount } }', {}),
+    "search page too large": ('{ search(text: "Weinheim", first: 500) { totalCount } }', {}),
+    "statistics of a funder": ('{ statistics(funder: "nobody") { citiesByKind { count } } }', {}),
+    "statistics of an unknown state": (
+        '{ statistics(state: "XX") { citiesByKind { count } } }',
+        {},
+    ),
+    "statistics of a state, through the state": (
+        '{ state(code: "NW") { statistics { citiesByKind { count } } } }',
+        {},
+    ),
     "bad page argument": ("{ cities(first: 500) { totalCount } }", {}),
     "bad filter value": ('{ cities(filter: {states: ["XX"]}) { totalCount } }', {}),
     "bad cursor": ('{ cities(after: "nonsense") { totalCount } }', {}),

@@ -7,6 +7,7 @@ import re
 import shutil
 import tempfile
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hub import migrations
+from hub.config import Settings
 from hub.database import session_factory
 from hub.demo.demo import build_demo
 from hub.embedded import EmbeddedPostgres, NoPostgresAvailable, find_binaries
@@ -24,6 +26,7 @@ from resolvers.pagination import Window
 from resolvers.search import SearchText, search_statement
 from schema.fields import MAX_PAGE_SIZE
 from server import create_app
+from tests.conftest import sessions_on
 from tests.helpers import counting_statements, graphql
 
 SEARCH = """
@@ -72,10 +75,33 @@ async def demo_features(demo_connection: AsyncConnection) -> Features:
     return await detect(demo_connection)
 
 
+def read_path(compiled: bool) -> Settings:
+    """The environment's settings, with the compiled read path on or off."""
+    return replace(Settings.from_env(), compiled=compiled)
+
+
+@pytest.fixture(params=[True, False], ids=["compiled", "resolvers"])
+async def baseline_client(
+    demo_engine: AsyncEngine, request: pytest.FixtureRequest
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The app on the demo database, told that pg_trgm is missing (it only reads), on each
+    read path."""
+    app = create_app(
+        sessions=session_factory(demo_engine), settings=read_path(request.param), features=BASELINE
+    )
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as client:
+        yield client
+
+
 @pytest.fixture
-async def baseline_client(demo_engine: AsyncEngine) -> AsyncIterator[httpx.AsyncClient]:
-    """The app on the demo database, told that pg_trgm is missing (it only reads)."""
-    app = create_app(sessions=session_factory(demo_engine), features=BASELINE)
+async def resolver_client(demo_connection: AsyncConnection) -> AsyncIterator[httpx.AsyncClient]:
+    """The app on the demo database with the compiled read path off: search runs its resolvers."""
+    app = create_app(
+        sessions_on(demo_connection),
+        settings=read_path(False),
+        features=await detect(demo_connection),
+    )
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as client:
         yield client
@@ -152,10 +178,8 @@ async def test_bad_arguments_are_the_clients_error(
     assert error["extensions"] == {"code": "BAD_USER_INPUT"}
 
 
-async def test_statements_do_not_grow_with_the_hits(
-    demo_client: httpx.AsyncClient, demo_engine: AsyncEngine
-) -> None:
-    """One ranking statement, one per kind on the page, one per nested field: no N+1."""
+async def statement_counts(client: httpx.AsyncClient, engine: AsyncEngine) -> list[int]:
+    """How many statements a search with nested fields sends for 24 hits and for 100."""
     query = """
     query Search($text: String!) {
       search(text: $text, first: 100) {
@@ -170,16 +194,28 @@ async def test_statements_do_not_grow_with_the_hits(
     """
     counts, sizes = [], []
     for text in ("Weinheim", "Familie"):
-        with counting_statements(demo_engine) as statements:
-            body = await graphql(demo_client, query, {"text": text})
+        with counting_statements(engine) as statements:
+            body = await graphql(client, query, {"text": text})
         edges = body["data"]["search"]["edges"]
         assert {edge["node"]["__typename"] for edge in edges} == EVERY_KIND
         counts.append(statements.count)
         sizes.append(len(edges))
-
     assert sizes == [24, 100]
+    return counts
+
+
+async def test_resolver_statements_do_not_grow_with_the_hits(
+    resolver_client: httpx.AsyncClient, demo_engine: AsyncEngine
+) -> None:
+    """One ranking statement, one per kind on the page, one per nested field: no N+1."""
     # The ranking; cities, actors, measures, funders; states, sectors, local networks.
-    assert counts == [1 + 4 + 3] * 2
+    assert await statement_counts(resolver_client, demo_engine) == [1 + 4 + 3] * 2
+
+
+async def test_the_compiled_search_is_one_statement(
+    demo_client: httpx.AsyncClient, demo_engine: AsyncEngine
+) -> None:
+    assert await statement_counts(demo_client, demo_engine) == [1, 1]
 
 
 async def test_the_search_statement_uses_the_search_indexes(

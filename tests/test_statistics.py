@@ -359,22 +359,32 @@ async def test_unknown_state_or_funder_is_the_client_s_error(
 # --- Statement counts ----------------------------------------------------------------------
 
 
-async def test_each_requested_figure_runs_one_statement(
+async def test_all_figures_take_one_statement_on_the_compiled_path(
     demo_client: httpx.AsyncClient, demo_engine: AsyncEngine
 ) -> None:
     with counting_statements(demo_engine) as statements:
-        await statistics(demo_client, figures="citiesByKind { count } engagedPeople { value }")
+        await statistics(demo_client, '(state: "NW")')
+    assert statements.count == 1
+
+
+async def test_each_requested_figure_runs_one_statement_on_the_resolver_path(
+    demo_resolver_client: httpx.AsyncClient, demo_engine: AsyncEngine
+) -> None:
+    with counting_statements(demo_engine) as statements:
+        await statistics(
+            demo_resolver_client, figures="citiesByKind { count } engagedPeople { value }"
+        )
     assert statements.count == 1
     with counting_statements(demo_engine) as statements:
         await statistics(
-            demo_client,
+            demo_resolver_client,
             figures=ALL_FIGURES.replace("funder { slug }", "").replace("theme { slug }", ""),
         )
     # Five city figures and five funding groupings.
     assert statements.count == 10
     with counting_statements(demo_engine) as statements:
         await statistics(
-            demo_client,
+            demo_resolver_client,
             figures="fundingTotals { byFunder { funder { slug } } byTheme { theme { slug } } } "
             "citiesByState { state { name } }",
         )
