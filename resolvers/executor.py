@@ -7,7 +7,7 @@ from graphql import ExecutionResult, GraphQLError, OperationType
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from resolvers.compiler import Compiler, NotCompilable, RawJSON
-from resolvers.plans import Plan, PlanCache
+from resolvers.plans import Plan, PlanCache, RefusedValue
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +29,11 @@ class CompilingExecutor(StrawberryGraphQLCoreExecutionContext):
         plan = self.plan(context.max_page_size, context.dialect)
         if plan is None:
             return super().execute_operation(serially)
-        return self.run_compiled(plan)
+        try:
+            arguments = plan.arguments(self.variable_values.coerced)
+        except RefusedValue:
+            return super().execute_operation(serially)
+        return self.run_compiled(plan.sql, arguments)
 
     def plan(self, max_page_size: int, dialect: Any) -> Plan | None:
         """The plan of this operation, cached or newly made (None: the compiler cannot plan
@@ -55,12 +59,12 @@ class CompilingExecutor(StrawberryGraphQLCoreExecutionContext):
         PLANS.put(document, variables, compiler.bound_variables(), plan)
         return plan
 
-    async def run_compiled(self, plan: Plan) -> ExecutionResult:
+    async def run_compiled(self, sql: str, arguments: tuple[Any, ...]) -> ExecutionResult:
         """Run the plan's statement; its text is the response data."""
         context = self.context_value
         context.read_path = "compiled"
         try:
-            text = await context.read_text(plan.sql, plan.arguments(self.variable_values.coerced))
+            text = await context.read_text(sql, arguments)
         except Exception as error:  # masked for the client, logged with its traceback
             return ExecutionResult(None, [GraphQLError(str(error), original_error=error)])
         return ExecutionResult(RawJSON(text), None)  # type: ignore[arg-type]

@@ -20,9 +20,14 @@ MAX_DOCUMENTS = 500
 MAX_PLANS_PER_DOCUMENT = 50
 
 
+class RefusedValue(Exception):
+    """A variable's value a plan cannot run with (the resolver path reports why)."""
+
+
 @dataclass(frozen=True)
 class VariableParameter:
-    """A bind parameter fed from a variable: the value is converted to the stored form."""
+    """A bind parameter fed from a variable: the value is converted to the stored form, or
+    refused (RefusedValue) where it is invalid."""
 
     variable: str
     convert: Callable[[Any], Any]
@@ -61,7 +66,8 @@ class Plan:
         return cls(state.statement, tuple(values), tuple(positions))
 
     def arguments(self, variables: Mapping[str, Any]) -> tuple[Any, ...]:
-        """The bind values of a run with these variable values."""
+        """The bind values of a run with these variable values (RefusedValue: a value the plan
+        cannot run with)."""
         if not self.variable_positions:
             return self.values
         values = list(self.values)

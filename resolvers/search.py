@@ -7,7 +7,6 @@ part of its name. The documents are the expressions the migration `search indexe
 
 import re
 from dataclasses import dataclass
-from functools import reduce
 from typing import Any
 
 from graphql import GraphQLError, GraphQLUnionType
@@ -87,10 +86,17 @@ SEARCHABLE = (
 
 @dataclass(frozen=True)
 class SearchText:
-    """What a client searches for: the text, and its words."""
+    """What a client searches for: the text, and its words.
+
+    In SQL, the text and its words' beginnings are bind parameters of their own values, unless
+    `text_sql` and `prefixes_sql` say otherwise: the compiled path's plans feed them from the
+    request's variable, so that one plan serves every text.
+    """
 
     text: str
     words: tuple[str, ...]
+    text_sql: ColumnElement[str] | None = None
+    prefixes_sql: ColumnElement[str] | None = None
 
     @classmethod
     def parse(cls, text: str) -> "SearchText":
@@ -106,8 +112,16 @@ class SearchText:
         return cls(text, words)
 
     @property
+    def prefixes(self) -> str:
+        """Every word as the beginning of a word, in tsquery syntax (`königs:* & winter:*`);
+        words are letters and digits only, so they need no quoting."""
+        return " & ".join(f"{word}:*" for word in self.words)
+
+    @property
     def bound(self) -> ColumnElement[str]:
         """The text as a bound parameter."""
+        if self.text_sql is not None:
+            return self.text_sql
         # Unique: two texts in one statement (say, two filters) must not share one parameter.
         return bindparam("search_text", self.text, unique=True)
 
@@ -119,10 +133,10 @@ class SearchText:
     @property
     def prefix_query(self) -> ColumnElement[Any]:
         """Every word as the beginning of a word, stemmed first: `Königs` finds Königswinter."""
-        prefixes = (
-            func.to_tsquery(GERMAN, literal(word) + ":*", type_=TSQUERY) for word in self.words
-        )
-        return reduce(lambda left, right: left.op("&&", return_type=TSQUERY)(right), prefixes)
+        prefixes = self.prefixes_sql
+        if prefixes is None:
+            prefixes = bindparam("search_prefixes", self.prefixes, unique=True)
+        return func.to_tsquery(GERMAN, prefixes, type_=TSQUERY)
 
     @property
     def words_query(self) -> ColumnElement[Any]:

@@ -1,16 +1,19 @@
 """The search root field: cities, actors, measures and funders in one ranked list."""
 
+from dataclasses import replace
 from typing import Annotated, Any, Self
 
 import strawberry
 from graphql import GraphQLError
 from graphql.execution.collect_fields import FieldDetailsList
+from sqlalchemy import BindParameter
 from strawberry import relay
 
 from resolvers import search as sql
 from resolvers.compiler import Compiler, NotCompilable
 from resolvers.context import Info
 from resolvers.pagination import Page, Window
+from resolvers.plans import RefusedValue
 from resolvers.sources import SOURCE, Planned
 from schema.connections import page_info_of
 from schema.fields import MAX_PAGE_SIZE
@@ -86,7 +89,23 @@ def plan_search(compiler: Compiler, field_def: Any, details: FieldDetailsList, _
         )
     except GraphQLError as error:
         raise NotCompilable(error.message) from None
+    # One plan for every text a variable gives: the text and its words' beginnings are fed
+    # to the plan on each run, and a text the resolvers would refuse leaves the run to them.
+    text_sql = compiler.bound_argument(field_def, details, "text", lambda value: valid(value).text)
+    prefixes_sql = compiler.bound_argument(
+        field_def, details, "text", lambda value: valid(value).prefixes
+    )
+    if isinstance(text_sql, BindParameter):
+        text = replace(text, text_sql=text_sql, prefixes_sql=prefixes_sql)
     return sql.plan_page(compiler, field_def, details, text, window)
+
+
+def valid(text: str) -> sql.SearchText:
+    """The search text a variable gives, refused for the compiled path where it is invalid."""
+    try:
+        return sql.SearchText.parse(text)
+    except GraphQLError:
+        raise RefusedValue(text) from None
 
 
 @strawberry.type(description="Search across the network.")

@@ -359,3 +359,20 @@ async def terminate(url: str, backend: int) -> None:
         assert await connection.fetchval("SELECT pg_terminate_backend($1)", backend)
     finally:
         await connection.close()
+
+
+async def test_one_search_plan_serves_every_text(demo_connection: AsyncConnection) -> None:
+    query = """query Find($text: String!) {
+      search(text: $text, first: 3) { totalCount edges { rank node { __typename } } }
+    }"""
+    PLANS.documents.clear()
+    for text in ("Bürgerstiftung", "Königs", "Dessau Roßlau", "Königswintr"):
+        _body, path = await both_paths(demo_connection, query, {"text": text})
+        assert path == "compiled"
+    (entry,) = PLANS.documents.values()
+    assert entry.bound_variables == {"text"}
+    assert len(entry.plans) == 1
+    # A text the resolvers refuse runs there, with their error, on the same cached plan.
+    body, path = await both_paths(demo_connection, query, {"text": "  "})
+    assert path == "resolvers"
+    assert body["errors"][0]["message"] == "The search text is empty."
