@@ -366,8 +366,8 @@ async def test_one_search_plan_serves_every_text(demo_connection: AsyncConnectio
       search(text: $text, first: 3) { totalCount edges { rank node { __typename } } }
     }"""
     PLANS.documents.clear()
-    for text in ("Bürgerstiftung", "Königs", "Dessau Roßlau", "Königswintr"):
-        _body, path = await both_paths(demo_connection, query, {"text": text})
+    for searched in ("Bürgerstiftung", "Königs", "Dessau Roßlau", "Königswintr"):
+        _body, path = await both_paths(demo_connection, query, {"text": searched})
         assert path == "compiled"
     (entry,) = PLANS.documents.values()
     assert entry.bound_variables == {"text"}
