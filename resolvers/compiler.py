@@ -7,6 +7,7 @@ the operation runs on the resolver path instead: correct, just slower.
 """
 
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 from graphql import (
@@ -79,6 +80,19 @@ class Scope:
         if hasattr(expression, "__clause_element__"):
             expression = expression.__clause_element__()
         return self.adapter.traverse(expression)
+
+
+@dataclass(frozen=True)
+class Values:
+    """A row that is no model's row (a statistics figure's, a search hit's): its SQL values by
+    field name, which the compiler reads for plain fields as it reads a model's columns."""
+
+    row: Any
+
+    @classmethod
+    def of(cls, **fields: Any) -> "Values":
+        """The row of these fields; None stands for a value the row lacks."""
+        return cls(SimpleNamespace(**{k: v for k, v in fields.items() if v is not None}))
 
 
 class Compiler:

@@ -55,9 +55,10 @@ class Plan:
         binds = compiled.binds
         values, positions = [], []
         for position, name in enumerate(names):
-            convert = state.processors.get(name) or (
-                (name in binds and binds[name].type.bind_processor(dialect)) or unchanged
-            )
+            processor = state.processors.get(name)
+            if processor is None and name in binds:
+                processor = binds[name].type.bind_processor(dialect)
+            convert = processor or unchanged
             values.append(convert(state.parameters[name]))
             if name in parameters:
                 parameter = parameters[name]

@@ -29,7 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import DOUBLE_PRECISION, REGCONFIG, TSQUERY, TSVECTOR
 
 import models
-from resolvers.compiler import Compiler, NotCompilable, unwrap
+from resolvers.compiler import Compiler, NotCompilable, Values, unwrap
 from resolvers.context import Context
 from resolvers.pagination import Page, Window
 from resolvers.sources import SqlColumn
@@ -217,14 +217,6 @@ def search_statement(text: SearchText, window: Window, trigram: bool) -> Select[
     )
 
 
-@dataclass(frozen=True)
-class HitScope:
-    """What the compiled read path plans a search edge's fields with: the numbered hit's
-    columns, of which the compiler reads `rank` as the edge's plain field."""
-
-    row: Any
-
-
 def plan_page(
     compiler: Compiler,
     field_def: Any,
@@ -234,10 +226,10 @@ def plan_page(
 ) -> Any:
     """The compiled read path's search connection: the window of the numbered hits, as JSON."""
     numbered = numbered_hits(text, compiler.features.trigram)
-    return compiler.page(field_def, details, numbered, window, HitScope(numbered.c))
+    return compiler.page(field_def, details, numbered, window, Values(numbered.c))
 
 
-def plan_node(compiler: Compiler, field_def: Any, details: FieldDetailsList, hit: HitScope) -> Any:
+def plan_node(compiler: Compiler, field_def: Any, details: FieldDetailsList, hit: Values) -> Any:
     """The compiled read path's hit: the row of the hit's kind, as its union member selects it."""
     union = unwrap(field_def.type)
     if not isinstance(union, GraphQLUnionType):

@@ -9,7 +9,6 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
-from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import (
@@ -34,7 +33,7 @@ from sqlalchemy import tuple_ as sql_tuple
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 import models
-from resolvers.compiler import object_type_of, output, unwrap
+from resolvers.compiler import Values, object_type_of, output, unwrap
 from resolvers.context import Context
 from resolvers.expressions import CITY_FUNDERS, FUNDING_CITIES, composition_of
 from resolvers.sources import SqlColumn, SqlJoinable
@@ -234,18 +233,6 @@ async def _load(context: Context, figure: Figure, scopes: list[Scope]) -> list[l
 # the figures above: the same GROUP BY statements, as subqueries of the one compiled statement.
 
 
-@dataclass(frozen=True)
-class FigureRow:
-    """A row of a figure as the compiler sees an object's row: its SQL by field name."""
-
-    row: SimpleNamespace
-
-    @classmethod
-    def of(cls, **fields: Any) -> "FigureRow":
-        """The row of these fields; None stands for a column the figure lacks."""
-        return cls(SimpleNamespace(**{k: v for k, v in fields.items() if v is not None}))
-
-
 def same_scope(compiler: Any, field_def: Any, details: Any, scope: Any) -> Any:
     """An object whose fields are figures of its parent's scope (e.g. `fundingTotals`)."""
     object_type = object_type_of(field_def)
@@ -258,7 +245,7 @@ def plan_figure_list(figure: Figure) -> Callable[[Any, Any, Any, Any], Any]:
     def plan(compiler: Any, field_def: Any, details: Any, scope: Scope) -> Any:
         rows = figure.statement([scope]).subquery("figure")
         columns = rows.c
-        row = FigureRow.of(
+        row = Values.of(
             key=columns.key,
             count=columns.get("number"),
             amount_eur=columns.get("amount_eur"),
@@ -272,7 +259,7 @@ def plan_figure_list(figure: Figure) -> Callable[[Any, Any, Any, Any], Any]:
     return plan
 
 
-def plan_key(compiler: Any, field_def: Any, _details: Any, figure_row: FigureRow) -> Any:
+def plan_key(compiler: Any, field_def: Any, _details: Any, figure_row: Values) -> Any:
     """The key of a figure's row (a state code, a kind, a year...) as GraphQL shows it."""
     return output(figure_row.row.key, unwrap(field_def.type))
 
@@ -280,7 +267,7 @@ def plan_key(compiler: Any, field_def: Any, _details: Any, figure_row: FigureRow
 def plan_row_by_key(column: SqlColumn) -> Callable[[Any, Any, Any, Any], Any]:
     """The row whose `column` equals the key of a figure's row (null where the key is)."""
 
-    def plan(compiler: Any, field_def: Any, details: Any, figure_row: FigureRow) -> Any:
+    def plan(compiler: Any, field_def: Any, details: Any, figure_row: Values) -> Any:
         return compiler.row_where(object_type_of(field_def), details, column, figure_row.row.key)
 
     return plan
@@ -298,7 +285,7 @@ def plan_sector_composition(compiler: Any, field_def: Any, details: Any, scope: 
     def share(composition: models.SectorComposition) -> Any:
         return cast(counts[composition], Float) / func.nullif(with_actors, 0)
 
-    row = FigureRow.of(
+    row = Values.of(
         network_count=func.coalesce(rows.c.networks, 0),
         networks_with_actors=with_actors,
         trisectoral_share=share(models.SectorComposition.TRISECTORAL),
@@ -311,12 +298,12 @@ def plan_sector_composition(compiler: Any, field_def: Any, details: Any, scope: 
     return select(value).select_from(one.outerjoin(rows, true())).scalar_subquery()
 
 
-def plan_compositions(compiler: Any, field_def: Any, details: Any, figure_row: FigureRow) -> Any:
+def plan_compositions(compiler: Any, field_def: Any, details: Any, figure_row: Values) -> Any:
     """Every composition class with its number of networks, in the classes' order."""
     item_type = object_type_of(field_def)
     fields = compiler.subfields(item_type, details)
     items = (
-        compiler.object(item_type, fields, FigureRow.of(key=literal(composition.value), count=n))
+        compiler.object(item_type, fields, Values.of(key=literal(composition.value), count=n))
         for composition, n in figure_row.row.counts.items()
     )
     return func.json_build_array(*items)
@@ -333,6 +320,6 @@ def plan_constant(value: Any) -> Callable[[Any, Any, Any, Any], Any]:
     fields = {name: sql_of(field_value) for name, field_value in vars(value).items()}
 
     def plan(compiler: Any, field_def: Any, details: Any, _parent: Any) -> Any:
-        return same_scope(compiler, field_def, details, FigureRow.of(**fields))
+        return same_scope(compiler, field_def, details, Values.of(**fields))
 
     return plan

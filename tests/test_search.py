@@ -26,7 +26,6 @@ from resolvers.pagination import Window
 from resolvers.search import SearchText, search_statement
 from schema.fields import MAX_PAGE_SIZE
 from server import create_app
-from tests.conftest import sessions_on
 from tests.helpers import counting_statements, graphql
 
 SEARCH = """
@@ -88,19 +87,6 @@ async def baseline_client(
     read path."""
     app = create_app(
         sessions=session_factory(demo_engine), settings=read_path(request.param), features=BASELINE
-    )
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as client:
-        yield client
-
-
-@pytest.fixture
-async def resolver_client(demo_connection: AsyncConnection) -> AsyncIterator[httpx.AsyncClient]:
-    """The app on the demo database with the compiled read path off: search runs its resolvers."""
-    app = create_app(
-        sessions_on(demo_connection),
-        settings=read_path(False),
-        features=await detect(demo_connection),
     )
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as client:
@@ -205,11 +191,11 @@ async def statement_counts(client: httpx.AsyncClient, engine: AsyncEngine) -> li
 
 
 async def test_resolver_statements_do_not_grow_with_the_hits(
-    resolver_client: httpx.AsyncClient, demo_engine: AsyncEngine
+    demo_resolver_client: httpx.AsyncClient, demo_engine: AsyncEngine
 ) -> None:
     """One ranking statement, one per kind on the page, one per nested field: no N+1."""
     # The ranking; cities, actors, measures, funders; states, sectors, local networks.
-    assert await statement_counts(resolver_client, demo_engine) == [1 + 4 + 3] * 2
+    assert await statement_counts(demo_resolver_client, demo_engine) == [1 + 4 + 3] * 2
 
 
 async def test_the_compiled_search_is_one_statement(
