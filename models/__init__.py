@@ -1,5 +1,6 @@
 """The hub's SQLAlchemy models, one module per part of the domain; importing this registers all."""
 
+from models.access import ApiKey, AuditEntry, Role
 from models.base import Base, LabelledEnum
 from models.contacts import ContactPerson
 from models.funding import (
@@ -33,10 +34,12 @@ from models.network import (
 __all__ = [
     "Actor",
     "ActorRole",
+    "ApiKey",
     "Application",
     "ApplicationKind",
     "ApplicationStatus",
     "ApplicationStatusChange",
+    "AuditEntry",
     "Base",
     "City",
     "CityKind",
@@ -55,6 +58,7 @@ __all__ = [
     "Measure",
     "MembershipStatus",
     "RecipientKind",
+    "Role",
     "Sector",
     "SectorCode",
     "SectorComposition",

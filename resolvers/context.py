@@ -12,6 +12,7 @@ from starlette.websockets import WebSocket
 from strawberry.types import Info as StrawberryInfo
 
 from hub.features import BASELINE, Features
+from resolvers.access import PUBLIC, Viewer
 from resolvers.loaders import Loaders
 
 T = TypeVar("T")
@@ -33,9 +34,11 @@ class Context:
         features: Features = BASELINE,
         compiled: bool = False,
         max_page_size: int = 100,
+        viewer: Viewer = PUBLIC,
     ) -> None:
         self.request = request
         self.session = session
+        self.viewer = viewer
         self.debug = debug
         self.features = features
         # Whether to try the compiled read path, and which path answered.
