@@ -10,6 +10,8 @@ from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.authentication import AuthenticationMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
@@ -17,6 +19,7 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLRequestData
 
+from hub.auth import BearerBackend, refuse
 from hub.config import Settings
 from hub.database import create_engine, open_database, session_factory
 from hub.features import BASELINE, Features, detect
@@ -48,6 +51,7 @@ class GraphQLApp(GraphQL[Context, None]):
             features=state.features,
             compiled=state.settings.compiled,
             max_page_size=state.settings.max_page_size,
+            viewer=request.user.viewer,
         )
 
     def encode_json(self, response_data: Any) -> str | bytes:
@@ -154,6 +158,7 @@ def create_app(
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
         ],
+        middleware=[Middleware(AuthenticationMiddleware, backend=BearerBackend(), on_error=refuse)],
         lifespan=open_configured_database if sessions is None else no_lifespan,
     )
     app.state.sessions = sessions
