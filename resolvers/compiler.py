@@ -6,6 +6,7 @@ model's column of the same name. Whatever the compiler does not know raises NotC
 the operation runs on the resolver path instead: correct, just slower.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
@@ -109,6 +110,14 @@ class Compiler:
         # The bind parameters that variables feed, and the variable nodes they stand for.
         self.parameters: dict[str, VariableParameter] = {}
         self.bound_uses: set[int] = set()
+        self._shared: dict[Any, Any] = {}
+
+    def once(self, key: Any, make: Callable[[], Any]) -> Any:
+        """What `make` makes, made once per statement for `key` and shared by the fields that
+        read it (e.g. a CTE of the rows several statistics figures count)."""
+        if key not in self._shared:
+            self._shared[key] = make()
+        return self._shared[key]
 
     def bound_variables(self) -> frozenset[str]:
         """The variables that only feed bind parameters: their values do not shape the SQL."""

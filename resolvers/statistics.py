@@ -31,11 +31,12 @@ from sqlalchemy import (
 )
 from sqlalchemy import tuple_ as sql_tuple
 from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.sql.util import ClauseAdapter
 
 import models
 from resolvers.compiler import Values, object_type_of, output, unwrap
 from resolvers.context import Context
-from resolvers.expressions import CITY_FUNDERS, FUNDING_CITIES, composition_of
+from resolvers.expressions import CITY_FUNDERS, composition_of
 from resolvers.sources import SqlColumn, SqlJoinable
 
 
@@ -72,6 +73,9 @@ class Rows:
     state: SqlColumn
     funder: SqlColumn
     funder_link: tuple[SqlJoinable, SqlColumn] | None = None
+    # Whether the compiled path reads a scope's rows once for all figures (a CTE), where
+    # reaching them is the expensive part and several figures count them.
+    shared: bool = False
 
     def select(self, scope: Scope, *columns: SqlColumn) -> tuple[Select[Any], list[SqlColumn]]:
         """SELECT the scope's columns, then `columns`; also return the scope's columns."""
@@ -86,6 +90,13 @@ class Rows:
         if scope.funder_id is not None and self.funder_link is not None:
             statement = statement.join(*self.funder_link)
         return statement, scope_columns
+
+    def in_scope(self, scope: Scope) -> Select[Any]:
+        """All columns of the rows in one `scope`."""
+        statement, scope_columns = self.select(scope, *self.table.c)
+        if scope_columns:
+            statement = statement.where(sql_tuple(*scope_columns) == sql_tuple(*scope.values))
+        return statement
 
 
 # A city's funders are those of its network or of the network's measures.
@@ -117,15 +128,21 @@ NETWORKS = Rows(
 )
 
 # The state a funding reaches: its city's, or its state partnership's; none for the whole
-# network. One branch per path, each by indexed keys, so that a state's condition narrows
-# both to the state's rows instead of being checked on every funding.
+# network. One branch per path, each from the state's side along indexed keys (cities by
+# state, their networks, measures and fundings), so that a condition on the state is pushed
+# into every branch and reads the state's rows only, not every funding.
+_City, _Network, _Measure = models.City, models.LocalNetwork, models.Measure
+_Funding, _Partnership = models.Funding, models.StatePartnership
 _FUNDING_STATES = union_all(
-    select(FUNDING_CITIES.c.funding_id, models.City.state_code).join(
-        models.City, models.City.id == FUNDING_CITIES.c.city_id
-    ),
-    select(models.Funding.id.label("funding_id"), models.StatePartnership.state_code).join(
-        models.StatePartnership,
-        models.StatePartnership.id == models.Funding.state_partnership_id,
+    select(_Funding.id.label("funding_id"), _City.state_code)
+    .join(_Network, _Network.city_id == _City.id)
+    .join(_Funding, _Funding.network_id == _Network.id),
+    select(_Funding.id.label("funding_id"), _City.state_code)
+    .join(_Network, _Network.city_id == _City.id)
+    .join(_Measure, _Measure.network_id == _Network.id)
+    .join(_Funding, _Funding.measure_id == _Measure.id),
+    select(_Funding.id.label("funding_id"), _Partnership.state_code).join(
+        _Funding, _Funding.state_partnership_id == _Partnership.id
     ),
 ).subquery("funding_states")
 FUNDING_STATE = _FUNDING_STATES.c.state_code
@@ -133,6 +150,7 @@ FUNDINGS = Rows(
     outerjoin(models.Funding, _FUNDING_STATES, _FUNDING_STATES.c.funding_id == models.Funding.id),
     FUNDING_STATE,
     models.Funding.funder_id,
+    shared=True,
 )
 
 
@@ -156,6 +174,28 @@ class Figure:
             )
         grouping = (*scope_columns, *self.group_by)
         return statement.group_by(*grouping).order_by(*grouping)
+
+    def statement_on(self, rows: SqlJoinable) -> Select[Any]:
+        """The figure over `rows`, the rows of one scope selected beforehand."""
+        adapter = ClauseAdapter(rows)
+        columns: list[Any] = [adapter.traverse(column) for column in self.columns]
+        grouping = [adapter.traverse(expression(column)) for column in self.group_by]
+        return select(*columns).select_from(rows).group_by(*grouping).order_by(*grouping)
+
+    def in_scope(self, compiler: Any, scope: Scope) -> Select[Any]:
+        """The figure's statement for one scope in a compiled statement, over the scope's rows
+        shared with the other figures where its rows are `shared`."""
+        if not self.rows.shared:
+            return self.statement([scope])
+        rows = compiler.once(
+            ("rows", self.rows, scope), lambda: self.rows.in_scope(scope).cte("scope_rows")
+        )
+        return self.statement_on(rows)
+
+
+def expression(column: SqlColumn) -> Any:
+    """The SQL expression of a mapped attribute (`Funding.funder_id`) or of an expression."""
+    return column.__clause_element__() if hasattr(column, "__clause_element__") else column
 
 
 def counts_by(rows: Rows, key: SqlColumn) -> Figure:
@@ -243,7 +283,7 @@ def plan_figure_list(figure: Figure) -> Callable[[Any, Any, Any, Any], Any]:
     """A list of the figure's rows in the parent's scope, one JSON object per row."""
 
     def plan(compiler: Any, field_def: Any, details: Any, scope: Scope) -> Any:
-        rows = figure.statement([scope]).subquery("figure")
+        rows = figure.in_scope(compiler, scope).subquery("figure")
         columns = rows.c
         row = Values.of(
             key=columns.key,

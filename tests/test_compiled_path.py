@@ -194,6 +194,12 @@ COMPILED |= {
     "statistics of the network": (STATISTICS, {}),
     "statistics of a state": (STATISTICS, {"state": "st"}),
     "statistics of a state without cities": (STATISTICS, {"state": "HB"}),
+    "fundings of two scopes and twice of one": (
+        """{ nw: statistics(state: "NW") { fundingTotals { byYear { year amountEur } } }
+             all: statistics { fundingTotals { byFunder { amountEur } byYear { year } } }
+             again: statistics(state: "NW") { fundingTotals { byTheme { fundingCount } } } }""",
+        {},
+    ),
 }
 
 FALLBACK = {
