@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import asyncpg
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -21,7 +22,7 @@ from strawberry.http import GraphQLRequestData
 
 from hub.auth import BearerBackend, refuse
 from hub.config import Settings
-from hub.database import create_engine, open_database, session_factory
+from hub.database import create_engine, create_read_pool, open_database, session_factory
 from hub.features import BASELINE, Features, detect
 from hub.graphiql import graphiql_html
 from resolvers.compiler import RawJSON
@@ -52,6 +53,7 @@ class GraphQLApp(GraphQL[Context, None]):
             compiled=state.settings.compiled,
             max_page_size=state.settings.max_page_size,
             viewer=request.user.viewer,
+            reads=state.reads,
         )
 
     def encode_json(self, response_data: Any) -> str | bytes:
@@ -123,12 +125,14 @@ async def open_configured_database(app: Starlette) -> AsyncIterator[None]:
     database = await asyncio.to_thread(open_database, app.state.settings)
     engine = create_engine(database.url, pool_size=app.state.settings.pool_size)
     app.state.sessions = session_factory(engine)
+    app.state.reads = await create_read_pool(database.url, app.state.settings.pool_size)
     try:
         async with engine.connect() as connection:
             app.state.features = await detect(connection)
         app.state.features.log()
         yield
     finally:
+        await app.state.reads.close()
         await engine.dispose()
         await asyncio.to_thread(database.stop_if_started_here)
 
@@ -142,11 +146,13 @@ async def no_lifespan(app: Starlette) -> AsyncIterator[None]:
 def create_app(
     sessions: async_sessionmaker[AsyncSession] | None = None,
     *,
+    reads: asyncpg.Pool | None = None,
     settings: Settings | None = None,
     features: Features = BASELINE,
 ) -> Starlette:
     """The hub's ASGI app; without `sessions`, its lifespan opens the configured database.
 
+    `reads` is the compiled read path's pool; without it, that path reads through `sessions`.
     `settings` default to the environment's. `features` are those of the database behind
     `sessions`; without `sessions`, the lifespan detects them.
     """
@@ -162,6 +168,7 @@ def create_app(
         lifespan=open_configured_database if sessions is None else no_lifespan,
     )
     app.state.sessions = sessions
+    app.state.reads = reads
     app.state.settings = settings or Settings.from_env()
     app.state.features = features
     return app

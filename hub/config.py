@@ -40,7 +40,7 @@ class Settings:
             data_dir=Path(os.environ.get("HUB_DATA_DIR") or default_data_dir()),
             pg_binaries=os.environ.get("HUB_PG_BINARIES", "auto"),
             max_page_size=int(os.environ.get("HUB_MAX_PAGE_SIZE", "100")),
-            pool_size=int(os.environ.get("HUB_POOL_SIZE", "20")),
+            pool_size=int(os.environ.get("HUB_POOL_SIZE", "10")),
             debug=os.environ.get("HUB_DEBUG", "") not in ("", "0", "false"),
             compiled=os.environ.get("HUB_COMPILED", "1") not in ("", "0", "false"),
         )

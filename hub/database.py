@@ -88,12 +88,32 @@ def create_engine(url: str, pool_size: int = 5, **options: object) -> AsyncEngin
         pool_size=pool_size,
         max_overflow=0,
         # No ping before each use: it costs a round trip per request. A connection found dead
-        # fails its statement; SQLAlchemy then discards the pool's older connections, and the
-        # compiled read path runs that read once more (resolvers.context.Context.read_text).
+        # fails its statement, and SQLAlchemy then discards the pool's older connections.
         pool_pre_ping=False,
         connect_args={"server_settings": SERVER_SETTINGS},
         **options,
     )
+
+
+async def create_read_pool(url: str, size: int) -> asyncpg.Pool:
+    """The pool of the compiled read path: plain asyncpg connections for one SELECT at a time.
+
+    The compiled path runs one statement per request outside any transaction and leaves no
+    session state behind (no SET, LISTEN, locks or cursors), so a connection goes back without
+    asyncpg's reset round trip. Straight asyncpg costs about half the CPU per read of going
+    through SQLAlchemy's engine and pool, which the resolver path and writes keep using.
+    """
+    return await asyncpg.create_pool(
+        asyncpg_dsn(url),
+        min_size=0,
+        max_size=size,
+        server_settings=SERVER_SETTINGS,
+        reset=keep_session,
+    )
+
+
+async def keep_session(connection: asyncpg.Connection) -> None:
+    """Nothing to reset on a connection given back by the compiled read path."""
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

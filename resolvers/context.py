@@ -4,9 +4,9 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
+import asyncpg
 from sqlalchemy import Dialect, Result, Row, Select
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.websockets import WebSocket
 from strawberry.types import Info as StrawberryInfo
@@ -35,9 +35,12 @@ class Context:
         compiled: bool = False,
         max_page_size: int = 100,
         viewer: Viewer = PUBLIC,
+        reads: asyncpg.Pool | None = None,
     ) -> None:
         self.request = request
         self.session = session
+        # The compiled read path's connections (hub.database.create_read_pool).
+        self.reads = reads
         self.viewer = viewer
         self.debug = debug
         self.features = features
@@ -74,20 +77,21 @@ class Context:
         so a read needs no BEGIN and no ROLLBACK, only the statement's round trip.
 
         Pooled connections are not pinged before use (that would cost a round trip more);
-        a read that finds its connection dead, because the server restarted, say, runs once
-        more on a fresh one (SQLAlchemy has meanwhile discarded the pool's older connections).
+        a read that finds its connection closed, because the server restarted, say, runs once
+        more on a fresh one. Without a read pool (tests' transactions), the session's
+        connection reads.
         """
-        bind = self.session.bind
-        if not isinstance(bind, AsyncEngine):  # a session on one connection (tests' transaction)
+        if self.reads is None:
             connection = await self.session.connection()
             return (await connection.exec_driver_sql(sql, arguments)).scalar_one()
         for attempt in range(2):
-            async with bind.connect() as connection:
-                autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            async with self.reads.acquire() as pooled:
                 try:
-                    return (await autocommit.exec_driver_sql(sql, arguments)).scalar_one()
-                except DBAPIError as error:
-                    if attempt > 0 or not error.connection_invalidated:
+                    return await pooled.fetchval(sql, *arguments)
+                # What asyncpg raises on a connection the server closed varies with the moment
+                # it learns of it; the closed connection itself is the sign to retry.
+                except Exception:
+                    if attempt > 0 or not pooled.is_closed():
                         raise
         raise AssertionError("unreachable")
 

@@ -187,9 +187,7 @@ class Figure:
         shared with the other figures where its rows are `shared`."""
         if not self.rows.shared:
             return self.statement([scope])
-        rows = compiler.once(
-            ("rows", self.rows, scope), lambda: self.rows.in_scope(scope).cte("scope_rows")
-        )
+        rows = compiler.once(("rows", self.rows, scope), lambda: self.rows.in_scope(scope).cte())
         return self.statement_on(rows)
 
 

@@ -8,11 +8,10 @@ import asyncpg
 import httpx
 import pytest
 from hypothesis import HealthCheck, event, given, settings
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.config import Settings
-from hub.database import asyncpg_dsn, create_engine, session_factory
+from hub.database import asyncpg_dsn, create_engine, create_read_pool, session_factory
 from hub.features import detect
 from resolvers.executor import PLANS
 from schema import schema
@@ -341,18 +340,20 @@ async def test_compiled_reads_survive_a_lost_database_connection(
     """Outside tests' transactions, reads run without a transaction on pooled connections that
     are not pinged: one the server dropped costs the read a second try, not an error."""
     engine = create_engine(demo_database_url, pool_size=1)
+    reads = await create_read_pool(demo_database_url, size=1)
     settings = replace(Settings.from_env(), compiled=True, debug=True)
-    app = create_app(session_factory(engine), settings=settings)
+    app = create_app(session_factory(engine), reads=reads, settings=settings)
     transport = httpx.ASGITransport(app=app)
     query = {"query": '{ city(slug: "dessau-rosslau") { name } }'}
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as client:
             first = (await client.post("/graphql", json=query)).json()
-            async with engine.connect() as connection:  # the pool's one connection
-                backend = await connection.scalar(text("SELECT pg_backend_pid()"))
+            async with reads.acquire() as connection:  # the pool's one connection
+                backend = await connection.fetchval("SELECT pg_backend_pid()")
             await terminate(demo_database_url, backend)
             second = (await client.post("/graphql", json=query)).json()
     finally:
+        await reads.close()
         await engine.dispose()
     assert first["data"] == second["data"] == {"city": {"name": "Dessau-Roßlau"}}
     assert second["extensions"]["debug"]["readPath"] == "compiled"
