@@ -4,8 +4,13 @@ The rules live here once; the resolvers ask `Viewer`, the compiled read path ask
 questions in SQL (see the `*_sql` helpers next to each rule).
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
+from sqlalchemy import ColumnElement, Select, false, or_, select, true
+
+import models
 from models.access import Role
 
 
@@ -29,5 +34,89 @@ class Viewer:
         """The network office, which may read and write everything."""
         return self.role is Role.ADMIN
 
+    @property
+    def access(self) -> tuple[Any, ...]:
+        """What decides what the viewer may see: its role and scope (not who it is)."""
+        return (self.role, self.state_code, self.funder_id, self.city_id)
+
 
 PUBLIC = Viewer(role=Role.PUBLIC, subject="public")
+
+
+# --- Reads: who sees personal data and confidential amounts -------------------------------
+# Each rule is a condition on the row a field belongs to, for one viewer: the resolver path
+# asks the database which rows pass it (resolvers/permissions.py), the compiled read path puts
+# it into its statement. Unrestricted viewers get `true()`, viewers without access `false()`.
+# Subqueries never name the row's own table: the compiled path re-targets that table to the
+# row's alias everywhere in the condition.
+
+ReadRule = Callable[[Viewer], ColumnElement[bool]]
+
+
+def sees_city_contacts(viewer: Viewer) -> ColumnElement[bool]:
+    """A city's contact persons: admins, the city's coordinator, its state's partner."""
+    if viewer.is_admin:
+        return true()
+    if viewer.role is Role.COORDINATOR:
+        return models.City.id == viewer.city_id
+    if viewer.role is Role.STATE_PARTNER:
+        return models.City.state_code == viewer.state_code
+    return false()
+
+
+def sees_actor_contacts(viewer: Viewer) -> ColumnElement[bool]:
+    """An actor's contact persons: admins, its city's coordinator, its state's partner."""
+    if viewer.is_admin:
+        return true()
+    if viewer.role is Role.COORDINATOR:
+        return models.Actor.network_id.in_(networks_where(models.City.id == viewer.city_id))
+    if viewer.role is Role.STATE_PARTNER:
+        state = models.City.state_code == viewer.state_code
+        return models.Actor.network_id.in_(networks_where(state))
+    return false()
+
+
+def sees_funder_contacts(viewer: Viewer) -> ColumnElement[bool]:
+    """A funder's contact persons: admins and the funder itself."""
+    if viewer.is_admin:
+        return true()
+    if viewer.role is Role.FUNDER:
+        return models.Funder.id == viewer.funder_id
+    return false()
+
+
+def sees_partnership_contacts(viewer: Viewer) -> ColumnElement[bool]:
+    """A state partnership's contact persons: admins and the state's partner."""
+    if viewer.is_admin:
+        return true()
+    if viewer.role is Role.STATE_PARTNER:
+        return models.StatePartnership.state_code == viewer.state_code
+    return false()
+
+
+def sees_amount(viewer: Viewer) -> ColumnElement[bool]:
+    """A funding's amount: everyone unless confidential; then admins, the funder, and the
+    coordinator of the city it reaches."""
+    if viewer.is_admin:
+        return true()
+    public = models.Funding.amount_confidential.is_(False)
+    if viewer.role is Role.FUNDER:
+        return or_(public, models.Funding.funder_id == viewer.funder_id)
+    if viewer.role is Role.COORDINATOR:
+        networks = networks_where(models.City.id == viewer.city_id)
+        measures = select(models.Measure.id).where(models.Measure.network_id.in_(networks))
+        return or_(
+            public,
+            models.Funding.network_id.in_(networks),
+            models.Funding.measure_id.in_(measures.correlate(None)),
+        )
+    return public
+
+
+def networks_where(condition: ColumnElement[bool]) -> Select[Any]:
+    """The ids of the local networks of the cities meeting `condition`, as a subquery that
+    never correlates with the statement it stands in."""
+    cities = select(models.LocalNetwork.id).join(
+        models.City, models.City.id == models.LocalNetwork.city_id
+    )
+    return cities.where(condition).correlate(None)

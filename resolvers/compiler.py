@@ -27,6 +27,7 @@ from graphql.execution.collect_fields import FieldDetailsList, collect_fields, c
 from graphql.execution.values import get_argument_values
 from sqlalchemy import (
     ColumnElement,
+    False_,
     Select,
     Text,
     and_,
@@ -44,6 +45,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.elements import True_
 from sqlalchemy.sql.util import ClauseAdapter
 from strawberry.relay import GlobalID
 from strawberry.relay.fields import NodeExtension
@@ -52,6 +54,7 @@ from strawberry.types.arguments import convert_arguments
 from strawberry.types.base import StrawberryObjectDefinition
 
 from resolvers.pagination import Window
+from resolvers.permissions import FORBIDDEN_KEY, Sees, guard_of
 from resolvers.plans import VariableParameter, variable_uses
 from resolvers.sources import SOURCE, Computed, Lookup, Planned, Relation, Variant
 
@@ -107,6 +110,7 @@ class Compiler:
         self.operation: OperationDefinitionNode = executor.operation
         self.max_page_size = max_page_size
         self.features = executor.context_value.features
+        self.viewer = executor.context_value.viewer
         # The bind parameters that variables feed, and the variable nodes they stand for.
         self.parameters: dict[str, VariableParameter] = {}
         self.bound_uses: set[int] = set()
@@ -153,6 +157,20 @@ class Compiler:
             raise NotCompilable(name)
         field_def = parent_type.fields[name]
         strawberry_field = self.strawberry_field(parent_type.name, name)
+        value = self.field_value(parent_type, field_def, strawberry_field, details, scope)
+        guard = guard_of(strawberry_field)
+        return value if guard is None else self.guarded(value, guard, details, scope)
+
+    def field_value(
+        self,
+        parent_type: GraphQLObjectType,
+        field_def: Any,
+        strawberry_field: Any,
+        details: FieldDetailsList,
+        scope: Any,
+    ) -> ColumnElement[Any]:
+        """The SQL of one selected field's value, whoever asks."""
+        name = details[0].node.name.value
         source = strawberry_field.metadata.get(SOURCE)
         if isinstance(source, Planned):
             return source.plan(self, field_def, details, scope)
@@ -173,6 +191,21 @@ class Compiler:
         if any(isinstance(extension, NodeExtension) for extension in strawberry_field.extensions):
             return self.nodes(field_def, details)
         raise NotCompilable(f"{parent_type.name}.{name}")
+
+    def guarded(
+        self, value: ColumnElement[Any], guard: Sees, details: FieldDetailsList, scope: Any
+    ) -> ColumnElement[Any]:
+        """A guarded field's value where the viewer may see it, elsewhere a marker of the
+        forbidden field holding its place in the document (see `forbidden_fields`)."""
+        condition = guard.rule(self.viewer)
+        if isinstance(condition, True_):
+            return value
+        forbidden = func.json_build_object(
+            literal(FORBIDDEN_KEY), literal(details[0].node.loc.start if details[0].node.loc else 0)
+        )
+        if isinstance(condition, False_):
+            return forbidden
+        return case((scope.adapt(condition), func.to_json(value)), else_=forbidden)
 
     def nodes(self, field_def: Any, details: FieldDetailsList) -> Any:
         """Relay's `node(id:)` or `nodes(ids:)`: rows by global ID, null where none exists."""

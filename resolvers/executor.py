@@ -1,5 +1,6 @@
 """graphql-core's executor, trying the compiled read path before per-field execution."""
 
+import json
 import logging
 from typing import Any
 
@@ -7,6 +8,7 @@ from graphql import ExecutionResult, GraphQLError, OperationType
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from resolvers.compiler import Compiler, NotCompilable, RawJSON
+from resolvers.permissions import FORBIDDEN_MARKER, without_forbidden
 from resolvers.plans import Plan, PlanCache, RefusedValue
 
 logger = logging.getLogger(__name__)
@@ -37,14 +39,16 @@ class CompilingExecutor(StrawberryGraphQLCoreExecutionContext):
 
     def plan(self, max_page_size: int, dialect: Any) -> Plan | None:
         """The plan of this operation, cached or newly made (None: the compiler cannot plan
-        it). The cache key is the document, the operation, the page limit and the database's
-        features (search plans differ with pg_trgm), and the values
+        it). The cache key is the document, the operation, the page limit, the database's
+        features (search plans differ with pg_trgm), the viewer's role and scope (guarded
+        fields differ), and the values
         of those variables that shape the SQL; the others are bind values of each run."""
         document = (
             self.operation.loc.source.body if self.operation.loc else id(self.operation),
             self.operation.name.value if self.operation.name else None,
             max_page_size,
             self.context_value.features,
+            self.context_value.viewer.access,
         )
         variables = self.variable_values.coerced
         found, plan = PLANS.get(document, variables)
@@ -67,4 +71,8 @@ class CompilingExecutor(StrawberryGraphQLCoreExecutionContext):
             text = await context.read_text(sql, arguments)
         except Exception as error:  # masked for the client, logged with its traceback
             return ExecutionResult(None, [GraphQLError(str(error), original_error=error)])
-        return ExecutionResult(RawJSON(text), None)  # type: ignore[arg-type]
+        if FORBIDDEN_MARKER not in text:
+            return ExecutionResult(RawJSON(text), None)  # type: ignore[arg-type]
+        assert self.operation.loc is not None, "the markers come from a parsed document"
+        data, errors = without_forbidden(json.loads(text), self.operation.loc.source)
+        return ExecutionResult(data, errors)

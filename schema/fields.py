@@ -5,7 +5,7 @@ Node types are named lazily (`node("City")`) because the types refer to each oth
 """
 
 import inspect
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from types import GenericAlias
 from typing import Annotated, Any
@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import strawberry
 from sqlalchemy import ColumnElement
 from strawberry import relay
+from strawberry.extensions import FieldExtension
 
 from hub.config import Settings
 from resolvers.context import Info
@@ -44,17 +45,28 @@ def to_one(relation: Relation, type_name: str, description: str, required: bool 
     )
 
 
-def to_list(relation: Relation, type_name: str, description: str) -> Any:
-    """A field holding all related rows, for lists that cannot grow (the 16 states, 5 sectors)."""
+def to_list(
+    relation: Relation,
+    type_name: str,
+    description: str,
+    extensions: Sequence[FieldExtension] = (),
+) -> Any:
+    """A field holding all related rows, for lists that cannot grow (the 16 states, 5 sectors).
+
+    `extensions` guard the field (resolvers/permissions.py), which is then nullable: null
+    where the viewer may not see it.
+    """
 
     async def resolve(root: Any, info: Info) -> Any:
         return await info.context.loaders.many(relation).load(relation.parent_value(root))
 
+    listed = GenericAlias(list, (node(type_name),))
     return strawberry.field(
         resolver=resolve,
-        graphql_type=GenericAlias(list, (node(type_name),)),
+        graphql_type=listed | None if extensions else listed,
         description=description,
         metadata={SOURCE: relation},
+        extensions=list(extensions),
     )
 
 

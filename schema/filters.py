@@ -15,6 +15,7 @@ from models.geography import STATE_CODES
 from resolvers.expressions import (
     CITY_SECTOR_COUNT,
     FUNDING_CITIES,
+    PUBLIC_AMOUNT,
     composition_of,
     distance_km,
 )
@@ -258,7 +259,9 @@ class FundingFilter:
         default=None, description="Reaching a city, or a state partnership, in one of these states."
     )
     min_amount_eur: Decimal | None = strawberry.field(
-        default=None, description="Financial fundings of at least this many euros."
+        default=None,
+        description="Financial fundings of at least this many euros; confidential amounts "
+        "count as unknown, so that no filter reveals them.",
     )
 
     def conditions(self) -> list[ColumnElement[bool]]:
@@ -280,7 +283,7 @@ class FundingFilter:
         if self.min_amount_eur is not None:
             if self.min_amount_eur < 0:
                 raise bad_input("minAmountEur must not be negative.")
-            conditions.append(funding.amount_eur >= self.min_amount_eur)
+            conditions.append(self.min_amount_eur <= PUBLIC_AMOUNT)
         return conditions
 
 
@@ -325,7 +328,8 @@ class FundingOrder(enum.Enum):
     )
     STARTS_ON = strawberry.enum_value("starts_on", description="Oldest first.")
     AMOUNT_DESC = strawberry.enum_value(
-        "amount_desc", description="Largest financial amount first."
+        "amount_desc",
+        description="Largest financial amount first; confidential amounts last, as unknown.",
     )
 
     def ordering(self) -> tuple[Any, ...]:
@@ -334,5 +338,5 @@ class FundingOrder(enum.Enum):
         return {
             FundingOrder.STARTS_ON_DESC: (funding.starts_on.desc(),),
             FundingOrder.STARTS_ON: (funding.starts_on,),
-            FundingOrder.AMOUNT_DESC: (funding.amount_eur.desc().nulls_last(),),
+            FundingOrder.AMOUNT_DESC: (PUBLIC_AMOUNT.desc().nulls_last(),),
         }[self]

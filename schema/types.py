@@ -11,8 +11,10 @@ from typing import Annotated, Any
 import strawberry
 
 import models as m
+from resolvers import access
 from resolvers import expressions as sql
 from resolvers.context import Info
+from resolvers.permissions import guarded
 from resolvers.sources import Computed, Relation, Variant
 from resolvers.statistics import Scope
 from schema.enums import (
@@ -43,6 +45,28 @@ from schema.statistics import Statistics
 def described(description: str) -> Any:
     """A plain field, read from the model's column of the same name."""
     return strawberry.field(description=description)
+
+
+@strawberry.type(
+    description="A person to contact at a city, actor, funder or state partnership. Personal "
+    "data: only admins and those whose scope it belongs to see it."
+)
+class ContactPerson:
+    full_name: str = described("The person's full name.")
+    function: str | None = described("The person's function, e.g. `Koordinatorin`.")
+    email: str = described("The person's e-mail address.")
+    phone: str | None = described("The person's phone number.")
+
+
+def contacts_field(owner_key: Any, contact_key: Any, rule: access.ReadRule, whose: str) -> Any:
+    """The contact persons of a row, guarded by `rule`."""
+    return to_list(
+        Relation(m.ContactPerson, owner_key, contact_key, order_by=(m.ContactPerson.full_name,)),
+        "ContactPerson",
+        f"Contact persons of {whose}; null with a FORBIDDEN error for viewers who may not see "
+        "personal data of it.",
+        guarded(owner_key.class_, rule),
+    )
 
 
 # --- Level 2: the nationwide city network --------------------------------------------------
@@ -93,6 +117,12 @@ class State(MappedNode, model=m.State):
     "of the state that strengthens regional structures."
 )
 class StatePartnership(MappedNode, model=m.StatePartnership):
+    contacts = contacts_field(
+        m.StatePartnership.id,
+        m.ContactPerson.state_partnership_id,
+        access.sees_partnership_contacts,
+        "the partnership",
+    )
     institution: str = described("The state's institution, e.g. its state chancellery.")
     focus: str = described("What the partnership concentrates on.")
     description: str = described("More about the partnership.")
@@ -122,6 +152,9 @@ class StatePartnership(MappedNode, model=m.StatePartnership):
     description="A city, municipality, district or county of the network (Engagierte Stadt)."
 )
 class City(MappedNode, model=m.City):
+    contacts = contacts_field(
+        m.City.id, m.ContactPerson.city_id, access.sees_city_contacts, "the city"
+    )
     slug: str = described("Unique URL-safe name: lower-case ASCII, ä→ae, ö→oe, ü→ue, ß→ss.")
     name: str = described("The official name, e.g. `Dessau-Roßlau`.")
     kind: CityKind = described("Kind of municipality.")
@@ -321,6 +354,9 @@ class LocalNetwork(MappedNode, model=m.LocalNetwork):
 
 @strawberry.type(description="An organisation in a local network (Akteur), with one sector.")
 class Actor(MappedNode, model=m.Actor):
+    contacts = contacts_field(
+        m.Actor.id, m.ContactPerson.actor_id, access.sees_actor_contacts, "the actor"
+    )
     slug: str = described("Unique URL-safe name.")
     name: str = described("The organisation's name.")
     organisation_type: str = described(
@@ -465,6 +501,9 @@ class Measure(MappedNode, model=m.Measure):
     description="A foundation, ministry, company or association supporting the network (Förderer)."
 )
 class Funder(MappedNode, model=m.Funder):
+    contacts = contacts_field(
+        m.Funder.id, m.ContactPerson.funder_id, access.sees_funder_contacts, "the funder"
+    )
     slug: str = described("Unique URL-safe name, e.g. `koerber-stiftung`.")
     name: str = described("The funder's name.")
     short_name: str | None = described("A common short name, e.g. `BMFSFJ`.")
@@ -580,13 +619,12 @@ class Funding(MappedNode, model=m.Funding):
         "The city the funding reaches (through its network or a measure), if any.",
     )
 
-    @strawberry.field(
-        description="Euros, for financial fundings; null for other contributions and for "
-        "confidential amounts.",
-        metadata={SOURCE: Computed(m.Funding, sql.PUBLIC_AMOUNT)},
+    amount_eur: Decimal | None = strawberry.field(
+        description="Euros, for financial fundings; null for other contributions. A "
+        "confidential amount only admins, the funder and the coordinator of the city it "
+        "reaches see; for others it is null with a FORBIDDEN error.",
+        extensions=guarded(m.Funding, access.sees_amount),
     )
-    def amount_eur(self, root: strawberry.Parent[m.Funding]) -> Decimal | None:
-        return None if root.amount_confidential else root.amount_eur
 
     @strawberry.field(
         description="The recipient; null for fundings of the network as a whole.",

@@ -158,9 +158,11 @@ SCALE_VARIABLES = {
 }
 # The most SQL statements each example may issue: one per relation or computed field it asks
 # for (a union asks for each of its kinds), whatever the size of the data.
+# On the resolver path; a guarded field (e.g. `amountEur`) adds one statement per level it
+# appears on: which of the level's rows the viewer may see it on.
 MAX_STATEMENTS = {
     "funder-portal": 9,
-    "state-partner-portal": 12,
+    "state-partner-portal": 13,
     "city-map": 5,
     "statistics": 9,
     "search": 12,
