@@ -23,6 +23,7 @@ from strawberry.http import GraphQLRequestData
 from hub.auth import BearerBackend, refuse
 from hub.config import Settings
 from hub.database import create_engine, create_read_pool, open_database, session_factory
+from hub.events import Events
 from hub.features import BASELINE, Features, detect
 from hub.graphiql import graphiql_html
 from resolvers.compiler import RawJSON
@@ -54,6 +55,7 @@ class GraphQLApp(GraphQL[Context, None]):
             max_page_size=state.settings.max_page_size,
             viewer=request.user.viewer,
             reads=state.reads,
+            events=state.events,
         )
 
     def encode_json(self, response_data: Any) -> str | bytes:
@@ -126,12 +128,15 @@ async def open_configured_database(app: Starlette) -> AsyncIterator[None]:
     engine = create_engine(database.url, pool_size=app.state.settings.pool_size)
     app.state.sessions = session_factory(engine)
     app.state.reads = await create_read_pool(database.url, app.state.settings.pool_size)
+    app.state.events = Events(database.url)
     try:
         async with engine.connect() as connection:
             app.state.features = await detect(connection)
         app.state.features.log()
+        await app.state.events.start()
         yield
     finally:
+        await app.state.events.stop()
         await app.state.reads.close()
         await engine.dispose()
         await asyncio.to_thread(database.stop_if_started_here)
@@ -147,12 +152,14 @@ def create_app(
     sessions: async_sessionmaker[AsyncSession] | None = None,
     *,
     reads: asyncpg.Pool | None = None,
+    events: Events | None = None,
     settings: Settings | None = None,
     features: Features = BASELINE,
 ) -> Starlette:
     """The hub's ASGI app; without `sessions`, its lifespan opens the configured database.
 
     `reads` is the compiled read path's pool; without it, that path reads through `sessions`.
+    `events` delivers what other processes announce to subscriptions (none without it).
     `settings` default to the environment's. `features` are those of the database behind
     `sessions`; without `sessions`, the lifespan detects them.
     """
@@ -169,6 +176,7 @@ def create_app(
     )
     app.state.sessions = sessions
     app.state.reads = reads
+    app.state.events = events
     app.state.settings = settings or Settings.from_env()
     app.state.features = features
     return app

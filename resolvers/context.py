@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.websockets import WebSocket
 from strawberry.types import Info as StrawberryInfo
 
+from hub.events import Events
 from hub.features import BASELINE, Features
 from resolvers.access import PUBLIC, Viewer
 from resolvers.loaders import Loaders
@@ -36,11 +37,14 @@ class Context:
         max_page_size: int = 100,
         viewer: Viewer = PUBLIC,
         reads: asyncpg.Pool | None = None,
+        events: Events | None = None,
     ) -> None:
         self.request = request
         self.session = session
         # The compiled read path's connections (hub.database.create_read_pool).
         self.reads = reads
+        # What other processes announce, for subscriptions (hub.events).
+        self.events = events
         self.viewer = viewer
         self.debug = debug
         self.features = features
@@ -114,6 +118,13 @@ class Context:
             self._check_open()
             self.statements += 1
             return await statement()
+
+    async def between_events(self) -> None:
+        """Start afresh between two events of a subscription: the session's connection goes
+        back to the pool while the subscription waits, and no loader keeps rows of before."""
+        async with self._lock:
+            await self.session.close()
+        self.loaders = Loaders(self.rows)
 
     async def close(self) -> None:
         """Give the session's connection back to the pool, once no statement runs any more.

@@ -9,6 +9,7 @@ from schema.labels import LabelsQuery
 from schema.query import NetworkQuery
 from schema.search import SearchQuery
 from schema.statistics import StatisticsQuery
+from schema.subscriptions import Subscription
 
 
 @strawberry.type(description="Read access to the Engagierte Stadt network.")
@@ -24,6 +25,7 @@ class Query(
 
 schema = strawberry.Schema(
     query=Query,
+    subscription=Subscription,
     execution_context_class=CompilingExecutor,
     extensions=[
         # Parsing and validating a document is done once, not per request.

@@ -1,0 +1,124 @@
+"""Events between server processes: PostgreSQL's NOTIFY, heard by every process.
+
+A write announces what it did with `announce` in its own transaction, so the event goes out
+when (and only if) the transaction commits. Each server process keeps one connection that
+LISTENs on the hub's channel and hands each event to the subscriptions waiting in it.
+"""
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.database import SERVER_SETTINGS, asyncpg_dsn
+
+logger = logging.getLogger(__name__)
+
+CHANNEL = "hub_events"
+# Events a subscription has not taken yet; a subscriber that falls further behind misses some.
+QUEUE_SIZE = 100
+RECONNECT_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class Event:
+    """Something that happened: its kind (e.g. `funding_recorded`) and what identifies it."""
+
+    kind: str
+    data: dict[str, Any]
+
+
+async def announce(session: AsyncSession, kind: str, **data: Any) -> None:
+    """Send an event to every server process once the session's transaction commits."""
+    payload = json.dumps({"kind": kind, "data": data})
+    await session.execute(select(func.pg_notify(CHANNEL, payload)))
+
+
+class Events:
+    """The events this process hears, handed to the subscriptions that wait for them."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._queues: set[asyncio.Queue[Event]] = set()
+        self._listening = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Listen from now on, reconnecting when the connection is lost."""
+        self._task = asyncio.create_task(self._listen_forever())
+        await self._listening.wait()
+
+    async def stop(self) -> None:
+        """Stop listening."""
+        if self._task is not None:
+            self._task.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._task
+
+    @asynccontextmanager
+    async def subscription(self) -> AsyncIterator[asyncio.Queue[Event]]:
+        """A queue receiving every event from now until the block ends."""
+        queue: asyncio.Queue[Event] = asyncio.Queue(QUEUE_SIZE)
+        self._queues.add(queue)
+        try:
+            yield queue
+        finally:
+            self._queues.discard(queue)
+
+    async def _listen_forever(self) -> None:
+        """Hold a LISTENing connection; open a new one after a lost one (a server restart)."""
+        while True:
+            try:
+                connection = await asyncpg.connect(
+                    asyncpg_dsn(self.url), server_settings=SERVER_SETTINGS
+                )
+            except (OSError, asyncpg.PostgresError):
+                logger.warning("cannot listen for events; retrying", exc_info=True)
+                await asyncio.sleep(RECONNECT_SECONDS)
+                continue
+            try:
+                await self._listen_until_lost(connection)
+                logger.warning("the event connection was lost; listening again")
+            finally:
+                with suppress(Exception):
+                    await connection.close()
+
+    async def _listen_until_lost(self, connection: asyncpg.Connection) -> None:
+        """LISTEN on `connection` until the server closes it."""
+        lost = asyncio.Event()
+        connection.add_termination_listener(lambda _connection: lost.set())
+        await connection.add_listener(CHANNEL, self._receive)
+        self._listening.set()
+        await lost.wait()
+
+    def _receive(self, _connection: Any, _pid: int, _channel: str, payload: str) -> None:
+        """Hand one notification to every subscription."""
+        try:
+            message = json.loads(payload)
+            event = Event(kind=message["kind"], data=message["data"])
+        except (ValueError, KeyError, TypeError):
+            logger.warning("ignored a malformed event")
+            return
+        for queue in self._queues:
+            try:
+                queue.put_nowait(event)
+            except asyncio.QueueFull:
+                logger.warning("a subscriber fell behind and misses an event")
+
+
+async def events_of(
+    events: "Events", kind: str, wanted: Callable[[dict[str, Any]], bool]
+) -> AsyncIterator[dict[str, Any]]:
+    """The data of the events of `kind` that pass `wanted`, as they come."""
+    async with events.subscription() as queue:
+        while True:
+            event = await queue.get()
+            if event.kind == kind and wanted(event.data):
+                yield event.data
