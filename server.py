@@ -12,7 +12,6 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.middleware.authentication import AuthenticationMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
@@ -20,7 +19,7 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLRequestData
 
-from hub.auth import BearerBackend, refuse
+from hub.auth import BearerAuthentication, BearerBackend
 from hub.config import Settings
 from hub.database import create_engine, create_read_pool, open_database, session_factory
 from hub.events import Events
@@ -163,6 +162,7 @@ def create_app(
     `settings` default to the environment's. `features` are those of the database behind
     `sessions`; without `sessions`, the lifespan detects them.
     """
+    settings = settings or Settings.from_env()
     graphql = GraphQLApp(schema)
     app = Starlette(
         routes=[
@@ -171,13 +171,13 @@ def create_app(
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
         ],
-        middleware=[Middleware(AuthenticationMiddleware, backend=BearerBackend(), on_error=refuse)],
+        middleware=[Middleware(BearerAuthentication, backend=BearerBackend(settings))],
         lifespan=open_configured_database if sessions is None else no_lifespan,
     )
     app.state.sessions = sessions
     app.state.reads = reads
     app.state.events = events
-    app.state.settings = settings or Settings.from_env()
+    app.state.settings = settings
     app.state.features = features
     return app
 

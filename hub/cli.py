@@ -1,4 +1,4 @@
-"""The `engagement-hub` command line: serve, migrate, seed, schema, db."""
+"""The `engagement-hub` command line: serve, migrate, seed, schema, db, keys."""
 
 import asyncio
 import errno
@@ -6,20 +6,32 @@ import logging
 import os
 import socket
 import sys
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from datetime import UTC, datetime
+from typing import Annotated, TypeVar
 
 import asyncpg
 import typer
 import uvicorn
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress
+from rich.table import Table
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub import migrations
-from hub.config import Settings
-from hub.database import Database, asyncpg_dsn, open_database
+from hub.auth import (
+    InvalidGrant,
+    UnknownKey,
+    create_key,
+    list_keys,
+    resolve_grant,
+    revoke_key,
+)
+from hub.config import ConfigurationError, Settings
+from hub.database import Database, asyncpg_dsn, engine_for, open_database, session_factory
 from hub.demo.dataset import Dataset
 from hub.demo.demo import build_demo
 from hub.demo.synthetic import build_synthetic
@@ -32,7 +44,13 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+keys = typer.Typer(
+    help="API keys of partner portals and internal tools (sent as `Authorization: Bearer`).",
+    no_args_is_help=True,
+)
+app.add_typer(keys, name="keys")
 console = Console(stderr=True)
+T = TypeVar("T")
 
 # Failures a user can act on; they end the command with a one-line reason, not a traceback.
 EXPECTED_FAILURES = (
@@ -41,6 +59,9 @@ EXPECTED_FAILURES = (
     DatabaseNotEmpty,
     ConnectionError,
     OSError,
+    ConfigurationError,
+    InvalidGrant,
+    UnknownKey,
 )
 
 
@@ -121,6 +142,83 @@ def db(
     typer.echo(asyncpg_dsn(open_database(settings).url))
 
 
+@keys.command("create")
+def keys_create(
+    role: Annotated[str, typer.Option(help="admin, state_partner, funder or coordinator.")],
+    name: Annotated[str, typer.Option(help="Who uses the key, e.g. a partner portal.")],
+    scope: Annotated[
+        str | None,
+        typer.Option(help="state:<code>, funder:<slug> or city:<slug>; none for admin."),
+    ] = None,
+) -> None:
+    """Create an API key and print it; it is shown this once only."""
+
+    async def create(session: AsyncSession) -> tuple[int, str]:
+        return await create_key(session, name, await resolve_grant(session, role, scope))
+
+    key_id, key = in_transaction(create)
+    typer.echo(key)
+    console.print(
+        f"Created key {key_id} ({role}{f' of {scope}' if scope else ''}). "
+        "Store it now: it cannot be shown again.",
+        highlight=False,
+    )
+
+
+@keys.command("list")
+def keys_list() -> None:
+    """List the API keys: id, name, role, scope, prefix, created, revoked (never the key)."""
+    listings = in_transaction(list_keys)
+    if not listings:
+        console.print("No API keys yet; `engagement-hub keys create` makes one.")
+        return
+    table = Table("id", "name", "role", "scope", "prefix", "created (UTC)", "revoked (UTC)")
+    for key in listings:
+        table.add_row(
+            str(key.id),
+            escape(key.name),
+            key.role.value,
+            str(key.scope or ""),
+            key.prefix,
+            utc_minutes(key.created_at),
+            utc_minutes(key.revoked_at) if key.revoked_at else "",
+        )
+    Console().print(table)
+
+
+@keys.command("revoke")
+def keys_revoke(key_id: Annotated[int, typer.Argument(metavar="ID", help="The key's id.")]) -> None:
+    """Revoke an API key; running hubs refuse it within HUB_AUTH_CACHE_SECONDS."""
+
+    async def revoke(session: AsyncSession) -> tuple[datetime, bool]:
+        return await revoke_key(session, key_id)
+
+    revoked_at, revoked_just_now = in_transaction(revoke)
+    if not revoked_just_now:
+        console.print(f"Key {key_id} was revoked already, at {utc_minutes(revoked_at)} UTC.")
+        return
+    console.print(
+        f"Revoked key {key_id}. Running hubs refuse it once their credential cache expires "
+        "(HUB_AUTH_CACHE_SECONDS, 10 by default)."
+    )
+
+
+def in_transaction(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run `work` in one transaction on the configured database, committed if it succeeds."""
+
+    async def run(url: str) -> T:
+        async with engine_for(url) as engine, session_factory(engine).begin() as session:
+            return await work(session)
+
+    with opened_database() as database:
+        return asyncio.run(run(database.url))
+
+
+def utc_minutes(moment: datetime) -> str:
+    """A moment to the minute, in UTC."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+
+
 @contextmanager
 def opened_database() -> Iterator[Database]:
     """The configured database, with the embedded server stopped afterwards if started here."""
@@ -156,5 +254,5 @@ def main() -> None:
 
 def fail(reason: str) -> None:
     """End the command with a one-line reason and exit status 1."""
-    console.print(f"[red]error:[/red] {reason}", highlight=False)
+    console.print(f"[red]error:[/red] {escape(reason)}", highlight=False)
     sys.exit(1)

@@ -20,6 +20,13 @@ def default_data_dir() -> Path:
     return platformdirs.user_data_path(APP_NAME)
 
 
+class ConfigurationError(ValueError):
+    """The environment configures the hub inconsistently; the message says how."""
+
+
+OIDC_VARIABLES = ("HUB_OIDC_ISSUER", "HUB_OIDC_AUDIENCE", "HUB_OIDC_JWKS_URL")
+
+
 @dataclass(frozen=True)
 class Settings:
     """The hub's configuration; every field comes from one environment variable."""
@@ -31,10 +38,22 @@ class Settings:
     pool_size: int
     debug: bool
     compiled: bool
+    auth_cache_seconds: float
+    # OpenID Connect: bearer tokens are accepted only when issuer, audience and JWKS are all set.
+    oidc_issuer: str | None
+    oidc_audience: str | None
+    oidc_jwks_url: str | None
+    oidc_role_claim: str
+    oidc_scope_claim: str
 
     @classmethod
     def from_env(cls) -> "Settings":
         """Read the settings from the process environment."""
+        oidc_set = [name for name in OIDC_VARIABLES if os.environ.get(name)]
+        if oidc_set and len(oidc_set) < len(OIDC_VARIABLES):
+            # Half a configuration would silently refuse every token; say what is missing.
+            missing = ", ".join(name for name in OIDC_VARIABLES if name not in oidc_set)
+            raise ConfigurationError(f"OpenID Connect is configured in part: also set {missing}")
         return cls(
             database_url=os.environ.get("DATABASE_URL") or None,
             data_dir=Path(os.environ.get("HUB_DATA_DIR") or default_data_dir()),
@@ -43,4 +62,10 @@ class Settings:
             pool_size=int(os.environ.get("HUB_POOL_SIZE", "10")),
             debug=os.environ.get("HUB_DEBUG", "") not in ("", "0", "false"),
             compiled=os.environ.get("HUB_COMPILED", "1") not in ("", "0", "false"),
+            auth_cache_seconds=float(os.environ.get("HUB_AUTH_CACHE_SECONDS", "10")),
+            oidc_issuer=os.environ.get("HUB_OIDC_ISSUER") or None,
+            oidc_audience=os.environ.get("HUB_OIDC_AUDIENCE") or None,
+            oidc_jwks_url=os.environ.get("HUB_OIDC_JWKS_URL") or None,
+            oidc_role_claim=os.environ.get("HUB_OIDC_ROLE_CLAIM") or "hub_role",
+            oidc_scope_claim=os.environ.get("HUB_OIDC_SCOPE_CLAIM") or "hub_scope",
         )

@@ -1,21 +1,28 @@
 """The `engagement-hub` command: real processes, a real embedded PostgreSQL, real HTTP."""
 
+import asyncio
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
 
-from hub.database import asyncpg_dsn
+from hub import migrations
+from hub.auth import hash_key
+from hub.database import asyncpg_dsn, engine_for, session_factory
 from hub.embedded import find_binaries
+from server import create_app
+from tests.conftest import create_database, drop_database
+from tests.factories import add_city, add_funder
 
 COMMAND = str(Path(sys.executable).parent / "engagement-hub")
 SDL_FILE = Path(__file__).resolve().parent.parent / "schema.graphql"
@@ -158,5 +165,116 @@ def test_seed_refuses_a_database_with_data(demo_database_url: str) -> None:
 
 def test_help_lists_the_commands() -> None:
     result = hub("--help", env=environment())
-    for command in ("serve", "migrate", "seed", "schema", "db"):
+    for command in ("serve", "migrate", "seed", "schema", "db", "keys"):
         assert command in result.stdout
+
+
+@pytest.fixture(scope="module")
+async def keys_database_url(server_url: str) -> AsyncIterator[str]:
+    """A migrated database with a city and a funder, for the `keys` commands to commit to."""
+    url = await create_database(server_url)
+    await asyncio.to_thread(migrations.upgrade, url)
+    async with engine_for(url) as engine, session_factory(engine).begin() as session:
+        await add_city(session, slug="koenigswinter", state_code="NW")
+        await add_funder(session, slug="buergerstiftung")
+    yield url
+    await drop_database(server_url, url)
+
+
+async def keys(url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run `engagement-hub keys ARGS` on the database of `url`, wide enough for its tables."""
+    return await asyncio.to_thread(
+        hub, "keys", *args, env=environment(DATABASE_URL=url, COLUMNS="200")
+    )
+
+
+async def created_key(url: str, *args: str) -> tuple[int, str]:
+    """`keys create ARGS`: the id it reports and the key it prints."""
+    result = await keys(url, "create", *args)
+    assert result.returncode == 0, result.stderr
+    created = re.search(r"Created key (\d+)", result.stderr)
+    assert created is not None, result.stderr
+    return int(created.group(1)), result.stdout.strip()
+
+
+async def status_with_key(url: str, key: str) -> int:
+    """The HTTP status of a GraphQL query to the app on `url` with `key` as bearer."""
+    async with engine_for(url) as engine:
+        app = create_app(sessions=session_factory(engine))
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as client:
+            response = await client.post(
+                "/graphql",
+                json={"query": "{ states { code } }"},
+                headers={"Authorization": f"Bearer {key}"},
+            )
+    return response.status_code
+
+
+async def test_keys_create_prints_a_key_once_that_opens_the_api(keys_database_url: str) -> None:
+    result = await keys(
+        keys_database_url, "create", "--role", "coordinator", "--scope", "city:koenigswinter",
+        "--name", "Portal Königswinter",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    [key] = result.stdout.split()
+    assert key.startswith("ehub_")
+    assert "cannot be shown again" in " ".join(result.stderr.split())
+    assert await status_with_key(keys_database_url, key) == 200
+
+
+async def test_keys_list_shows_scope_and_prefix_never_the_key_or_its_hash(
+    keys_database_url: str,
+) -> None:
+    key_id, key = await created_key(
+        keys_database_url, "--role", "funder", "--scope", "funder:buergerstiftung",
+        "--name", "Förderportal",
+    )  # fmt: skip
+    result = await keys(keys_database_url, "list")
+    assert result.returncode == 0, result.stderr
+    [row] = [line for line in result.stdout.splitlines() if f" {key_id} " in line]
+    for shown in ("Förderportal", "funder", "funder:buergerstiftung", key[:12]):
+        assert shown in row
+    assert key not in result.stdout
+    assert hash_key(key) not in result.stdout
+
+
+async def test_keys_revoke_refuses_the_key_and_is_idempotent(keys_database_url: str) -> None:
+    key_id, key = await created_key(keys_database_url, "--role", "admin", "--name", "Intern")
+    first = await keys(keys_database_url, "revoke", str(key_id))
+    assert first.returncode == 0, first.stderr
+    assert f"Revoked key {key_id}." in first.stderr
+    assert await status_with_key(keys_database_url, key) == 401
+    again = await keys(keys_database_url, "revoke", str(key_id))
+    assert again.returncode == 0
+    assert "was revoked already" in again.stderr
+
+
+async def test_keys_revoke_of_an_unknown_id_is_an_error(keys_database_url: str) -> None:
+    result = await keys(keys_database_url, "revoke", "999999")
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: No API key has the id 999999")
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--role", "admin", "--scope", "state:NW"], "The admin role takes no scope"),
+        (["--role", "funder"], "The funder role needs the scope funder:<slug>."),
+        (
+            ["--role", "state_partner", "--scope", "city:koenigswinter"],
+            "The state_partner role needs the scope state:<code>.",
+        ),
+        (["--role", "state_partner", "--scope", "state:XX"], "Unknown state in scope 'state:XX'"),
+        (["--role", "funder", "--scope", "funder:nobody"], "Unknown funder in scope"),
+        (["--role", "public"], "Unknown role 'public'"),
+        (["--role", "funder", "--scope", "funder:[/red]"], "Unknown funder in scope"),
+    ],
+)
+async def test_keys_create_refuses_a_scope_that_does_not_fit(
+    keys_database_url: str, arguments: list[str], message: str
+) -> None:
+    result = await keys(keys_database_url, "create", *arguments, "--name", "Refused")
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.startswith(f"error: {message}")
