@@ -22,7 +22,13 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub import migrations
-from hub.auth import (
+from hub.config import ConfigurationError, Settings
+from hub.database import Database, asyncpg_dsn, engine_for, open_database, session_factory
+from hub.demo.dataset import Dataset
+from hub.demo.demo import build_demo
+from hub.demo.synthetic import build_synthetic
+from hub.embedded import EmbeddedPostgres, EmbeddedPostgresError, NoPostgresAvailable
+from hub.keys import (
     InvalidGrant,
     UnknownKey,
     create_key,
@@ -30,12 +36,6 @@ from hub.auth import (
     resolve_grant,
     revoke_key,
 )
-from hub.config import ConfigurationError, Settings
-from hub.database import Database, asyncpg_dsn, engine_for, open_database, session_factory
-from hub.demo.dataset import Dataset
-from hub.demo.demo import build_demo
-from hub.demo.synthetic import build_synthetic
-from hub.embedded import EmbeddedPostgres, EmbeddedPostgresError, NoPostgresAvailable
 from hub.seeding import DatabaseNotEmpty, seed, seed_if_empty
 
 app = typer.Typer(

@@ -17,20 +17,19 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.types import Message
 
-from hub.auth import (
-    NO_ISSUER,
+from hub.auth import NO_ISSUER, ViewerCache
+from hub.config import Settings
+from hub.features import detect
+from hub.keys import (
     UNKNOWN_KEY,
     InvalidGrant,
     UnknownKey,
-    ViewerCache,
     create_key,
     list_keys,
     new_key,
     resolve_grant,
     revoke_key,
 )
-from hub.config import Settings
-from hub.features import detect
 from models.access import ApiKey, Role
 from resolvers.access import PUBLIC
 from server import create_app

@@ -17,9 +17,9 @@ import httpx
 import pytest
 
 from hub import migrations
-from hub.auth import hash_key
 from hub.database import asyncpg_dsn, engine_for, session_factory
 from hub.embedded import find_binaries
+from hub.keys import hash_key
 from server import create_app
 from tests.conftest import create_database, drop_database
 from tests.factories import add_city, add_funder

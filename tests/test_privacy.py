@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hub.auth import hash_key, new_key
 from hub.config import Settings
 from hub.features import detect
+from hub.keys import hash_key, new_key
 from models import ApiKey, Funding, Role
 from server import create_app
 from tests.conftest import sessions_on
