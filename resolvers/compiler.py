@@ -375,12 +375,23 @@ class Compiler:
         window, where, order_by = self.page_arguments(strawberry_field, arguments)
         rows, scope = self.related_rows(relation, parent, where)
         ordering = [scope.adapt(term) for term in (*order_by, *relation.ordering)]
-        numbered = rows.add_columns(
-            func.row_number().over(order_by=ordering).label("number"),
-            func.count().over().label("total"),
-        ).subquery("numbered")
+        number = func.row_number().over(order_by=ordering).label("number")
+        if self.needs_total(field_def, details) or window.end is None:
+            counted = rows.add_columns(number, func.count().over().label("total"))
+        else:
+            # Only edges of a page counted from the start: the rows up to its end are enough,
+            # and PostgreSQL stops reading there (an index in that order, or a bounded sort).
+            total = null().label("total")
+            counted = rows.add_columns(number, total).order_by(*ordering).limit(window.end)
+        numbered = counted.subquery("numbered")
         page_scope = Scope(scope.model, aliased(scope.model, numbered), ClauseAdapter(numbered))
         return self.page(field_def, details, numbered, window, page_scope)
+
+    def needs_total(self, field_def: Any, details: FieldDetailsList) -> bool:
+        """Whether a connection's selection needs the number of all its rows: anything but
+        its edges (totalCount, pageInfo) does."""
+        selected = self.subfields(object_type_of(field_def), details)
+        return any(sub[0].node.name.value not in ("edges", "__typename") for _key, sub in selected)
 
     def page(
         self, field_def: Any, details: FieldDetailsList, numbered: Any, window: Window, scope: Any

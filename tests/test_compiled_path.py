@@ -193,6 +193,13 @@ COMPILED |= {
     "statistics of the network": (STATISTICS, {}),
     "statistics of a state": (STATISTICS, {"state": "st"}),
     "statistics of a state without cities": (STATISTICS, {"state": "HB"}),
+    "pages of edges only, read up to their end": (
+        """{ cities(first: 3, after: "YXJyYXljb25uZWN0aW9uOjE=", orderBy: POPULATION_DESC) {
+               edges { cursor node { slug localNetwork { actors(first: 2) {
+                 edges { node { slug } } } } } } }
+             states { cities(first: 2) { edges { node { name } } } } }""",
+        {},
+    ),
     "fundings of two scopes and twice of one": (
         """{ nw: statistics(state: "NW") { fundingTotals { byYear { year amountEur } } }
              all: statistics { fundingTotals { byFunder { amountEur } byYear { year } } }
