@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
+import orjson
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -57,16 +58,20 @@ class GraphQLApp(GraphQL[Context, None]):
             events=state.events,
         )
 
-    def encode_json(self, response_data: Any) -> str | bytes:
-        """The response as JSON; data the compiled path built stays as PostgreSQL wrote it."""
+    def encode_json(self, response_data: Any) -> str:
+        """The response as JSON (orjson's, a multiple faster than the standard library's);
+        data the compiled path built stays as PostgreSQL wrote it. Text, not bytes: over
+        WebSocket, bytes would go out as binary frames, which GraphQL clients do not read."""
         data = response_data.get("data")
         if not isinstance(data, RawJSON):
-            return super().encode_json(response_data)
-        rest = super().encode_json(
-            {key: value for key, value in response_data.items() if key != "data"}
-        )
-        separator = "" if rest == "{}" else ","
-        return f'{{"data":{data.text}{separator}{rest[1:]}'
+            return orjson.dumps(response_data).decode()
+        rest = orjson.dumps({key: value for key, value in response_data.items() if key != "data"})
+        separator = "" if rest == b"{}" else ","
+        return f'{{"data":{data.text}{separator}{rest[1:].decode()}'
+
+    def decode_json(self, data: str | bytes) -> object:
+        """Request bodies and WebSocket messages parsed by orjson (its errors are JSON's)."""
+        return orjson.loads(data)
 
     def parse_json(self, data: str | bytes) -> Any:
         """Strawberry's JSON parsing, refusing bodies that are not objects (e.g. `null`).

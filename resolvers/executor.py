@@ -1,9 +1,9 @@
 """graphql-core's executor, trying the compiled read path before per-field execution."""
 
-import json
 import logging
 from typing import Any
 
+import orjson
 from graphql import ExecutionResult, GraphQLError, OperationType
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
@@ -74,5 +74,5 @@ class CompilingExecutor(StrawberryGraphQLCoreExecutionContext):
         if FORBIDDEN_MARKER not in text:
             return ExecutionResult(RawJSON(text), None)  # type: ignore[arg-type]
         assert self.operation.loc is not None, "the markers come from a parsed document"
-        data, errors = without_forbidden(json.loads(text), self.operation.loc.source)
+        data, errors = without_forbidden(orjson.loads(text), self.operation.loc.source)
         return ExecutionResult(data, errors)
