@@ -6,6 +6,8 @@ from strawberry.extensions import AddValidationRules, MaskErrors, ParserCache, V
 from resolvers.executor import CompilingExecutor
 from schema.extensions import CloseSession, DebugFigures, NoNulInStrings, is_unexpected
 from schema.labels import LabelsQuery
+from schema.mutations import Mutation
+from schema.mutations.payloads import ERROR_TYPES
 from schema.query import NetworkQuery
 from schema.search import SearchQuery
 from schema.statistics import StatisticsQuery
@@ -24,6 +26,9 @@ class Query(
 
 schema = strawberry.Schema(
     query=Query,
+    mutation=Mutation,
+    # Payloads list their errors by interface; the concrete types are named here.
+    types=list(ERROR_TYPES.values()),
     execution_context_class=CompilingExecutor,
     extensions=[
         # Parsing and validating a document is done once, not per request.

@@ -1,0 +1,16 @@
+"""The mutations, one module per part of the domain, assembled into one type."""
+
+import strawberry
+
+from schema.mutations.network import NetworkMutation
+
+
+@strawberry.type(
+    description="Writes to the network. Each mutation is one transaction: it returns its "
+    "result, or typed user errors and writes nothing."
+)
+class Mutation(
+    # One base class per part of the domain.
+    NetworkMutation,
+):
+    pass
