@@ -5,6 +5,7 @@ from strawberry.extensions import AddValidationRules, MaskErrors, ParserCache, V
 
 from resolvers.executor import CompilingExecutor
 from schema.extensions import CloseSession, DebugFigures, NoNulInStrings, is_unexpected
+from schema.joining import ApplicationsQuery
 from schema.labels import LabelsQuery
 from schema.mutations import Mutation
 from schema.mutations.payloads import ERROR_TYPES
@@ -20,6 +21,7 @@ class Query(
     StatisticsQuery,
     LabelsQuery,
     SearchQuery,
+    ApplicationsQuery,
 ):
     pass
 

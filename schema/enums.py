@@ -50,6 +50,14 @@ describe_enum(
     models.RecipientKind,
     "What a funding goes to: a local network, a measure, a state partnership or the network.",
 )
+describe_enum(
+    models.ApplicationKind,
+    "The three ways into the network: as a city, a state partner or a (funding) partner.",
+)
+describe_enum(
+    models.ApplicationStatus,
+    "Where an application stands: submitted, in review, accepted, rejected or withdrawn.",
+)
 
 CityKind = models.CityKind
 MembershipStatus = models.MembershipStatus
@@ -60,3 +68,5 @@ FunderKind = models.FunderKind
 FunderScope = models.FunderScope
 ContributionType = models.ContributionType
 RecipientKind = models.RecipientKind
+ApplicationKind = models.ApplicationKind
+ApplicationStatus = models.ApplicationStatus

@@ -59,3 +59,8 @@ def forbidden(message: str) -> Problem:
 def conflict(path: Path, message: str) -> Problem:
     """A write that contradicts what is stored (a taken slug, a pair recorded already)."""
     return Problem(ProblemKind.CONFLICT, message, path)
+
+
+def invalid_transition(path: Path, message: str) -> Problem:
+    """A step an application cannot take from its current status."""
+    return Problem(ProblemKind.INVALID_TRANSITION, message, path)

@@ -2,6 +2,7 @@
 
 import strawberry
 
+from schema.mutations.joining import JoiningMutation
 from schema.mutations.network import NetworkMutation
 
 
@@ -11,6 +12,7 @@ from schema.mutations.network import NetworkMutation
 )
 class Mutation(
     # One base class per part of the domain.
+    JoiningMutation,
     NetworkMutation,
 ):
     pass
