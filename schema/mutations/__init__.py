@@ -2,6 +2,7 @@
 
 import strawberry
 
+from schema.mutations.funding import FundingMutation
 from schema.mutations.joining import JoiningMutation
 from schema.mutations.network import NetworkMutation
 
@@ -14,5 +15,6 @@ class Mutation(
     # One base class per part of the domain.
     JoiningMutation,
     NetworkMutation,
+    FundingMutation,
 ):
     pass

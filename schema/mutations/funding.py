@@ -1,0 +1,67 @@
+"""Writes of fundings: a funder records, changes and ends its own; the network office any."""
+
+from datetime import date
+from decimal import Decimal
+from typing import Annotated
+
+import strawberry
+from strawberry import Maybe
+
+from resolvers.context import Info
+from resolvers.mutations import funding
+from resolvers.mutations.entries import FUNDINGS
+from schema.enums import ContributionType
+from schema.mutations.fields import creating, updating
+from schema.mutations.payloads import Payload, payload
+from schema.types import Funding, described
+
+
+@strawberry.input(
+    description="A funding's fields. Recording one needs `funderId`, `recipientId`, "
+    "`contributionType`, `title` and `startsOn` (and `amountEur` for financial ones); an "
+    "update changes the fields given. Funder and recipient are never changed: record "
+    "another funding instead."
+)
+class FundingInput:
+    funder_id: Maybe[strawberry.ID] = described("The funder (its ID); a funder key's own.")
+    recipient_id: Maybe[strawberry.ID | None] = described(
+        "What the funding goes to: the ID of a local network, a measure or a state "
+        "partnership; null for the network as a whole."
+    )
+    contribution_type: Maybe[ContributionType] = described("How the funder contributes.")
+    amount_eur: Maybe[Decimal | None] = described(
+        "Euros (with at most two decimal places) for financial contributions; null otherwise."
+    )
+    amount_confidential: Maybe[bool] = described("Whether the amount is kept from public reads.")
+    title: Maybe[str] = described("What the funding is for, in a few words.")
+    description: Maybe[str] = described("More about the funding.")
+    starts_on: Maybe[date] = described("When the funding starts.")
+    ends_on: Maybe[date | None] = described("When it ends (not before the start), or null.")
+    theme_id: Maybe[strawberry.ID | None] = described("The ID of its theme, or null.")
+
+
+@strawberry.input(description="The end of a funding.")
+class EndFundingInput:
+    ends_on: date | None = strawberry.field(
+        default=None, description="Its last day (not before its start); today if not given."
+    )
+
+
+@strawberry.type(description="Writes of fundings (funders: their own).")
+class FundingMutation:
+    record_funding = creating(
+        funding.record_funding,
+        Funding,
+        FundingInput,
+        "Record a funding; several funders may fund one recipient (co-funding).",
+    )
+    update_funding = updating(FUNDINGS.update, Funding, FundingInput, "Change a funding.")
+
+    @strawberry.mutation(description="End a funding on a given day.")
+    async def end_funding(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The funding's ID.")],
+        input: Annotated[EndFundingInput, strawberry.argument(description="When it ends.")],
+    ) -> Payload[Funding]:
+        return await payload(info, lambda write: funding.end_funding(write, id, input.ends_on))
