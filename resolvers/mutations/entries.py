@@ -120,3 +120,10 @@ STATE_PARTNERSHIPS = Kind(m.StatePartnership, of_state, fixed=("state_code",))
 FUNDERS = Kind(m.Funder, referrers="its fundings or the application it joined with")
 THEMES = Kind(m.Theme)
 WORKING_GROUPS = Kind(m.WorkingGroup)
+
+
+async def create_state_partnership(write: Write, values: Values) -> Any:
+    """A new state partnership: the network office's to make (a state partner may then change
+    its own), usually by accepting the state's application."""
+    write.allow(OFFICE)
+    return await STATE_PARTNERSHIPS.create(write, values)

@@ -12,7 +12,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import inspect
+from sqlalchemy import delete, inspect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -118,16 +118,24 @@ class Write:
 
     async def remove(self, entity: Base, referrers: str = "other entries") -> None:
         """Delete `entity`; refused while `referrers` still refer to it. The audit names each
-        of its columns with null."""
+        of its columns with null.
+
+        A DELETE statement, not the session's `delete`: what goes with the row and what keeps
+        it is the database's foreign keys' to decide (the ORM would first set the references
+        of related rows it knows of to null).
+        """
         self.audit(entity, dict.fromkeys(column_values(entity)))
-        await self.session.delete(entity)
+        state = inspect(entity)
+        keys = zip(state.mapper.primary_key, state.identity or (), strict=True)
+        statement = delete(state.mapper.class_).where(*(column == key for column, key in keys))
         try:
-            await self.session.flush()
+            await self.session.execute(statement)
         except IntegrityError as error:
             if sqlstate_of(error) != FOREIGN_KEY:
                 raise
             message = f"It cannot be removed while {referrers} refer to it."
             raise Rejected(conflict(INPUT, message)) from None
+        self.session.expunge(entity)
 
     def audit(self, entity: Base, changes: Values) -> None:
         """Record the change of `entity` in the audit log, in this write's transaction."""

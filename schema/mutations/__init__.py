@@ -5,6 +5,7 @@ import strawberry
 from schema.mutations.funding import FundingMutation
 from schema.mutations.joining import JoiningMutation
 from schema.mutations.network import NetworkMutation
+from schema.mutations.office import OfficeMutation
 
 
 @strawberry.type(
@@ -16,5 +17,6 @@ class Mutation(
     JoiningMutation,
     NetworkMutation,
     FundingMutation,
+    OfficeMutation,
 ):
     pass
