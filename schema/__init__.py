@@ -4,6 +4,7 @@ import strawberry
 from strawberry.extensions import AddValidationRules, MaskErrors, ParserCache, ValidationCache
 
 from resolvers.executor import CompilingExecutor
+from schema.audit import AuditQuery
 from schema.extensions import CloseSession, DebugFigures, NoNulInStrings, is_unexpected
 from schema.joining import ApplicationsQuery
 from schema.labels import LabelsQuery
@@ -22,6 +23,7 @@ class Query(
     LabelsQuery,
     SearchQuery,
     ApplicationsQuery,
+    AuditQuery,
 ):
     pass
 

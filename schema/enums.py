@@ -58,6 +58,10 @@ describe_enum(
     models.ApplicationStatus,
     "Where an application stands: submitted, in review, accepted, rejected or withdrawn.",
 )
+describe_enum(
+    models.Role,
+    "What a caller may do: the network office everything, the others their own part.",
+)
 
 CityKind = models.CityKind
 MembershipStatus = models.MembershipStatus
@@ -70,3 +74,4 @@ ContributionType = models.ContributionType
 RecipientKind = models.RecipientKind
 ApplicationKind = models.ApplicationKind
 ApplicationStatus = models.ApplicationStatus
+Role = models.Role
