@@ -156,7 +156,7 @@ def record_status(
 
 def start(values: Values, name: str, application: m.Application) -> date:
     """The first day of what accepting creates: as given, as planned, or today."""
-    return values.get(name) or application.planned_start_on or date.today()
+    return values.get(name, application.planned_start_on or date.today())
 
 
 async def create_city(write: Write, application: m.Application, values: Values) -> Values:
@@ -166,7 +166,7 @@ async def create_city(write: Write, application: m.Application, values: Values) 
     city = checked(
         m.City,
         {
-            "slug": values.get("slug") or slugify(name),
+            "slug": values.get("slug", slugify(name)),
             "name": name,
             "kind": application.city_kind,
             "state_code": application.state_code,
@@ -208,7 +208,7 @@ async def create_funder(write: Write, application: m.Application, values: Values
     funder = checked(
         m.Funder,
         {
-            "slug": values.get("slug") or slugify(name),
+            "slug": values.get("slug", slugify(name)),
             "name": name,
             "kind": values["funder_kind"],
             "scope": values.get("funder_scope", m.FunderScope.NATIONWIDE),
