@@ -3,7 +3,8 @@
 Each example takes a valid input and spoils one to three of its fields with values of the
 right GraphQL type that the hub must refuse: blank or overlong texts, malformed slugs, e-mail
 addresses and web addresses, foreign or unknown IDs, amounts, coordinates and populations out
-of range, periods ending before they start, dates from other centuries.
+of range, periods ending before they start, dates from other centuries, null where a value
+is required.
 """
 
 import re
@@ -162,8 +163,8 @@ async def test_bad_actors_are_refused(
     bad = {
         "networkId": bad_id("LocalNetwork"),
         "slug": st.one_of(unlike(SLUG_PATTERN), st.just("a" * 121)),
-        "name": st.one_of(blank(), longer_than(200)),
-        "organisationType": st.one_of(blank(), longer_than(80)),
+        "name": st.one_of(blank(), longer_than(200), st.none()),
+        "organisationType": st.one_of(blank(), longer_than(80), st.none()),
         "website": unlike(WEBSITE_PATTERN),
         "description": longer_than(MAX_TEXT_LENGTH),
     }
@@ -189,9 +190,9 @@ async def test_bad_fundings_are_refused(
     bad = {
         "funderId": bad_id("Funder"),
         "recipientId": bad_id("Measure"),
-        "amountEur": BAD_AMOUNTS,
-        "title": st.one_of(blank(), longer_than(200)),
-        "startsOn": st.one_of(other_century(), st.just("2026-01-01")),
+        "amountEur": st.one_of(BAD_AMOUNTS, st.none()),
+        "title": st.one_of(blank(), longer_than(200), st.none()),
+        "startsOn": st.one_of(other_century(), st.just("2026-01-01"), st.none()),
         "endsOn": st.one_of(other_century(), st.just("2024-12-31")),
     }
     funding = data.draw(spoiled(valid, bad))

@@ -309,3 +309,30 @@ async def test_a_city_joins_and_leaves_a_working_group(
     assert codes(again) == ["NOT_FOUND"]
     members = select(func.count()).select_from(models.WorkingGroupMembership)
     assert await db.scalar(members) == 0
+
+
+async def test_null_for_a_required_field_is_a_validation_error(
+    client: httpx.AsyncClient, db: AsyncSession, own: Town
+) -> None:
+    actor = await factories.add_actor(db, own.network)
+    payload = await mutate(
+        client, "updateActor", {"id": gid(actor), "input": {"name": None, "role": None}}, own.key
+    )
+    assert sorted(paths(payload)) == [["input", "name"], ["input", "role"]]
+    assert {error["message"] for error in payload["errors"]} == {"Must not be null."}
+
+
+async def test_each_mutation_of_an_operation_is_a_transaction_of_its_own(
+    client: httpx.AsyncClient, own: Town
+) -> None:
+    goal = f'networkId: "{gid(own.network)}"'
+    operation = f"""mutation {{
+      first: createGoal(input: {{{goal}, title: "Erstes Ziel"}}) {{ errors {{ code }} }}
+      refused: createGoal(input: {{{goal}, title: " "}}) {{ errors {{ code }} }}
+      third: createGoal(input: {{{goal}, title: "Drittes Ziel"}}) {{ errors {{ code }} }}
+    }}"""
+    body = await send(client, operation, key=own.key)
+    assert [codes(payload) for payload in body["data"].values()] == [[], ["INVALID"], []]
+    network = "query ($id: ID!) { node(id: $id) { ... on LocalNetwork { goals { totalCount } } } }"
+    body = await send(client, network, {"id": gid(own.network)})
+    assert body["data"]["node"]["goals"]["totalCount"] == 2

@@ -16,7 +16,7 @@ from resolvers.mutations.write import Write
 
 async def create_measure(write: Write, values: Values) -> m.Measure:
     """A new measure, carried by the actors `actorIds` names (of its own network)."""
-    actor_keys = actor_keys_of(values.pop("actor_ids", []))
+    actor_keys = actor_keys_of(values.pop("actor_ids", None) or [])
     measure = await MEASURES.create(write, values)
     await carry(write, measure, actor_keys)
     return measure

@@ -84,7 +84,7 @@ def field_path(name: str, path: Path = INPUT) -> Path:
 def column_problems(column: Column[Any], value: Any, path: Path) -> list[Problem]:
     """What is wrong with writing `value` to `column`."""
     if value is None:
-        return [] if column.nullable else [invalid(path, "Must be given.")]
+        return [] if column.nullable else [invalid(path, "Must not be null.")]
     rule = RULES.get(column.name)
     messages = [text_rule(column, value), date_rule(value), rule(value) if rule else None]
     return [invalid(path, message) for message in messages if message is not None]

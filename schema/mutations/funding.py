@@ -23,19 +23,21 @@ from schema.types import Funding, described
     "another funding instead."
 )
 class FundingInput:
-    funder_id: Maybe[strawberry.ID] = described("The funder (its ID); a funder key's own.")
+    funder_id: Maybe[strawberry.ID | None] = described("The funder (its ID); a funder key's own.")
     recipient_id: Maybe[strawberry.ID | None] = described(
         "What the funding goes to: the ID of a local network, a measure or a state "
         "partnership; null for the network as a whole."
     )
-    contribution_type: Maybe[ContributionType] = described("How the funder contributes.")
+    contribution_type: Maybe[ContributionType | None] = described("How the funder contributes.")
     amount_eur: Maybe[Decimal | None] = described(
         "Euros (with at most two decimal places) for financial contributions; null otherwise."
     )
-    amount_confidential: Maybe[bool] = described("Whether the amount is kept from public reads.")
-    title: Maybe[str] = described("What the funding is for, in a few words.")
-    description: Maybe[str] = described("More about the funding.")
-    starts_on: Maybe[date] = described("When the funding starts.")
+    amount_confidential: Maybe[bool | None] = described(
+        "Whether the amount is kept from public reads."
+    )
+    title: Maybe[str | None] = described("What the funding is for, in a few words.")
+    description: Maybe[str | None] = described("More about the funding.")
+    starts_on: Maybe[date | None] = described("When the funding starts.")
     ends_on: Maybe[date | None] = described("When it ends (not before the start), or null.")
     theme_id: Maybe[strawberry.ID | None] = described("The ID of its theme, or null.")
 

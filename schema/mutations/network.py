@@ -27,13 +27,13 @@ THEME = "The ID of its theme, or null."
     "`organisationType`, `sectorCode` and `role`; an update changes the fields given."
 )
 class ActorInput:
-    network_id: Maybe[strawberry.ID] = described(NETWORK)
-    slug: Maybe[str] = described(SLUG)
-    name: Maybe[str] = described("The organisation's name.")
-    organisation_type: Maybe[str] = described("What kind of organisation, e.g. `Verein`.")
-    sector_code: Maybe[SectorCode] = described("The sector the actor belongs to.")
-    role: Maybe[ActorRole] = described("Its role; a network has at most one coordinator.")
-    description: Maybe[str] = described("What the actor contributes.")
+    network_id: Maybe[strawberry.ID | None] = described(NETWORK)
+    slug: Maybe[str | None] = described(SLUG)
+    name: Maybe[str | None] = described("The organisation's name.")
+    organisation_type: Maybe[str | None] = described("What kind of organisation, e.g. `Verein`.")
+    sector_code: Maybe[SectorCode | None] = described("The sector the actor belongs to.")
+    role: Maybe[ActorRole | None] = described("Its role; a network has at most one coordinator.")
+    description: Maybe[str | None] = described("What the actor contributes.")
     website: Maybe[str | None] = described("Its website (`https://…`), or null.")
 
 
@@ -42,9 +42,9 @@ class ActorInput:
     "changes the fields given."
 )
 class GoalInput:
-    network_id: Maybe[strawberry.ID] = described(NETWORK)
-    title: Maybe[str] = described("The goal in a few words.")
-    description: Maybe[str] = described("What the goal means.")
+    network_id: Maybe[strawberry.ID | None] = described(NETWORK)
+    title: Maybe[str | None] = described("The goal in a few words.")
+    description: Maybe[str | None] = described("What the goal means.")
     theme_id: Maybe[strawberry.ID | None] = described(THEME)
 
 
@@ -53,16 +53,17 @@ class GoalInput:
     "`startsOn`; an update changes the fields given."
 )
 class MeasureInput:
-    network_id: Maybe[strawberry.ID] = described(NETWORK)
-    slug: Maybe[str] = described(SLUG)
-    title: Maybe[str] = described("The measure's title.")
-    description: Maybe[str] = described("What the measure does.")
-    starts_on: Maybe[date] = described("When it starts.")
+    network_id: Maybe[strawberry.ID | None] = described(NETWORK)
+    slug: Maybe[str | None] = described(SLUG)
+    title: Maybe[str | None] = described("The measure's title.")
+    description: Maybe[str | None] = described("What the measure does.")
+    starts_on: Maybe[date | None] = described("When it starts.")
     ends_on: Maybe[date | None] = described("When it ends (not before the start), or null.")
     goal_id: Maybe[strawberry.ID | None] = described("The ID of the goal it serves, or null.")
     theme_id: Maybe[strawberry.ID | None] = described(THEME)
-    actor_ids: Maybe[list[strawberry.ID]] = described(
-        "The IDs of the actors carrying it, all of its network; replaces those before."
+    actor_ids: Maybe[list[strawberry.ID] | None] = described(
+        "The IDs of the actors carrying it, all of its network; replaces those before (null "
+        "leaves them)."
     )
 
 

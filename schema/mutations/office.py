@@ -29,11 +29,11 @@ UPDATE = "an update changes the fields given."
     f"`institution` and `startsOn`; {UPDATE}"
 )
 class StatePartnershipInput:
-    state_code: Maybe[str] = described("The state's code, e.g. `NW`; never changed.")
-    institution: Maybe[str] = described("The state's institution, e.g. its chancellery.")
-    focus: Maybe[str] = described("What the partnership concentrates on.")
-    description: Maybe[str] = described("More about the partnership.")
-    starts_on: Maybe[date] = described("When the partnership began.")
+    state_code: Maybe[str | None] = described("The state's code, e.g. `NW`; never changed.")
+    institution: Maybe[str | None] = described("The state's institution, e.g. its chancellery.")
+    focus: Maybe[str | None] = described("What the partnership concentrates on.")
+    description: Maybe[str | None] = described("More about the partnership.")
+    starts_on: Maybe[date | None] = described("When the partnership began.")
     ends_on: Maybe[date | None] = described("When it ended (not before the start), or null.")
 
 
@@ -42,12 +42,12 @@ class StatePartnershipInput:
     f"{UPDATE}"
 )
 class FunderInput:
-    slug: Maybe[str] = described(SLUG)
-    name: Maybe[str] = described("The funder's name.")
+    slug: Maybe[str | None] = described(SLUG)
+    name: Maybe[str | None] = described("The funder's name.")
     short_name: Maybe[str | None] = described("A common short name, e.g. `BMFSFJ`, or null.")
-    kind: Maybe[FunderKind] = described("What kind of organisation the funder is.")
-    scope: Maybe[FunderScope] = described("Where the funder acts.")
-    description: Maybe[str] = described("How the funder supports the network.")
+    kind: Maybe[FunderKind | None] = described("What kind of organisation the funder is.")
+    scope: Maybe[FunderScope | None] = described("Where the funder acts.")
+    description: Maybe[str | None] = described("How the funder supports the network.")
     website: Maybe[str | None] = described("The funder's website (`https://…`), or null.")
 
 
@@ -55,19 +55,19 @@ class FunderInput:
     description=f"A theme's fields. Creating one needs `slug`, `nameDe` and `nameEn`; {UPDATE}"
 )
 class ThemeInput:
-    slug: Maybe[str] = described(SLUG)
-    name_de: Maybe[str] = described("German name.")
-    name_en: Maybe[str] = described("English name.")
-    description: Maybe[str] = described("What the theme covers.")
+    slug: Maybe[str | None] = described(SLUG)
+    name_de: Maybe[str | None] = described("German name.")
+    name_en: Maybe[str | None] = described("English name.")
+    description: Maybe[str | None] = described("What the theme covers.")
 
 
 @strawberry.input(
     description=f"A working group's fields. Creating one needs `slug` and `name`; {UPDATE}"
 )
 class WorkingGroupInput:
-    slug: Maybe[str] = described(SLUG)
-    name: Maybe[str] = described("The group's name.")
-    description: Maybe[str] = described("What the group works on.")
+    slug: Maybe[str | None] = described(SLUG)
+    name: Maybe[str | None] = described("The group's name.")
+    description: Maybe[str | None] = described("What the group works on.")
     theme_id: Maybe[strawberry.ID | None] = described("The ID of the group's theme, or null.")
 
 
