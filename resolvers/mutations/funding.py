@@ -42,6 +42,6 @@ def recipient_of(recipient_id: str | None) -> Values:
     raise Rejected(invalid(RECIPIENT, f"Must be {RECIPIENT_IDS}."))
 
 
-async def end_funding(write: Write, global_id: str, ends_on: date | None) -> m.Funding:
-    """The funding, ended on `ends_on` (today if not given)."""
-    return await FUNDINGS.update(write, global_id, {"ends_on": ends_on or date.today()})
+async def end_funding(write: Write, global_id: str, values: Values) -> m.Funding:
+    """The funding, ended on the day `endsOn` names (today if not given)."""
+    return await FUNDINGS.update(write, global_id, {"ends_on": values.get("ends_on", date.today())})

@@ -1,4 +1,5 @@
-"""Mutation fields of the shape every kind of entry shares: create, update, remove.
+"""Mutation fields of the shapes most mutations share: taking an `input`, taking the `id` of
+an entry and an `input`, or removing the entry of an `id`.
 
 Each gets a generated resolver that runs the write in one transaction and turns its outcome
 into a payload; the signature is built here because each names its own input type, and
@@ -16,8 +17,8 @@ from resolvers.mutations.validation import Values
 from resolvers.mutations.write import Write
 from schema.mutations.payloads import Payload, RemovalPayload, given, payload, removal
 
-Create = Callable[[Write, Values], Awaitable[Any]]
-Update = Callable[[Write, str, Values], Awaitable[Any]]
+OnInput = Callable[[Write, Values], Awaitable[Any]]
+OnEntry = Callable[[Write, str, Values], Awaitable[Any]]
 Remove = Callable[[Write, str], Awaitable[str]]
 
 
@@ -31,23 +32,23 @@ def input_argument(input_type: type) -> inspect.Parameter:
     return argument("input", input_type, "The fields to write.")
 
 
-def creating(work: Create, node_type: type, input_type: type, description: str) -> Any:
-    """A mutation creating an entry from its input."""
+def on_input(work: OnInput, result_type: type, input_type: type, description: str) -> Any:
+    """A mutation doing `work` with the fields its `input` gives."""
 
     async def resolve(info: Info, input: Any) -> Payload[Any]:
         return await payload(info, lambda write: work(write, given(input)))
 
-    return mutation(resolve, [input_argument(input_type)], Payload[node_type], description)  # type: ignore[valid-type]
+    return mutation(resolve, [input_argument(input_type)], Payload[result_type], description)  # type: ignore[valid-type]
 
 
-def updating(work: Update, node_type: type, input_type: type, description: str) -> Any:
-    """A mutation changing the fields its input gives of the entry `id` names."""
+def on_entry(work: OnEntry, result_type: type, input_type: type, description: str) -> Any:
+    """A mutation doing `work` on the entry `id` names, with the fields its `input` gives."""
 
     async def resolve(info: Info, id: str, input: Any) -> Payload[Any]:
         return await payload(info, lambda write: work(write, id, given(input)))
 
-    arguments = [id_argument(node_type.__name__), input_argument(input_type)]
-    return mutation(resolve, arguments, Payload[node_type], description)  # type: ignore[valid-type]
+    arguments = [id_argument(result_type.__name__), input_argument(input_type)]
+    return mutation(resolve, arguments, Payload[result_type], description)  # type: ignore[valid-type]
 
 
 def removing(work: Remove, node_type: type, description: str) -> Any:

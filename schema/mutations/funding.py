@@ -2,17 +2,14 @@
 
 from datetime import date
 from decimal import Decimal
-from typing import Annotated
 
 import strawberry
 from strawberry import Maybe
 
-from resolvers.context import Info
 from resolvers.mutations import funding
 from resolvers.mutations.entries import FUNDINGS
 from schema.enums import ContributionType
-from schema.mutations.fields import creating, updating
-from schema.mutations.payloads import Payload, payload
+from schema.mutations.fields import on_entry, on_input
 from schema.types import Funding, described
 
 
@@ -51,19 +48,14 @@ class EndFundingInput:
 
 @strawberry.type(description="Writes of fundings (funders: their own).")
 class FundingMutation:
-    record_funding = creating(
+    record_funding = on_input(
         funding.record_funding,
         Funding,
         FundingInput,
         "Record a funding; several funders may fund one recipient (co-funding).",
     )
-    update_funding = updating(FUNDINGS.update, Funding, FundingInput, "Change a funding.")
+    update_funding = on_entry(FUNDINGS.update, Funding, FundingInput, "Change a funding.")
 
-    @strawberry.mutation(description="End a funding on a given day.")
-    async def end_funding(
-        self,
-        info: Info,
-        id: Annotated[strawberry.ID, strawberry.argument(description="The funding's ID.")],
-        input: Annotated[EndFundingInput, strawberry.argument(description="When it ends.")],
-    ) -> Payload[Funding]:
-        return await payload(info, lambda write: funding.end_funding(write, id, input.ends_on))
+    end_funding = on_entry(
+        funding.end_funding, Funding, EndFundingInput, "End a funding on a given day."
+    )

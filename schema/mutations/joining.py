@@ -11,7 +11,8 @@ from resolvers.mutations import joining
 from resolvers.mutations.write import perform
 from schema.enums import ApplicationKind, CityKind, FunderKind, FunderScope
 from schema.joining import Application
-from schema.mutations.payloads import Payload, UserError, given, payload, user_error
+from schema.mutations.fields import on_input
+from schema.mutations.payloads import UserError, given, user_error
 from schema.types import described
 
 APPLICATION = "The application (its ID)."
@@ -105,7 +106,6 @@ class SubmitApplicationPayload:
     errors: list[UserError] = described("Why the submission was refused; empty on success.")
 
 
-INPUT = strawberry.argument(description="The step's details.")
 APPLYING = strawberry.argument(description="The application.")
 
 
@@ -133,31 +133,28 @@ class JoiningMutation:
             errors=[user_error(problem) for problem in outcome.problems],
         )
 
-    @strawberry.mutation(description="Take a submitted application into review (the office).")
-    async def start_application_review(
-        self, info: Info, input: Annotated[ApplicationStepInput, INPUT]
-    ) -> Payload[Application]:
-        return await payload(info, lambda write: joining.start_review(write, given(input)))
-
-    @strawberry.mutation(
-        description="Accept an application in review (the office): the city with its local "
-        "network, the state partnership or the funder is created with it."
+    start_application_review = on_input(
+        joining.start_review,
+        Application,
+        ApplicationStepInput,
+        "Take a submitted application into review (the office).",
     )
-    async def accept_application(
-        self, info: Info, input: Annotated[AcceptApplicationInput, INPUT]
-    ) -> Payload[Application]:
-        return await payload(info, lambda write: joining.accept(write, given(input)))
-
-    @strawberry.mutation(description="Turn down an application in review (the office).")
-    async def reject_application(
-        self, info: Info, input: Annotated[RejectApplicationInput, INPUT]
-    ) -> Payload[Application]:
-        return await payload(info, lambda write: joining.reject(write, given(input)))
-
-    @strawberry.mutation(
-        description="Withdraw an application not yet decided, with the token of its submission."
+    accept_application = on_input(
+        joining.accept,
+        Application,
+        AcceptApplicationInput,
+        "Accept an application in review (the office): the city with its local network, the "
+        "state partnership or the funder is created with it.",
     )
-    async def withdraw_application(
-        self, info: Info, input: Annotated[WithdrawApplicationInput, INPUT]
-    ) -> Payload[Application]:
-        return await payload(info, lambda write: joining.withdraw(write, given(input)))
+    reject_application = on_input(
+        joining.reject,
+        Application,
+        RejectApplicationInput,
+        "Turn down an application in review (the office).",
+    )
+    withdraw_application = on_input(
+        joining.withdraw,
+        Application,
+        WithdrawApplicationInput,
+        "Withdraw an application not yet decided, with the token of its submission.",
+    )

@@ -4,17 +4,14 @@ A coordinator writes those of its own city's network, the network office those o
 """
 
 from datetime import date
-from typing import Annotated
 
 import strawberry
 from strawberry import Maybe
 
-from resolvers.context import Info
 from resolvers.mutations import network
 from resolvers.mutations.entries import ACTORS, GOALS
 from schema.enums import ActorRole, SectorCode
-from schema.mutations.fields import creating, removing, updating
-from schema.mutations.payloads import Payload, given, payload
+from schema.mutations.fields import on_entry, on_input, removing
 from schema.types import Actor, City, Goal, Measure, described
 
 SLUG = "Unique URL-safe name: lower-case letters and digits in words joined by hyphens."
@@ -92,45 +89,40 @@ class WorkingGroupMembershipInput:
     )
 
 
-INPUT = strawberry.argument(description="The link to write.")
-
-
 @strawberry.type(description="Writes of local networks (coordinators: their own city's).")
 class NetworkMutation:
-    create_actor = creating(ACTORS.create, Actor, ActorInput, "Add an actor to a network.")
-    update_actor = updating(ACTORS.update, Actor, ActorInput, "Change an actor.")
+    create_actor = on_input(ACTORS.create, Actor, ActorInput, "Add an actor to a network.")
+    update_actor = on_entry(ACTORS.update, Actor, ActorInput, "Change an actor.")
     remove_actor = removing(ACTORS.remove, Actor, "Remove an actor from its network.")
-    create_goal = creating(GOALS.create, Goal, GoalInput, "Set a goal of a network.")
-    update_goal = updating(GOALS.update, Goal, GoalInput, "Change a goal.")
+    create_goal = on_input(GOALS.create, Goal, GoalInput, "Set a goal of a network.")
+    update_goal = on_entry(GOALS.update, Goal, GoalInput, "Change a goal.")
     remove_goal = removing(GOALS.remove, Goal, "Remove a goal (its measures stay).")
-    create_measure = creating(
+    create_measure = on_input(
         network.create_measure, Measure, MeasureInput, "Add a measure to a network."
     )
-    update_measure = updating(network.update_measure, Measure, MeasureInput, "Change a measure.")
+    update_measure = on_entry(network.update_measure, Measure, MeasureInput, "Change a measure.")
     remove_measure = removing(
         network.remove_measure, Measure, "Remove a measure that no funding goes to."
     )
 
-    @strawberry.mutation(description="Name a partner city of your city.")
-    async def add_partner_city(
-        self, info: Info, input: Annotated[PartnerCityInput, INPUT]
-    ) -> Payload[City]:
-        return await payload(info, lambda write: network.add_partner_city(write, given(input)))
-
-    @strawberry.mutation(description="End a partnership of your city with another city.")
-    async def remove_partner_city(
-        self, info: Info, input: Annotated[EndPartnershipInput, INPUT]
-    ) -> Payload[City]:
-        return await payload(info, lambda write: network.remove_partner_city(write, given(input)))
-
-    @strawberry.mutation(description="Let your city take part in a working group.")
-    async def join_working_group(
-        self, info: Info, input: Annotated[WorkingGroupMembershipInput, INPUT]
-    ) -> Payload[City]:
-        return await payload(info, lambda write: network.join_working_group(write, given(input)))
-
-    @strawberry.mutation(description="End your city's part in a working group.")
-    async def leave_working_group(
-        self, info: Info, input: Annotated[WorkingGroupMembershipInput, INPUT]
-    ) -> Payload[City]:
-        return await payload(info, lambda write: network.leave_working_group(write, given(input)))
+    add_partner_city = on_input(
+        network.add_partner_city, City, PartnerCityInput, "Name a partner city of your city."
+    )
+    remove_partner_city = on_input(
+        network.remove_partner_city,
+        City,
+        EndPartnershipInput,
+        "End a partnership of your city with another city.",
+    )
+    join_working_group = on_input(
+        network.join_working_group,
+        City,
+        WorkingGroupMembershipInput,
+        "Let your city take part in a working group.",
+    )
+    leave_working_group = on_input(
+        network.leave_working_group,
+        City,
+        WorkingGroupMembershipInput,
+        "End your city's part in a working group.",
+    )

@@ -16,7 +16,7 @@ from resolvers.mutations.entries import (
     create_state_partnership,
 )
 from schema.enums import FunderKind, FunderScope
-from schema.mutations.fields import creating, removing, updating
+from schema.mutations.fields import on_entry, on_input, removing
 from schema.mutations.network import SLUG
 from schema.types import Funder, StatePartnership, Theme, WorkingGroup, described
 
@@ -73,32 +73,32 @@ class WorkingGroupInput:
 
 @strawberry.type(description="The network office's writes.")
 class OfficeMutation:
-    create_state_partnership = creating(
+    create_state_partnership = on_input(
         create_state_partnership,
         StatePartnership,
         StatePartnershipInput,
         "Record a state's partnership with the network.",
     )
-    update_state_partnership = updating(
+    update_state_partnership = on_entry(
         STATE_PARTNERSHIPS.update,
         StatePartnership,
         StatePartnershipInput,
         "Change a state partnership, or end it with `endsOn` (state partners: their own).",
     )
-    create_funder = creating(FUNDERS.create, Funder, FunderInput, "Add a funder.")
-    update_funder = updating(FUNDERS.update, Funder, FunderInput, "Change a funder.")
+    create_funder = on_input(FUNDERS.create, Funder, FunderInput, "Add a funder.")
+    update_funder = on_entry(FUNDERS.update, Funder, FunderInput, "Change a funder.")
     remove_funder = removing(
         FUNDERS.remove, Funder, "Remove a funder that has no fundings recorded."
     )
-    create_theme = creating(THEMES.create, Theme, ThemeInput, "Add a theme.")
-    update_theme = updating(THEMES.update, Theme, ThemeInput, "Change a theme.")
+    create_theme = on_input(THEMES.create, Theme, ThemeInput, "Add a theme.")
+    update_theme = on_entry(THEMES.update, Theme, ThemeInput, "Change a theme.")
     remove_theme = removing(
         THEMES.remove, Theme, "Remove a theme; what was about it keeps no theme."
     )
-    create_working_group = creating(
+    create_working_group = on_input(
         WORKING_GROUPS.create, WorkingGroup, WorkingGroupInput, "Found a working group."
     )
-    update_working_group = updating(
+    update_working_group = on_entry(
         WORKING_GROUPS.update, WorkingGroup, WorkingGroupInput, "Change a working group."
     )
     remove_working_group = removing(
