@@ -92,7 +92,7 @@ def forbidden() -> dict[str, Any]:
         "__typename": "ForbiddenError",
         "code": "FORBIDDEN",
         "message": "You may not change this: it belongs to another part of the network.",
-        "path": ["input"],
+        "path": [],
     }
 
 

@@ -68,7 +68,7 @@ async def test_a_funder_with_fundings_stays(
             "code": "CONFLICT",
             "message": "It cannot be removed while its fundings or the application it joined "
             "with refer to it.",
-            "path": ["input"],
+            "path": ["id"],
         }
     ]
     idle = await factories.add_funder(db)

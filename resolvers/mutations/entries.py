@@ -1,9 +1,10 @@
 """Create, update and remove: the writes every kind of entry shares, with its owner rule.
 
-Each write goes the same way: the input is checked (no database), the rows it refers to are
-found (NotFound), the viewer must be allowed to write what belongs to the entry's owner
-(Forbidden), and only then is anything written. Entries of the public read API are no secret,
-so telling "no such ID" from "not yours" reveals nothing a viewer could not read anyway.
+Each write goes the same way: the input is checked without the database (ValidationError),
+the entry and the rows it refers to are found (NotFoundError), the viewer must be allowed to
+write what belongs to the entry's owner (ForbiddenError), and only then is anything written.
+These entries are all in the public read API, so telling "no such ID" from "not yours"
+reveals nothing a viewer could not read anyway.
 """
 
 from collections.abc import Awaitable, Callable
@@ -97,7 +98,7 @@ class Kind:
 
     async def remove(self, write: Write, global_id: str) -> str:
         """Remove the entry of `global_id`; its ID."""
-        await write.remove(await self.find(write, global_id), self.referrers)
+        await write.remove(await self.find(write, global_id), ID, self.referrers)
         return global_id
 
     async def find(self, write: Write, global_id: str) -> Any:

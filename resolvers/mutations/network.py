@@ -39,7 +39,7 @@ async def remove_measure(write: Write, global_id: str) -> str:
     funded = exists().where(m.Funding.measure_id == measure.id)
     if await write.session.scalar(select(funded)):
         raise Rejected(conflict(ID, "Fundings go to this measure; it cannot be removed."))
-    await write.remove(measure)
+    await write.remove(measure, ID)
     return global_id
 
 
@@ -132,7 +132,7 @@ async def unlink(
     stored: Any = await write.session.get(model, key)
     if stored is None:
         raise Rejected(not_found(INPUT, missing))
-    await write.remove(stored)
+    await write.remove(stored, INPUT)
     return city
 
 

@@ -52,8 +52,8 @@ def not_found(path: Path, message: str) -> Problem:
 
 
 def forbidden(message: str) -> Problem:
-    """A write the viewer may not make."""
-    return Problem(ProblemKind.FORBIDDEN, message)
+    """A write the viewer may not make: the mutation as a whole (an empty path)."""
+    return Problem(ProblemKind.FORBIDDEN, message, ())
 
 
 def conflict(path: Path, message: str) -> Problem:

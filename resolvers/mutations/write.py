@@ -22,7 +22,6 @@ from resolvers.context import Context
 from resolvers.mutations.constraints import FOREIGN_KEY, problem_of, sqlstate_of
 from resolvers.mutations.ids import column_of, key_of, referenced_model
 from resolvers.mutations.problems import (
-    INPUT,
     Path,
     Problem,
     Rejected,
@@ -116,9 +115,9 @@ class Write:
         self.audit(entity, changed)
         return entity
 
-    async def remove(self, entity: Base, referrers: str = "other entries") -> None:
-        """Delete `entity`; refused while `referrers` still refer to it. The audit names each
-        of its columns with null.
+    async def remove(self, entity: Base, path: Path, referrers: str = "other entries") -> None:
+        """Delete `entity`, which `path` names; refused while `referrers` still refer to it.
+        The audit names each of its columns with null.
 
         A DELETE statement, not the session's `delete`: what goes with the row and what keeps
         it is the database's foreign keys' to decide (the ORM would first set the references
@@ -134,7 +133,7 @@ class Write:
             if sqlstate_of(error) != FOREIGN_KEY:
                 raise
             message = f"It cannot be removed while {referrers} refer to it."
-            raise Rejected(conflict(INPUT, message)) from None
+            raise Rejected(conflict(path, message)) from None
         self.session.expunge(entity)
 
     def audit(self, entity: Base, changes: Values) -> None:

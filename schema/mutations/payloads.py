@@ -44,8 +44,8 @@ class UserError:
     message: str = strawberry.field(description="What is wrong, in English.")
     code: UserErrorCode = strawberry.field(description="The kind of error.")
     path: list[str] = strawberry.field(
-        description='The argument concerned, e.g. `["input", "slug"]`; `["input"]` for the '
-        "input as a whole."
+        description='The argument concerned, e.g. `["input", "slug"]` or `["id"]`; `["input"]` '
+        "for the input as a whole, empty for the mutation as a whole (a ForbiddenError)."
     )
 
 
