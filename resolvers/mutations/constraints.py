@@ -15,7 +15,6 @@ from resolvers.mutations.problems import (
     INPUT,
     Path,
     Problem,
-    ProblemKind,
     conflict,
     invalid,
     not_found,
@@ -61,7 +60,7 @@ def problem_of(error: IntegrityError) -> Problem:
     if sqlstate == NOT_NULL:
         column = getattr(driver, "column_name", None) or ""
         return invalid(field_path(column), "Must be given.")
-    return Problem(ProblemKind.CONFLICT, "The change conflicts with what is stored.")
+    return conflict(INPUT, "The change conflicts with what is stored.")
 
 
 def taken(constraint: str) -> Problem:

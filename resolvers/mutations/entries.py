@@ -28,7 +28,7 @@ from resolvers.mutations.write import Write, column_values
 
 OwnerOf = Callable[[AsyncSession, Any], Awaitable[Owner]]
 # A rule over several fields of an entry, e.g. that a period ends after it starts.
-Rule = Callable[[Values], list[Problem]]
+EntryRule = Callable[[Values], list[Problem]]
 # Updates and removals name their entry in an argument of its own: `updateActor(id:, input:)`.
 ID: Path = ("id",)
 
@@ -66,7 +66,7 @@ class Kind:
     model: type[m.Base]
     owner: OwnerOf = of_office
     fixed: tuple[str, ...] = ()
-    rules: tuple[Rule, ...] = (period_problems,)
+    rules: tuple[EntryRule, ...] = (period_problems,)
     referrers: str = "other entries"
 
     async def create(self, write: Write, values: Values) -> Any:

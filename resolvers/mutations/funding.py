@@ -17,7 +17,7 @@ RECIPIENTS: dict[type[m.Base], tuple[m.RecipientKind, str]] = {
 }
 RECIPIENT = field_path("recipient_id")
 RECIPIENT_IDS = (
-    "the ID of a LocalNetwork, Measure or StatePartnership, or null for the network as a whole"
+    "an ID of type LocalNetwork, Measure or StatePartnership, or null for the network as a whole"
 )
 
 

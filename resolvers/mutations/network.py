@@ -49,7 +49,7 @@ def actor_keys_of(actor_ids: list[str]) -> list[int]:
     path = field_path("actor_ids")
     refuse_any(
         [
-            invalid((*path, str(index)), "Must be the ID of an Actor.")
+            invalid((*path, str(index)), "Must be an ID of type Actor.")
             for index, key in enumerate(keys)
             if key is None
         ]

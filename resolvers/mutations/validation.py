@@ -126,7 +126,7 @@ def checked(
             continue
         result[name] = key_of(value, target)
         if result[name] is None:
-            problems.append(invalid(at, f"Must be the ID of a {target.__name__}."))
+            problems.append(invalid(at, f"Must be an ID of type {target.__name__}."))
     if complete:
         missing = [name for name in required_columns(model) if name not in values]
         problems += [invalid(field_path(name, path), "Must be given.") for name in missing]
@@ -165,5 +165,7 @@ def amount_problems(values: Values) -> list[Problem]:
     financial = values.get("contribution_type") is ContributionType.FINANCIAL
     if financial == (values.get("amount_eur") is not None):
         return []
-    message = "Must be given" if financial else "Must be null unless the contribution is financial"
-    return [invalid(field_path("amount_eur"), f"{message}.")]
+    message = (
+        "Must be given." if financial else "Must be null unless the contribution is financial."
+    )
+    return [invalid(field_path("amount_eur"), message)]

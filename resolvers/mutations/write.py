@@ -86,7 +86,7 @@ class Write:
         """The row a global ID of `model`'s type names; refused when there is none."""
         key = key_of(global_id, model)
         if key is None:
-            raise Rejected(invalid(path, f"Must be the ID of a {model.__name__}."))
+            raise Rejected(invalid(path, f"Must be an ID of type {model.__name__}."))
         return await self.find(model, key, path)
 
     async def references(self, model: type[Base], values: Values) -> None:
