@@ -99,6 +99,28 @@ class Context:
                         raise
         raise AssertionError("unreachable")
 
+    async def transaction(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        """Run a write's statements as one transaction on the request's session: committed
+        when `work` returns, rolled back when it raises (the exception goes on).
+
+        `work` has the session to itself while it runs, so it uses the session directly, not
+        the loaders, whose statements would wait for it. What the loaders loaded before may
+        have changed: they start afresh.
+        """
+
+        async def committed() -> T:
+            try:
+                result = await work(self.session)
+            except BaseException:
+                await self.session.rollback()
+                raise
+            await self.session.commit()
+            return result
+
+        result = await self._one_at_a_time(committed)
+        self.loaders = Loaders(self.rows)
+        return result
+
     async def _execute(self, statement: Select[Any]) -> Result[Any]:
         """Run `statement` on the session."""
         return await self._one_at_a_time(lambda: self.session.execute(statement))

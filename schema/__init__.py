@@ -4,8 +4,12 @@ import strawberry
 from strawberry.extensions import AddValidationRules, MaskErrors, ParserCache, ValidationCache
 
 from resolvers.executor import CompilingExecutor
+from schema.audit import AuditQuery
 from schema.extensions import CloseSession, DebugFigures, NoNulInStrings, is_unexpected
+from schema.joining import ApplicationsQuery
 from schema.labels import LabelsQuery
+from schema.mutations import Mutation
+from schema.mutations.payloads import ERROR_TYPES
 from schema.query import NetworkQuery
 from schema.search import SearchQuery
 from schema.statistics import StatisticsQuery
@@ -19,6 +23,8 @@ class Query(
     StatisticsQuery,
     LabelsQuery,
     SearchQuery,
+    ApplicationsQuery,
+    AuditQuery,
 ):
     pass
 
@@ -26,6 +32,9 @@ class Query(
 schema = strawberry.Schema(
     query=Query,
     subscription=Subscription,
+    mutation=Mutation,
+    # Payloads list their errors by interface; the concrete types are named here.
+    types=list(ERROR_TYPES.values()),
     execution_context_class=CompilingExecutor,
     extensions=[
         # Parsing and validating a document is done once, not per request.

@@ -50,6 +50,18 @@ describe_enum(
     models.RecipientKind,
     "What a funding goes to: a local network, a measure, a state partnership or the network.",
 )
+describe_enum(
+    models.ApplicationKind,
+    "The three ways into the network: as a city, a state partner or a (funding) partner.",
+)
+describe_enum(
+    models.ApplicationStatus,
+    "Where an application stands: submitted, in review, accepted, rejected or withdrawn.",
+)
+describe_enum(
+    models.Role,
+    "What a caller may do: the network office everything, the others their own part.",
+)
 
 CityKind = models.CityKind
 MembershipStatus = models.MembershipStatus
@@ -60,3 +72,6 @@ FunderKind = models.FunderKind
 FunderScope = models.FunderScope
 ContributionType = models.ContributionType
 RecipientKind = models.RecipientKind
+ApplicationKind = models.ApplicationKind
+ApplicationStatus = models.ApplicationStatus
+Role = models.Role

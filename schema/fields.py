@@ -5,12 +5,13 @@ Node types are named lazily (`node("City")`) because the types refer to each oth
 """
 
 import inspect
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from types import GenericAlias
 from typing import Annotated, Any
 
 import strawberry
+from graphql import GraphQLError
 from sqlalchemy import ColumnElement
 from strawberry import relay
 from strawberry.extensions import FieldExtension
@@ -138,11 +139,56 @@ def connection(
     """A Relay connection field over `relation`, with `filter` and `orderBy` if given.
 
     Filter inputs offer `conditions()` (SQL conditions on the target table) and order enums
-    `ordering()`; both paths read them. The resolver's signature is built here because each
-    connection has its own filter and order types, and strawberry reads arguments from it.
+    `ordering()`; both paths read them.
+    """
+    return _connection(
+        relation,
+        Connection[node(type_name)],  # type: ignore[misc]
+        node(type_name),
+        description,
+        filter_type,
+        order_type,
+        metadata={SOURCE: relation},
+    )
+
+
+def office_connection(
+    relation: Relation, node_type: Any, description: str, filter_type: Any
+) -> Any:
+    """A root connection over `relation` that only the network office reads; for the others
+    it is null with a FORBIDDEN error.
+
+    It names no SQL source, so the compiled read path never plans it and the check always
+    runs; nor are its node types Relay nodes, which `node(id:)` would read unchecked.
     """
 
+    def guard(info: Info) -> None:
+        if not info.context.viewer.is_admin:
+            raise GraphQLError(
+                "Only the network office may read this.", extensions={"code": "FORBIDDEN"}
+            )
+
+    graphql_type = Connection[node_type] | None
+    return _connection(relation, graphql_type, node_type, description, filter_type, guard=guard)
+
+
+def _connection(
+    relation: Relation,
+    graphql_type: Any,
+    node_type: Any,
+    description: str,
+    filter_type: Any = None,
+    order_type: Any = None,
+    metadata: dict[str, Any] | None = None,
+    guard: Callable[[Info], None] | None = None,
+) -> Any:
+    """A connection field of `graphql_type`; its resolver's signature is built here because
+    each connection has its own filter and order types, and strawberry reads arguments from
+    it. `guard` may refuse the request before anything is read."""
+
     async def resolve(root: Any, info: Info, **arguments: Any) -> ConnectionRequest:
+        if guard is not None:
+            guard(info)
         filter_input, order = arguments.get("filter"), arguments.get("order_by")
         return ConnectionRequest(
             relation=relation,
@@ -159,13 +205,10 @@ def connection(
     if order_type is not None:
         parameters.append(_argument("order_by", order_type | None, "The order of the items."))
     resolve.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-        parameters, return_annotation=GenericAlias(Iterable, (node(type_name),))
+        parameters, return_annotation=GenericAlias(Iterable, (node_type,))
     )
     return relay.connection(
-        Connection[node(type_name)],  # type: ignore[misc]
-        description=description,
-        metadata={SOURCE: relation},
-        max_results=MAX_PAGE_SIZE,
+        graphql_type, description=description, metadata=metadata, max_results=MAX_PAGE_SIZE
     )(resolve)
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import models
+from hub.keys import hash_key, new_key
 
 _numbers = itertools.count(1)
 
@@ -125,3 +126,13 @@ async def add_funding(session: AsyncSession, **fields: Any) -> models.Funding:
         "starts_on": date(2024, 1, 1),
     }
     return await add(session, models.Funding(**values | fields))
+
+
+async def add_key(session: AsyncSession, role: models.Role, **scope: Any) -> str:
+    """An API key with `role` and its `scope` (e.g. `city_id=`); the key to send as bearer."""
+    key = new_key()
+    await add(
+        session,
+        models.ApiKey(name="test", role=role, key_prefix=key[:12], key_hash=hash_key(key), **scope),
+    )
+    return key

@@ -10,10 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.config import Settings
 from hub.features import detect
-from hub.keys import hash_key, new_key
-from models import ApiKey, Funding, Role
+from models import Funding, Role
 from server import create_app
 from tests.conftest import sessions_on
+from tests.factories import add_key
 
 FORBIDDEN = {"message": "You may not see this field.", "extensions": {"code": "FORBIDDEN"}}
 
@@ -38,11 +38,8 @@ query Amounts($funder: String!) {
 
 async def key_for(connection: AsyncConnection, role: Role, **scope: Any) -> str:
     """A new API key with `role` and `scope`, stored in the test's transaction."""
-    key = new_key()
     async with sessions_on(connection)() as session:
-        session.add(
-            ApiKey(name="test", role=role, key_prefix=key[:12], key_hash=hash_key(key), **scope)
-        )
+        key = await add_key(session, role, **scope)
         await session.commit()
     return key
 

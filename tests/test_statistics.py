@@ -443,6 +443,7 @@ async def test_enum_labels_cover_every_value_of_every_labelled_enum(
     expected_names = {
         "CityKind", "MembershipStatus", "ActorRole", "SectorCode", "SectorComposition",
         "FunderKind", "FunderScope", "ContributionType", "RecipientKind",
+        "ApplicationKind", "ApplicationStatus", "Role",
     }  # fmt: skip
     assert set(listed) == expected_names
     for name, values in listed.items():

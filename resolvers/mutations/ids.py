@@ -1,0 +1,44 @@
+"""Global IDs in mutation inputs: the rows of other tables a write refers to."""
+
+from typing import Any
+
+from sqlalchemy import Column, Integer, Table
+from strawberry.relay import GlobalID
+
+from models import Base
+
+# Identity columns are PostgreSQL integers: a larger number is no key (and no statement's value).
+MAX_KEY = 2**31 - 1
+
+
+def key_of(global_id: str, model: type[Base]) -> int | None:
+    """The primary key a global ID of `model`'s type stands for (types share the models'
+    names); None when it is no such ID."""
+    try:
+        parsed = GlobalID.from_id(global_id)
+    except Exception:  # strawberry raises several kinds for malformed base64 and text
+        return None
+    node_id = parsed.node_id
+    if parsed.type_name != model.__name__ or not (node_id.isascii() and node_id.isdigit()):
+        return None
+    return int(node_id) if 0 < int(node_id) <= MAX_KEY else None
+
+
+def referenced_model(column: Column[Any]) -> type[Base] | None:
+    """The model whose rows an integer foreign-key column refers to by ID (codes such as a
+    state's or a sector's are no IDs)."""
+    if not column.foreign_keys or not isinstance(column.type, Integer):
+        return None
+    (foreign_key,) = column.foreign_keys
+    return next(
+        mapper.class_
+        for mapper in Base.registry.mappers
+        if mapper.local_table is foreign_key.column.table
+    )
+
+
+def column_of(model: type[Base], name: str) -> Column[Any]:
+    """The column `name` of `model`'s table."""
+    table = model.__table__
+    assert isinstance(table, Table), f"{model.__name__} is not mapped to a table"
+    return table.columns[name]
