@@ -3,6 +3,7 @@
 from datetime import date
 
 import models as m
+from hub.events import announce
 from resolvers.mutations.entries import FUNDINGS
 from resolvers.mutations.ids import key_of
 from resolvers.mutations.problems import Rejected, invalid
@@ -29,7 +30,9 @@ async def record_funding(write: Write, values: Values) -> m.Funding:
     for model, (_, column) in RECIPIENTS.items():
         if values.get(column) is not None:
             await write.find(model, values[column], RECIPIENT)
-    return await FUNDINGS.add(write, values)
+    funding = await FUNDINGS.add(write, values)
+    await announce(write.session, "funding_recorded", id=funding.id, funder_id=funding.funder_id)
+    return funding
 
 
 def recipient_of(recipient_id: str | None) -> Values:

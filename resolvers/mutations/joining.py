@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 
 import models as m
+from hub.events import announce
 from hub.keys import hash_key
 from hub.slugs import slugify
 from models import ApplicationKind as Kind
@@ -73,7 +74,7 @@ async def submit(write: Write, values: Values, contact: Values) -> Submitted:
     application = await write.add(m.Application(**values), values | dict.fromkeys(secret, WITHHELD))
     person = m.ContactPerson(**contact, application_id=application.id)
     await write.add(person, dict.fromkeys(contact, WITHHELD))
-    record_status(write, application, None, Status.SUBMITTED, "")
+    await record_status(write, application, None, Status.SUBMITTED, "")
     return Submitted(application, token)
 
 
@@ -136,14 +137,14 @@ async def move(
     input's `note`."""
     allow_step(application, status)
     note = checked(m.ApplicationStatusChange, {"note": values.get("note", "")})["note"]
-    record_status(write, application, application.status, status, note)
+    await record_status(write, application, application.status, status, note)
     return await write.change(application, {"status": status} | (changes or {}))
 
 
-def record_status(
+async def record_status(
     write: Write, application: m.Application, old: Status | None, new: Status, note: str
 ) -> None:
-    """Record a step of the application, made by the viewer."""
+    """Record a step of the application, made by the viewer, and announce it (on commit)."""
     change = m.ApplicationStatusChange(
         application_id=application.id,
         from_status=old,
@@ -152,6 +153,7 @@ def record_status(
         note=note,
     )
     write.session.add(change)
+    await announce(write.session, "application_status_changed", id=application.id)
 
 
 def start(values: Values, name: str, application: m.Application) -> date:
