@@ -8,15 +8,19 @@ import asyncpg
 import httpx
 import pytest
 from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import literal, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.config import Settings
 from hub.database import asyncpg_dsn, create_engine, create_read_pool, session_factory
 from hub.features import detect
+from models import City, Funder, Funding, Role
 from resolvers.executor import PLANS
 from schema import schema
 from server import create_app
 from tests.conftest import sessions_on
+from tests.factories import add_key
 from tests.generated_queries import queries
 from tests.test_read_api import TRAVERSALS
 
@@ -233,25 +237,33 @@ TRAVERSAL_QUERIES = {name: (query, {}) for name, (query, _leaf) in TRAVERSALS.it
 
 
 async def answer(
-    connection: AsyncConnection, compiled: bool, query: str, variables: dict[str, Any]
+    connection: AsyncConnection,
+    compiled: bool,
+    query: str,
+    variables: dict[str, Any],
+    key: str | None = None,
 ) -> tuple[dict[str, Any], str]:
-    """The response body (without extensions) and the read path that answered."""
+    """The response body (without extensions, errors in path order: GraphQL does not order
+    them) and the read path that answered; `key` is the bearer credential, if any."""
     settings = replace(Settings.from_env(), compiled=compiled, debug=True)
     app = create_app(sessions_on(connection), settings=settings, features=await detect(connection))
     transport = httpx.ASGITransport(app=app)
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
     async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as client:
-        response = await client.post("/graphql", json={"query": query, "variables": variables})
+        body = {"query": query, "variables": variables}
+        response = await client.post("/graphql", json=body, headers=headers)
     body = response.json()
+    body.get("errors", []).sort(key=lambda error: (str(error.get("path")), error["message"]))
     debug = body.pop("extensions", {}).get("debug", {})
     return body, debug.get("readPath", "none")
 
 
 async def both_paths(
-    connection: AsyncConnection, query: str, variables: dict[str, Any]
+    connection: AsyncConnection, query: str, variables: dict[str, Any], key: str | None = None
 ) -> tuple[dict[str, Any], str]:
     """The compiled path's answer and read path, after checking it equals the resolvers'."""
-    compiled, path = await answer(connection, True, query, variables)
-    reference, reference_path = await answer(connection, False, query, variables)
+    compiled, path = await answer(connection, True, query, variables, key)
+    reference, reference_path = await answer(connection, False, query, variables, key)
     assert reference_path == "resolvers"
     assert compiled == reference
     return compiled, path
@@ -291,18 +303,41 @@ async def test_examples_and_traversals_answer_the_same(
     derandomize=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(generated=queries(schema._schema))
+@given(generated=queries(schema._schema), role=st.sampled_from(list(Role)))
 async def test_generated_queries_answer_the_same(
-    demo_connection: AsyncConnection, generated: tuple[str, dict[str, Any]]
+    demo_connection: AsyncConnection, generated: tuple[str, dict[str, Any]], role: Role
 ) -> None:
+    """Random queries, asked by every role (with some amounts confidential), answer alike."""
     query, variables = generated
     # A savepoint per example: a failing one must not spoil the connection for the next.
     savepoint = await demo_connection.begin_nested()
     try:
-        _body, path = await both_paths(demo_connection, query, variables)
+        key = await key_of_role(demo_connection, role)
+        _body, path = await both_paths(demo_connection, query, variables, key)
     finally:
         await savepoint.rollback()
     event(f"read path: {path}")
+
+
+async def key_of_role(connection: AsyncConnection, role: Role) -> str | None:
+    """A key of `role` with a scope in the demo data (None for the public), in the test's
+    transaction, where a third of the fundings have been made confidential."""
+    await connection.execute(
+        update(Funding).where(Funding.id % 3 == 0).values(amount_confidential=True)
+    )
+    if role is Role.PUBLIC:
+        return None
+    scope = {
+        Role.ADMIN: {},
+        Role.STATE_PARTNER: {"state_code": select(literal("ST"))},
+        Role.FUNDER: {"funder_id": select(Funder.id).order_by(Funder.id).limit(1)},
+        Role.COORDINATOR: {"city_id": select(City.id).where(City.slug == "dessau-rosslau")},
+    }[role]
+    async with sessions_on(connection)() as session:
+        values = {name: await session.scalar(value) for name, value in scope.items()}
+        key = await add_key(session, role, **values)
+        await session.commit()
+    return key
 
 
 async def test_a_plan_serves_every_value_of_the_variables_it_binds(
