@@ -18,6 +18,16 @@ from resolvers.loaders import Loaders
 
 T = TypeVar("T")
 
+# What asyncpg raises on a connection the server closed meanwhile: which one depends on the
+# moment it learns of it (before, during or after sending the statement).
+CONNECTION_LOST = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.AdminShutdownError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+    OSError,
+)
+
 
 class Context:
     """What every resolver of one request shares: one session, used by one statement at a time.
@@ -81,7 +91,7 @@ class Context:
         so a read needs no BEGIN and no ROLLBACK, only the statement's round trip.
 
         Pooled connections are not pinged before use (that would cost a round trip more);
-        a read that finds its connection closed, because the server restarted, say, runs once
+        a read that finds its connection lost, because the server restarted, say, runs once
         more on a fresh one. Without a read pool (tests' transactions), the session's
         connection reads.
         """
@@ -92,10 +102,8 @@ class Context:
             async with self.reads.acquire() as pooled:
                 try:
                     return await pooled.fetchval(sql, *arguments)
-                # What asyncpg raises on a connection the server closed varies with the moment
-                # it learns of it; the closed connection itself is the sign to retry.
-                except Exception:
-                    if attempt > 0 or not pooled.is_closed():
+                except CONNECTION_LOST:
+                    if attempt > 0:
                         raise
         raise AssertionError("unreachable")
 
