@@ -6,6 +6,7 @@ from strawberry.extensions import AddValidationRules, MaskErrors, ParserCache, V
 from resolvers.executor import CompilingExecutor
 from schema.extensions import CloseSession, DebugFigures, NoNulInStrings, is_unexpected
 from schema.labels import LabelsQuery
+from schema.policy import DeploymentPolicy
 from schema.query import NetworkQuery
 from schema.search import SearchQuery
 from schema.statistics import StatisticsQuery
@@ -34,6 +35,8 @@ schema = strawberry.Schema(
         CloseSession,
         DebugFigures,
         lambda: AddValidationRules([NoNulInStrings]),
+        # After ValidationCache: it replaces that one's errors for operations it refuses.
+        DeploymentPolicy,
         lambda: MaskErrors(should_mask_error=is_unexpected),
     ],
 )
