@@ -13,6 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
@@ -203,7 +204,12 @@ def create_app(
     `sessions`; without `sessions`, the lifespan detects them.
     """
     settings = settings or Settings.from_env()
-    graphql = GraphQLApp(schema)
+    graphql = GraphQLApp(
+        schema,
+        graphql_ide="graphiql" if settings.graphiql else None,
+        # Cross-origin WebSockets are allowed from the origins CORS allows.
+        allowed_origins=settings.cors_origins,
+    )
     app = Starlette(
         routes=[
             Route("/healthz", healthz),
@@ -211,7 +217,17 @@ def create_app(
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
         ],
-        middleware=[Middleware(BearerAuthentication, backend=BearerBackend(settings))],
+        middleware=[
+            # Outermost, so that refusals (401) carry the headers browsers need to read them.
+            # Any request header: the origins are the guard, and clients add their own.
+            Middleware(
+                CORSMiddleware,
+                allow_origins=settings.cors_origins,
+                allow_methods=["GET", "POST"],
+                allow_headers=["*"],
+            ),
+            Middleware(BearerAuthentication, backend=BearerBackend(settings)),
+        ],
         lifespan=open_configured_database if sessions is None else no_lifespan,
     )
     app.state.sessions = sessions
