@@ -4,6 +4,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from typing import Any
 
 import asyncpg
@@ -13,12 +14,15 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLRequestData
+from strawberry.http.base import BaseRequestProtocol
+from strawberry.types import ExecutionResult
 
 from hub.auth import BearerAuthentication, BearerBackend
 from hub.config import Settings
@@ -26,6 +30,7 @@ from hub.database import create_engine, create_read_pool, open_database, session
 from hub.events import Events
 from hub.features import BASELINE, Features, detect
 from hub.graphiql import graphiql_html
+from hub.persisted import PersistedQueries, PersistedQueryError
 from resolvers.compiler import RawJSON
 from resolvers.context import Context
 from schema import schema
@@ -97,6 +102,41 @@ class GraphQLApp(GraphQL[Context, None]):
                 raise HTTPException(400, NUL_MESSAGE)
         return parsed
 
+    def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
+        """Strawberry's rule (a GET without a query), except for GET requests naming a persisted
+        query instead: clients accepting */* want its answer, not the GraphiQL page."""
+        return "extensions" not in request.query_params and super().should_render_graphql_ide(
+            request
+        )
+
+    async def execute_single(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response,
+        context: Context,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        """Strawberry's execution of the request's query, or of the query its persisted-query
+        hash stands for (`hub.persisted`)."""
+        persisted: PersistedQueries = request.app.state.persisted
+        try:
+            query = await persisted.query_of(request_data.query, request_data.extensions)
+        except PersistedQueryError as error:
+            sub_response.status_code = error.status
+            # Uncacheable, as Apollo Server answers: the same GET succeeds once it is registered.
+            sub_response.headers["Cache-Control"] = "private, no-cache, must-revalidate"
+            return ExecutionResult(data=None, errors=[error])
+        return await super().execute_single(
+            request=request,
+            request_adapter=request_adapter,
+            sub_response=sub_response,
+            context=context,
+            root_value=root_value,
+            request_data=replace(request_data, query=query),
+        )
+
 
 def contains_nul(value: object) -> bool:
     """Whether a NUL character stands in any string inside `value` (keys included)."""
@@ -141,6 +181,7 @@ async def open_configured_database(app: Starlette) -> AsyncIterator[None]:
         yield
     finally:
         await app.state.events.stop()
+        await app.state.persisted.close()
         await app.state.reads.close()
         await engine.dispose()
         await asyncio.to_thread(database.stop_if_started_here)
@@ -168,7 +209,12 @@ def create_app(
     `sessions`; without `sessions`, the lifespan detects them.
     """
     settings = settings or Settings.from_env()
-    graphql = GraphQLApp(schema)
+    graphql = GraphQLApp(
+        schema,
+        graphql_ide="graphiql" if settings.graphiql else None,
+        # Cross-origin WebSockets are allowed from the origins CORS allows.
+        allowed_origins=settings.cors_origins,
+    )
     app = Starlette(
         routes=[
             Route("/healthz", healthz),
@@ -176,7 +222,17 @@ def create_app(
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
         ],
-        middleware=[Middleware(BearerAuthentication, backend=BearerBackend(settings))],
+        middleware=[
+            # Outermost, so that refusals (401) carry the headers browsers need to read them.
+            # Any request header: the origins are the guard, and clients add their own.
+            Middleware(
+                CORSMiddleware,
+                allow_origins=settings.cors_origins,
+                allow_methods=["GET", "POST"],
+                allow_headers=["*"],
+            ),
+            Middleware(BearerAuthentication, backend=BearerBackend(settings)),
+        ],
         lifespan=open_configured_database if sessions is None else no_lifespan,
     )
     app.state.sessions = sessions
@@ -184,6 +240,7 @@ def create_app(
     app.state.events = events
     app.state.settings = settings
     app.state.features = features
+    app.state.persisted = PersistedQueries.from_settings(settings)
     return app
 
 

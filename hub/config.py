@@ -25,6 +25,22 @@ class ConfigurationError(ValueError):
 
 
 OIDC_VARIABLES = ("HUB_OIDC_ISSUER", "HUB_OIDC_AUDIENCE", "HUB_OIDC_JWKS_URL")
+ENVIRONMENTS = ("development", "production")
+PERSISTED_QUERY_MODES = ("apq", "allowlist", "off")
+
+
+def flag(name: str, default: bool) -> bool:
+    """A yes/no setting: unset or empty means `default`; `0` and `false` mean no."""
+    value = os.environ.get(name, "")
+    return default if value == "" else value not in ("0", "false")
+
+
+def choice(name: str, choices: tuple[str, ...]) -> str:
+    """One of `choices` (the first when unset); anything else is a configuration error."""
+    value = os.environ.get(name) or choices[0]
+    if value not in choices:
+        raise ConfigurationError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -45,6 +61,16 @@ class Settings:
     oidc_jwks_url: str | None
     oidc_role_claim: str
     oidc_scope_claim: str
+    # HUB_ENV=production: introspection and GraphiQL default to off (errors are masked anyway).
+    production: bool
+    introspection: bool
+    graphiql: bool
+    # Browser origins allowed to call the API (CORS) and to open WebSockets; "*" allows any.
+    cors_origins: tuple[str, ...]
+    # Persisted queries: "apq" (Apollo's automatic ones), "allowlist" (only registered), "off".
+    persisted_queries: str
+    allowlist: Path | None
+    redis_url: str | None
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -54,6 +80,15 @@ class Settings:
             # Half a configuration would silently refuse every token; say what is missing.
             missing = ", ".join(name for name in OIDC_VARIABLES if name not in oidc_set)
             raise ConfigurationError(f"OpenID Connect is configured in part: also set {missing}")
+        production = choice("HUB_ENV", ENVIRONMENTS) == "production"
+        persisted_queries = choice("HUB_PERSISTED_QUERIES", PERSISTED_QUERY_MODES)
+        allowlist = os.environ.get("HUB_ALLOWLIST") or None
+        if persisted_queries == "allowlist" and allowlist is None:
+            raise ConfigurationError(
+                "HUB_PERSISTED_QUERIES=allowlist needs HUB_ALLOWLIST: the registered operations"
+            )
+        if allowlist is not None and not Path(allowlist).exists():
+            raise ConfigurationError(f"HUB_ALLOWLIST: {allowlist} does not exist")
         return cls(
             database_url=os.environ.get("DATABASE_URL") or None,
             data_dir=Path(os.environ.get("HUB_DATA_DIR") or default_data_dir()),
@@ -68,4 +103,15 @@ class Settings:
             oidc_jwks_url=os.environ.get("HUB_OIDC_JWKS_URL") or None,
             oidc_role_claim=os.environ.get("HUB_OIDC_ROLE_CLAIM") or "hub_role",
             oidc_scope_claim=os.environ.get("HUB_OIDC_SCOPE_CLAIM") or "hub_scope",
+            production=production,
+            introspection=flag("HUB_ALLOW_INTROSPECTION", default=not production),
+            graphiql=flag("HUB_GRAPHIQL", default=not production),
+            cors_origins=tuple(
+                origin.strip()
+                for origin in os.environ.get("HUB_CORS_ORIGINS", "").split(",")
+                if origin.strip()
+            ),
+            persisted_queries=persisted_queries,
+            allowlist=Path(allowlist) if allowlist else None,
+            redis_url=os.environ.get("HUB_REDIS_URL") or None,
         )

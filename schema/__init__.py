@@ -10,6 +10,7 @@ from schema.joining import ApplicationsQuery
 from schema.labels import LabelsQuery
 from schema.mutations import Mutation
 from schema.mutations.payloads import ERROR_TYPES
+from schema.policy import DeploymentPolicy
 from schema.query import NetworkQuery
 from schema.search import SearchQuery
 from schema.statistics import StatisticsQuery
@@ -43,6 +44,8 @@ schema = strawberry.Schema(
         CloseSession,
         DebugFigures,
         lambda: AddValidationRules([NoNulInStrings]),
+        # After ValidationCache: it replaces that one's errors for operations it refuses.
+        DeploymentPolicy,
         lambda: MaskErrors(should_mask_error=is_unexpected),
     ],
 )
