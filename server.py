@@ -26,7 +26,13 @@ from strawberry.types import ExecutionResult
 
 from hub.auth import BearerAuthentication, BearerBackend
 from hub.config import Settings
-from hub.database import create_engine, create_read_pool, open_database, session_factory
+from hub.database import (
+    create_engine,
+    create_read_pool,
+    open_database,
+    session_factory,
+    to_asyncpg_url,
+)
 from hub.events import Events
 from hub.features import BASELINE, Features, detect
 from hub.graphiql import graphiql_html
@@ -61,6 +67,7 @@ class GraphQLApp(GraphQL[Context, None]):
             viewer=request.user.viewer,
             reads=state.reads,
             events=state.events,
+            replica=state.replica_sessions,
         )
 
     def encode_json(self, response_data: Any) -> str:
@@ -169,9 +176,16 @@ async def readyz(request: Request) -> JSONResponse:
 async def open_configured_database(app: Starlette) -> AsyncIterator[None]:
     """Open the configured database (starting the embedded one if needed); detect its features."""
     database = await asyncio.to_thread(open_database, app.state.settings)
-    engine = create_engine(database.url, pool_size=app.state.settings.pool_size)
+    settings = app.state.settings
+    engine = create_engine(database.url, pool_size=settings.pool_size)
     app.state.sessions = session_factory(engine)
-    app.state.reads = await create_read_pool(database.url, app.state.settings.pool_size)
+    # Queries read from the replica if there is one: compiled reads and resolvers alike.
+    reads_url = to_asyncpg_url(settings.replica_url) if settings.replica_url else database.url
+    replica = (
+        create_engine(reads_url, pool_size=settings.pool_size) if settings.replica_url else None
+    )
+    app.state.replica_sessions = session_factory(replica) if replica else None
+    app.state.reads = await create_read_pool(reads_url, settings.pool_size)
     app.state.events = Events(database.url)
     try:
         async with engine.connect() as connection:
@@ -183,6 +197,8 @@ async def open_configured_database(app: Starlette) -> AsyncIterator[None]:
         await app.state.events.stop()
         await app.state.persisted.close()
         await app.state.reads.close()
+        if replica is not None:
+            await replica.dispose()
         await engine.dispose()
         await asyncio.to_thread(database.stop_if_started_here)
 
@@ -237,6 +253,7 @@ def create_app(
     )
     app.state.sessions = sessions
     app.state.reads = reads
+    app.state.replica_sessions = None
     app.state.events = events
     app.state.settings = settings
     app.state.features = features

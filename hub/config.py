@@ -48,6 +48,7 @@ class Settings:
     """The hub's configuration; every field comes from one environment variable."""
 
     database_url: str | None
+    replica_url: str | None
     data_dir: Path
     pg_binaries: str
     max_page_size: int
@@ -91,6 +92,7 @@ class Settings:
             raise ConfigurationError(f"HUB_ALLOWLIST: {allowlist} does not exist")
         return cls(
             database_url=os.environ.get("DATABASE_URL") or None,
+            replica_url=os.environ.get("DATABASE_REPLICA_URL") or None,
             data_dir=Path(os.environ.get("HUB_DATA_DIR") or default_data_dir()),
             pg_binaries=os.environ.get("HUB_PG_BINARIES", "auto"),
             max_page_size=int(os.environ.get("HUB_MAX_PAGE_SIZE", "100")),

@@ -6,7 +6,7 @@ from typing import Any, TypeVar
 
 import asyncpg
 from sqlalchemy import Dialect, Result, Row, Select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
 from starlette.websockets import WebSocket
 from strawberry.types import Info as StrawberryInfo
@@ -48,6 +48,7 @@ class Context:
         viewer: Viewer = PUBLIC,
         reads: asyncpg.Pool | None = None,
         events: Events | None = None,
+        replica: async_sessionmaker[AsyncSession] | None = None,
     ) -> None:
         self.request = request
         self.session = session
@@ -55,6 +56,8 @@ class Context:
         self.reads = reads
         # What other processes announce, for subscriptions (hub.events).
         self.events = events
+        # Sessions on a read replica, for the resolvers of queries (`read_from_replica`).
+        self.replica = replica
         self.viewer = viewer
         self.debug = debug
         self.features = features
@@ -148,6 +151,12 @@ class Context:
             self._check_open()
             self.statements += 1
             return await statement()
+
+    def read_from_replica(self) -> None:
+        """Answer the operation, a query, from the read replica if there is one. Called before
+        its first statement; the request's other session is then left unused."""
+        if self.replica is not None:
+            self.session = self.replica()
 
     async def between_events(self) -> None:
         """Start afresh between two events of a subscription: the session's connection goes

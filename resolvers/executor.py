@@ -26,7 +26,10 @@ class CompilingExecutor(StrawberryGraphQLCoreExecutionContext):
 
     def execute_operation(self, serially: bool | None = None) -> Any:
         context = self.context_value
-        if self.operation.operation is not OperationType.QUERY or not context.compiled:
+        if self.operation.operation is not OperationType.QUERY:
+            return super().execute_operation(serially)
+        context.read_from_replica()
+        if not context.compiled:
             return super().execute_operation(serially)
         plan = self.plan(context.max_page_size, context.dialect)
         if plan is None:
