@@ -4,10 +4,11 @@
 VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
+ASSETS := hub/static/graphiql/.fetched
 
 .PHONY: install serve test lint format tools
 
-install: $(INSTALLED)
+install: $(INSTALLED) $(ASSETS)
 
 # Reinstall whenever the dependencies change.
 $(INSTALLED): pyproject.toml
@@ -16,7 +17,14 @@ $(INSTALLED): pyproject.toml
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $@
 
-serve: $(INSTALLED)
+# GraphiQL's scripts and styles, fetched with npm (hub/assets.py) for the hub to serve; again
+# whenever strawberry (and with it the page's pinned versions) may have changed. Without npm
+# or the registry GraphiQL loads them from a CDN, so the quick start still works.
+$(ASSETS): $(INSTALLED)
+	$(BIN)/python -m hub.assets && touch $@ \
+		|| echo "warning: GraphiQL's files could not be fetched; it loads them from a CDN"
+
+serve: install
 	$(BIN)/engagement-hub serve
 
 test: lint tools
@@ -27,7 +35,7 @@ tools:
 	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] || { echo "install wrk (apt-get install wrk)"; exit 1; }; \
 		apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 
-lint: $(INSTALLED)
+lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy

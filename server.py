@@ -13,18 +13,19 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLRequestData
 
+from hub import landing
 from hub.auth import BearerAuthentication, BearerBackend
 from hub.config import Settings
 from hub.database import create_engine, create_read_pool, open_database, session_factory
 from hub.events import Events
 from hub.features import BASELINE, Features, detect
-from hub.graphiql import graphiql_html
+from hub.graphiql import graphiql_page
 from resolvers.compiler import RawJSON
 from resolvers.context import Context
 from schema import schema
@@ -38,10 +39,12 @@ READINESS_TIMEOUT_SECONDS = 2.0
 class GraphQLApp(GraphQL[Context, None]):
     """Strawberry's ASGI app, with a context holding the request's session and loaders."""
 
-    @property
-    def graphql_ide_html(self) -> str:
-        """GraphiQL with the hub's example queries as tabs."""
-        return graphiql_html()
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """GraphiQL with the hub's example queries as tabs, under its Content-Security-Policy."""
+        page = graphiql_page()
+        return HTMLResponse(
+            page.html, headers={"Content-Security-Policy": page.content_security_policy}
+        )
 
     async def get_context(self, request: Request | WebSocket, response: object) -> Context:
         state = request.app.state
@@ -170,6 +173,7 @@ def create_app(
             Route("/readyz", readyz),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
+            *landing.routes,
         ],
         middleware=[Middleware(BearerAuthentication, backend=BearerBackend(settings))],
         lifespan=open_configured_database if sessions is None else no_lifespan,
