@@ -30,10 +30,14 @@ serve: install
 test: lint tools
 	$(BIN)/pytest
 
-# The benchmark's smoke test drives the hub with wrk, from Debian's packages.
+# Debian's packages the tests drive, as COMMAND:PACKAGE: wrk for the benchmark's smoke test,
+# Chromium and its driver for the browser tests (tests/browser/).
+TOOLS := wrk:wrk chromium:chromium chromedriver:chromium-driver
 tools:
-	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] || { echo "install wrk (apt-get install wrk)"; exit 1; }; \
-		apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+	@missing=; for tool in $(TOOLS); do \
+		command -v $${tool%%:*} >/dev/null || missing="$$missing $${tool#*:}"; done; \
+	[ -z "$$missing" ] || { [ "$$(id -u)" = 0 ] || { echo "install$$missing (apt-get install$$missing)"; exit 1; }; \
+		apt-get update -qq && apt-get install -y -qq $$missing >/dev/null; }
 
 lint: install
 	$(BIN)/ruff check .
