@@ -5,7 +5,7 @@ self-contained bundles. The page pins every file by a subresource-integrity hash
 kept only when it matches it (the browser would refuse any other) and no lock file is needed;
 the versions follow strawberry's page when strawberry is upgraded.
 
-    python -m hub.assets    # what `make assets` runs; exits 1 when a file could not be had
+    python -m hub.assets    # what `make install` runs; exits 1 when a file could not be had
 """
 
 import base64
@@ -48,10 +48,13 @@ def pack(packages: set[str], directory: Path) -> dict[str, Path]:
 def unpack(asset: Asset, tarball: Path, target: Path) -> bool:
     """Write the asset's file from its package's tarball, if its integrity hash matches."""
     with tarfile.open(tarball) as archive:
-        member = archive.extractfile(f"package/{asset.file}")
+        try:
+            member = archive.extractfile(f"package/{asset.file}")
+        except KeyError:
+            member = None
         data = member.read() if member else b""
     if not matches(data, asset.integrity):
-        logger.error("%s from npm does not match the page's integrity hash", asset.path)
+        logger.error("%s is not in npm's package as the page's integrity hash has it", asset.path)
         return False
     destination = target / asset.path
     destination.parent.mkdir(parents=True, exist_ok=True)

@@ -1,9 +1,9 @@
 """The GraphiQL page: strawberry's, with the example queries of docs/queries/ as tabs.
 
 Strawberry's page loads React, GraphiQL and its explorer plugin from a CDN, each file pinned by
-version and by a subresource-integrity hash. When `make assets` (hub.assets) has put those
-files into hub/static/graphiql/, the page loads them from the hub instead, so that GraphiQL
-works offline; otherwise it stays on the CDN.
+version and by a subresource-integrity hash. When `make install` (python -m hub.assets) has put
+those files into hub/static/graphiql/, the page loads them from the hub instead, so that
+GraphiQL works offline; otherwise it stays on the CDN.
 """
 
 import base64
@@ -143,7 +143,7 @@ def graphiql_page(assets_dir: Path = ASSETS_DIR) -> Page:
         page, origins = page.replace(CDN, ASSETS_URL), "'self'"
     else:
         logger.warning(
-            "GraphiQL loads its scripts and styles from %s: `make assets` fetches them for the hub",
+            "GraphiQL loads its scripts and styles from %s; `python -m hub.assets` fetches them",
             CDN,
         )
         origins = f"'self' {CDN.rstrip('/')}"

@@ -67,6 +67,9 @@ def test_a_fetched_file_is_kept_only_when_it_matches_the_page_hash(tmp_path: Pat
     assert not unpack(tampered, package, target)
     assert not (target / tampered.path).exists()
 
+    missing = Asset("bundle@1.0.0", "umd/other.js", integrity(bundle))
+    assert not unpack(missing, package, target)
+
     genuine = Asset("bundle@1.0.0", "umd/bundle.js", integrity(bundle))
     assert unpack(genuine, package, target)
     assert (target / genuine.path).read_bytes() == bundle
