@@ -4,10 +4,11 @@
 VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
+ASSETS := hub/static/graphiql/.fetched
 
 .PHONY: install serve test lint format tools
 
-install: $(INSTALLED)
+install: $(INSTALLED) $(ASSETS)
 
 # Reinstall whenever the dependencies change.
 $(INSTALLED): pyproject.toml
@@ -16,18 +17,29 @@ $(INSTALLED): pyproject.toml
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $@
 
-serve: $(INSTALLED)
+# GraphiQL's scripts and styles, fetched with npm (hub/assets.py) for the hub to serve; again
+# whenever strawberry (and with it the page's pinned versions) may have changed. Without npm
+# or the registry GraphiQL loads them from a CDN, so the quick start still works.
+$(ASSETS): $(INSTALLED)
+	$(BIN)/python -m hub.assets && touch $@ \
+		|| echo "warning: GraphiQL's files could not be fetched; it loads them from a CDN"
+
+serve: install
 	$(BIN)/engagement-hub serve
 
 test: lint tools
 	$(BIN)/pytest
 
-# The benchmark's smoke test drives the hub with wrk, from Debian's packages.
+# Debian's packages the tests drive, as COMMAND:PACKAGE: wrk for the benchmark's smoke test,
+# Chromium and its driver for the browser tests (tests/browser/).
+TOOLS := wrk:wrk chromium:chromium chromedriver:chromium-driver
 tools:
-	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] || { echo "install wrk (apt-get install wrk)"; exit 1; }; \
-		apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+	@missing=; for tool in $(TOOLS); do \
+		command -v $${tool%%:*} >/dev/null || missing="$$missing $${tool#*:}"; done; \
+	[ -z "$$missing" ] || { [ "$$(id -u)" = 0 ] || { echo "install$$missing (apt-get install$$missing)"; exit 1; }; \
+		apt-get update -qq && apt-get install -y -qq $$missing >/dev/null; }
 
-lint: $(INSTALLED)
+lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy

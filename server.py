@@ -16,7 +16,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -24,6 +24,7 @@ from strawberry.http import GraphQLRequestData
 from strawberry.http.base import BaseRequestProtocol
 from strawberry.types import ExecutionResult
 
+from hub import landing
 from hub.auth import BearerAuthentication, BearerBackend
 from hub.config import Settings
 from hub.database import (
@@ -35,7 +36,7 @@ from hub.database import (
 )
 from hub.events import Events
 from hub.features import BASELINE, Features, detect
-from hub.graphiql import graphiql_html
+from hub.graphiql import graphiql_page
 from hub.persisted import PersistedQueries, PersistedQueryError
 from resolvers.compiler import RawJSON
 from resolvers.context import Context
@@ -50,10 +51,12 @@ READINESS_TIMEOUT_SECONDS = 2.0
 class GraphQLApp(GraphQL[Context, None]):
     """Strawberry's ASGI app, with a context holding the request's session and loaders."""
 
-    @property
-    def graphql_ide_html(self) -> str:
-        """GraphiQL with the hub's example queries as tabs."""
-        return graphiql_html()
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """GraphiQL with the hub's example queries as tabs, under its Content-Security-Policy."""
+        page = graphiql_page()
+        return HTMLResponse(
+            page.html, headers={"Content-Security-Policy": page.content_security_policy}
+        )
 
     async def get_context(self, request: Request | WebSocket, response: object) -> Context:
         state = request.app.state
@@ -237,6 +240,7 @@ def create_app(
             Route("/readyz", readyz),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
+            *landing.routes,
         ],
         middleware=[
             # Outermost, so that refusals (401) carry the headers browsers need to read them.
