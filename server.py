@@ -13,18 +13,20 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLRequestData
 
 from hub.auth import BearerAuthentication, BearerBackend
+from hub.body_limit import BodySizeLimit
 from hub.config import Settings
 from hub.database import create_engine, create_read_pool, open_database, session_factory
 from hub.events import Events
 from hub.features import BASELINE, Features, detect
 from hub.graphiql import graphiql_html
+from hub.ratelimit import RateLimiter, add_headers
 from resolvers.compiler import RawJSON
 from resolvers.context import Context
 from schema import schema
@@ -56,6 +58,13 @@ class GraphQLApp(GraphQL[Context, None]):
             reads=state.reads,
             events=state.events,
         )
+
+    async def run(self, request: Request | WebSocket, **options: Any) -> Any:
+        """Strawberry's answer, with the client's rate limit budget in its headers."""
+        response = await super().run(request, **options)
+        if isinstance(response, Response):
+            add_headers(request, response)
+        return response
 
     def encode_json(self, response_data: Any) -> str | bytes:
         """The response as JSON; data the compiled path built stays as PostgreSQL wrote it."""
@@ -123,10 +132,12 @@ async def readyz(request: Request) -> JSONResponse:
 @asynccontextmanager
 async def open_configured_database(app: Starlette) -> AsyncIterator[None]:
     """Open the configured database (starting the embedded one if needed); detect its features."""
-    database = await asyncio.to_thread(open_database, app.state.settings)
-    engine = create_engine(database.url, pool_size=app.state.settings.pool_size)
+    settings = app.state.settings
+    database = await asyncio.to_thread(open_database, settings)
+    pool_size, timeout_ms = settings.pool_size, settings.statement_timeout_ms
+    engine = create_engine(database.url, pool_size=pool_size, statement_timeout_ms=timeout_ms)
     app.state.sessions = session_factory(engine)
-    app.state.reads = await create_read_pool(database.url, app.state.settings.pool_size)
+    app.state.reads = await create_read_pool(database.url, pool_size, timeout_ms)
     app.state.events = Events(database.url)
     try:
         async with engine.connect() as connection:
@@ -136,6 +147,7 @@ async def open_configured_database(app: Starlette) -> AsyncIterator[None]:
         yield
     finally:
         await app.state.events.stop()
+        await app.state.rate_limiter.close()
         await app.state.reads.close()
         await engine.dispose()
         await asyncio.to_thread(database.stop_if_started_here)
@@ -171,7 +183,10 @@ def create_app(
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
         ],
-        middleware=[Middleware(BearerAuthentication, backend=BearerBackend(settings))],
+        middleware=[
+            Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
+            Middleware(BearerAuthentication, backend=BearerBackend(settings)),
+        ],
         lifespan=open_configured_database if sessions is None else no_lifespan,
     )
     app.state.sessions = sessions
@@ -179,6 +194,7 @@ def create_app(
     app.state.events = events
     app.state.settings = settings
     app.state.features = features
+    app.state.rate_limiter = RateLimiter(settings)
     return app
 
 

@@ -45,6 +45,17 @@ class Settings:
     oidc_jwks_url: str | None
     oidc_role_claim: str
     oidc_scope_claim: str
+    # Safety limits (schema/limits.py): each refuses a request before it runs.
+    max_query_depth: int
+    max_aliases: int
+    max_tokens: int
+    max_query_cost: int
+    max_body_bytes: int
+    statement_timeout_ms: int
+    # Rate limits (hub/ratelimit.py): cost points per hour; 0 turns a budget off.
+    rate_limit_public: int
+    rate_limit_key: int
+    redis_url: str | None
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -54,7 +65,7 @@ class Settings:
             # Half a configuration would silently refuse every token; say what is missing.
             missing = ", ".join(name for name in OIDC_VARIABLES if name not in oidc_set)
             raise ConfigurationError(f"OpenID Connect is configured in part: also set {missing}")
-        return cls(
+        settings = cls(
             database_url=os.environ.get("DATABASE_URL") or None,
             data_dir=Path(os.environ.get("HUB_DATA_DIR") or default_data_dir()),
             pg_binaries=os.environ.get("HUB_PG_BINARIES", "auto"),
@@ -68,4 +79,27 @@ class Settings:
             oidc_jwks_url=os.environ.get("HUB_OIDC_JWKS_URL") or None,
             oidc_role_claim=os.environ.get("HUB_OIDC_ROLE_CLAIM") or "hub_role",
             oidc_scope_claim=os.environ.get("HUB_OIDC_SCOPE_CLAIM") or "hub_scope",
+            max_query_depth=int(os.environ.get("HUB_MAX_QUERY_DEPTH", "15")),
+            max_aliases=int(os.environ.get("HUB_MAX_ALIASES", "30")),
+            max_tokens=int(os.environ.get("HUB_MAX_TOKENS", "2000")),
+            max_query_cost=int(os.environ.get("HUB_MAX_QUERY_COST", "500000")),
+            max_body_bytes=int(os.environ.get("HUB_MAX_BODY_BYTES", "65536")),
+            statement_timeout_ms=int(os.environ.get("HUB_STATEMENT_TIMEOUT_MS", "10000")),
+            rate_limit_public=int(os.environ.get("HUB_RATE_LIMIT_PUBLIC", "1000000")),
+            rate_limit_key=int(os.environ.get("HUB_RATE_LIMIT_KEY", "10000000")),
+            redis_url=os.environ.get("HUB_REDIS_URL") or None,
         )
+        settings.check_rate_limits()
+        return settings
+
+    def check_rate_limits(self) -> None:
+        """Refuse a budget smaller than the cost limit: queries within the limit costing more
+        than the budget could never run, and their clients would retry forever."""
+        budgets = {"HUB_RATE_LIMIT_PUBLIC": self.rate_limit_public}
+        budgets["HUB_RATE_LIMIT_KEY"] = self.rate_limit_key
+        for name, budget in budgets.items():
+            if 0 < budget < self.max_query_cost:
+                raise ConfigurationError(
+                    f"{name} ({budget}) is below HUB_MAX_QUERY_COST ({self.max_query_cost}): "
+                    "raise it, or lower the cost limit"
+                )

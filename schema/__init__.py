@@ -1,11 +1,12 @@
 """The GraphQL schema, assembled in one place."""
 
 import strawberry
-from strawberry.extensions import AddValidationRules, MaskErrors, ParserCache, ValidationCache
+from strawberry.extensions import AddValidationRules, ParserCache, ValidationCache
 
 from resolvers.executor import CompilingExecutor
-from schema.extensions import CloseSession, DebugFigures, NoNulInStrings, is_unexpected
+from schema.extensions import CloseSession, DebugFigures, MaskUnexpectedErrors, NoNulInStrings
 from schema.labels import LabelsQuery
+from schema.limits import QueryCost, ShapeLimit, TokenLimit
 from schema.query import NetworkQuery
 from schema.search import SearchQuery
 from schema.statistics import StatisticsQuery
@@ -33,7 +34,10 @@ schema = strawberry.Schema(
         lambda: ValidationCache(maxsize=1000),
         CloseSession,
         DebugFigures,
-        lambda: AddValidationRules([NoNulInStrings]),
-        lambda: MaskErrors(should_mask_error=is_unexpected),
+        # The safety limits (schema/limits.py), all before anything runs.
+        TokenLimit,
+        lambda: AddValidationRules([NoNulInStrings, ShapeLimit]),
+        QueryCost,
+        MaskUnexpectedErrors,
     ],
 )

@@ -6,11 +6,16 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from graphql import GraphQLError, StringValueNode, ValidationRule
-from strawberry.extensions import SchemaExtension
+from strawberry.extensions import MaskErrors, SchemaExtension
 
 logger = logging.getLogger(__name__)
 
 NUL_MESSAGE = "Text must not contain the NUL character (U+0000)."
+TIMEOUT_MESSAGE = (
+    "The query ran longer than the statement timeout and was cancelled; "
+    "ask for less (smaller pages, fewer nested connections)."
+)
+QUERY_CANCELED = "57014"
 
 
 class CloseSession(SchemaExtension):
@@ -56,6 +61,31 @@ class NoNulInStrings(ValidationRule):
             self.report_error(
                 GraphQLError("Text must not contain the NUL character (U+0000).", node)
             )
+
+
+class MaskUnexpectedErrors(MaskErrors):
+    """Strawberry's error masking of unexpected errors (is_unexpected), where a statement that
+    ran out of time (HUB_STATEMENT_TIMEOUT_MS) says so: the client can ask for less."""
+
+    def __init__(self) -> None:
+        super().__init__(should_mask_error=is_unexpected)
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        if not is_statement_timeout(error.original_error):
+            return super().anonymise_error(error)
+        return GraphQLError(
+            TIMEOUT_MESSAGE, error.nodes, path=error.path, extensions={"code": "TIMEOUT"}
+        )
+
+
+def is_statement_timeout(error: BaseException | None) -> bool:
+    """Whether PostgreSQL cancelled the statement behind `error` (SQLSTATE 57014: the
+    statement timeout, or an administrator's cancel), however SQLAlchemy wrapped it."""
+    while error is not None:
+        if getattr(error, "sqlstate", None) == QUERY_CANCELED:
+            return True
+        error = error.__cause__
+    return False
 
 
 def is_unexpected(error: GraphQLError) -> bool:
