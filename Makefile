@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install serve test lint format tools
+.PHONY: install serve test lint format tools redis
 
 install: $(INSTALLED)
 
@@ -26,6 +26,14 @@ test: lint tools
 tools:
 	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] || { echo "install wrk (apt-get install wrk)"; exit 1; }; \
 		apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+
+# A Redis for the test of two hubs sharing one rate limit budget (which skips without one; CI
+# runs this first so that it never does): Debian's redis-server if missing, started if down.
+redis:
+	@command -v redis-server >/dev/null || { [ "$$(id -u)" = 0 ] || { echo "install redis-server (apt-get install redis-server)"; exit 1; }; \
+		apt-get update -qq && apt-get install -y -qq redis-server >/dev/null; }
+	@redis-cli ping >/dev/null 2>&1 || { redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" >/dev/null; \
+		for attempt in $$(seq 50); do redis-cli ping >/dev/null 2>&1 && break; sleep 0.1; done; redis-cli ping >/dev/null; }
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
