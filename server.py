@@ -78,11 +78,18 @@ class GraphQLApp(GraphQL[Context, None]):
         return f'{{"data":{data.text}{separator}{rest[1:]}'
 
     def parse_json(self, data: str | bytes) -> Any:
-        """Strawberry's JSON parsing, refusing bodies that are not objects (e.g. `null`).
+        """Strawberry's JSON parsing, refusing bodies that are not objects (e.g. `null`), not
+        UTF-8, or nested deeper than Python's JSON parser goes.
 
-        Strawberry itself calls `.get` on whatever it parsed, so such a body would be a 500.
+        Strawberry itself calls `.get` on whatever it parsed and catches only syntax errors of
+        the JSON, so any of these would be a 500.
         """
-        parsed = super().parse_json(data)
+        try:
+            parsed = super().parse_json(data)
+        except UnicodeDecodeError:
+            raise HTTPException(400, "The request body is not UTF-8.") from None
+        except RecursionError:
+            raise HTTPException(400, "The request body is nested too deeply.") from None
         if not isinstance(parsed, dict | list):
             raise HTTPException(400, "The request body must be a JSON object.")
         return parsed
