@@ -8,7 +8,7 @@ it runs and goes to the client in `extensions.cost` on every response; the rate 
 
 import math
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from graphlib import CycleError, TopologicalSorter
 from typing import Any, NamedTuple, cast
@@ -23,6 +23,7 @@ from graphql import (
     GraphQLError,
     GraphQLField,
     GraphQLList,
+    GraphQLNamedType,
     GraphQLObjectType,
     GraphQLSchema,
     GraphQLSyntaxError,
@@ -378,34 +379,37 @@ class Cost:
     def of_field(
         self, definition: GraphQLField, details: FieldDetailsList, page: int | None
     ) -> int:
-        """The cost of one field: its items times the cost of what each selects."""
+        """The cost of one field: its items times the cost of what each selects (the most
+        of what it selects on any type it can return)."""
         named = get_named_type(definition.type)
         if is_leaf_type(named):
             return 0
         arguments = self.arguments(definition, details)
+        # A field taking `first` is a connection: its page bounds the lists it holds.
         inner_page = self.page_size(arguments) if "first" in definition.args else None
-        possible = (
-            [named]
-            if isinstance(named, GraphQLObjectType)
-            else self.schema.get_possible_types(cast(GraphQLAbstractType, named))
-        )
         each = max(
-            (
-                self.of_fields(
-                    kind,
-                    collect_subfields(
-                        self.schema, self.fragments, self.variables, self.operation, kind, details
-                    ).grouped_field_set.values(),
-                    inner_page,
-                )
-                for kind in possible
-            ),
+            (self.of_selection(kind, details, inner_page) for kind in self.runtime_types(named)),
             default=0,
         )
         if not isinstance(get_nullable_type(definition.type), GraphQLList):
             return each
         items = page if page is not None else self.list_items(arguments)
         return items * (1 + each)
+
+    def of_selection(
+        self, kind: GraphQLObjectType, details: FieldDetailsList, page: int | None
+    ) -> int:
+        """The cost of what a field selects on an object of type `kind`."""
+        subfields = collect_subfields(
+            self.schema, self.fragments, self.variables, self.operation, kind, details
+        )
+        return self.of_fields(kind, subfields.grouped_field_set.values(), page)
+
+    def runtime_types(self, named: GraphQLNamedType) -> Sequence[GraphQLObjectType]:
+        """The object types a field of type `named` can return."""
+        if isinstance(named, GraphQLObjectType):
+            return [named]
+        return self.schema.get_possible_types(cast(GraphQLAbstractType, named))
 
     def arguments(self, definition: GraphQLField, details: FieldDetailsList) -> dict[str, Any]:
         """The field's argument values (none where they are invalid: execution refuses them)."""

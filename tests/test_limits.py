@@ -19,9 +19,11 @@ from bench.mix import MIX
 from bench.servers import MAX_PAGE_SIZE as BENCH_PAGE_SIZE
 from hub.config import ConfigurationError, Settings
 from hub.database import create_engine, create_read_pool
+from hub.features import detect
 from schema import schema
 from schema.limits import LIMITS, Cost
-from tests.conftest import asgi_client
+from server import create_app
+from tests.conftest import asgi_client, sessions_on
 from tests.generated_queries import queries
 
 EXAMPLES = {
@@ -31,6 +33,11 @@ EXAMPLES = {
     )
 }
 
+# Statements that take longer than IMPATIENT_MS on the demo data, on either read path.
+HEAVY = """{ cities { edges { node { slug localNetwork { actors(first: 100) {
+  edges { node { slug sector { code } contacts { email } } } } }
+  fundings(first: 50) { edges { node { title funder { slug } } } } } } } }"""
+IMPATIENT_MS = 5
 # Three connections nested at their default page of 100: 100 * (1 + 100 * (1 + 100)) items.
 COSTLY = """{ cities { edges { node { partnerCities { edges { node {
   localNetwork { actors { edges { node { name } } } } } } } } } } }"""
@@ -315,9 +322,9 @@ async def test_a_body_within_the_limit_answers(client: httpx.AsyncClient) -> Non
 async def impatient_client(
     request: pytest.FixtureRequest, demo_connection: AsyncConnection
 ) -> AsyncIterator[httpx.AsyncClient]:
-    """The app on the demo data with a statement timeout of 1 ms."""
-    await demo_connection.execute(text("SET LOCAL statement_timeout = 1"))
+    """The app on the demo data with a statement timeout of IMPATIENT_MS."""
     async for client in asgi_client(demo_connection, debugging(compiled=request.param)):
+        await demo_connection.execute(text(f"SET LOCAL statement_timeout = {IMPATIENT_MS}"))
         yield client
 
 
@@ -327,9 +334,7 @@ async def impatient_client(
 async def test_a_statement_over_the_timeout_is_a_clear_error(
     impatient_client: httpx.AsyncClient,
 ) -> None:
-    query = """{ cities { edges { node { slug localNetwork { actors(first: 50) {
-      edges { node { slug sector { code } } } } } fundings(first: 20) { totalCount } } } } }"""
-    body = await ask(impatient_client, query)
+    body = await ask(impatient_client, HEAVY)
     messages = {error["message"] for error in body["errors"]}
     codes = {error["extensions"]["code"] for error in body["errors"]}
     assert messages == {
@@ -337,6 +342,27 @@ async def test_a_statement_over_the_timeout_is_a_clear_error(
         "ask for less (smaller pages, fewer nested connections)."
     }
     assert codes == {"TIMEOUT"}
+
+
+async def test_a_compiled_read_over_the_timeout_on_the_read_pool_is_a_clear_error(
+    demo_connection: AsyncConnection, demo_database_url: str
+) -> None:
+    reads = await create_read_pool(demo_database_url, 1, statement_timeout_ms=IMPATIENT_MS)
+    app = create_app(
+        sessions_on(demo_connection),
+        reads=reads,
+        settings=debugging(compiled=True),
+        features=await detect(demo_connection),
+    )
+    try:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://hub.test"
+        ) as client:
+            body = await ask(client, HEAVY)
+    finally:
+        await reads.close()
+    assert body["extensions"]["debug"]["readPath"] == "compiled"
+    assert [error["extensions"]["code"] for error in body["errors"]] == ["TIMEOUT"]
 
 
 async def test_the_pools_set_the_statement_timeout(demo_database_url: str) -> None:
