@@ -204,13 +204,13 @@ def client_key(request: HTTPConnection, viewer: Viewer) -> str:
     if viewer is not PUBLIC:
         return f"subject:{viewer.subject}"
     host = request.client.host if request.client else "unknown"
+    if ":" not in host:  # IPv4 (or a name): as it is, without parsing it on every request
+        return f"address:{host}"
     try:
-        address = ipaddress.ip_address(host)
+        network = ipaddress.ip_network((host, IPV6_CLIENT_PREFIX), strict=False)
     except ValueError:
         return f"address:{host}"
-    if address.version == 6:
-        return f"address:{ipaddress.ip_network((address, IPV6_CLIENT_PREFIX), strict=False)}"
-    return f"address:{address}"
+    return f"address:{network}"
 
 
 def add_headers(request: HTTPConnection, response: Response) -> None:
