@@ -95,8 +95,10 @@ class Settings:
     def check_rate_limits(self) -> None:
         """Refuse a budget smaller than the cost limit: queries within the limit costing more
         than the budget could never run, and their clients would retry forever."""
-        budgets = {"HUB_RATE_LIMIT_PUBLIC": self.rate_limit_public}
-        budgets["HUB_RATE_LIMIT_KEY"] = self.rate_limit_key
+        budgets = {
+            "HUB_RATE_LIMIT_PUBLIC": self.rate_limit_public,
+            "HUB_RATE_LIMIT_KEY": self.rate_limit_key,
+        }
         for name, budget in budgets.items():
             if 0 < budget < self.max_query_cost:
                 raise ConfigurationError(
