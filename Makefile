@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 ASSETS := hub/static/graphiql/.fetched
 
-.PHONY: install serve test lint format tools
+.PHONY: install serve test lint format tools redis
 
 install: $(INSTALLED) $(ASSETS)
 
@@ -38,6 +38,14 @@ tools:
 		command -v $${tool%%:*} >/dev/null || missing="$$missing $${tool#*:}"; done; \
 	[ -z "$$missing" ] || { [ "$$(id -u)" = 0 ] || { echo "install$$missing (apt-get install$$missing)"; exit 1; }; \
 		apt-get update -qq && apt-get install -y -qq $$missing >/dev/null; }
+
+# A Redis for the test of two hubs sharing one rate limit budget (which skips without one; CI
+# runs this first so that it never does): Debian's redis-server if missing, started if down.
+redis:
+	@command -v redis-server >/dev/null || { [ "$$(id -u)" = 0 ] || { echo "install redis-server (apt-get install redis-server)"; exit 1; }; \
+		apt-get update -qq && apt-get install -y -qq redis-server >/dev/null; }
+	@redis-cli ping >/dev/null 2>&1 || { redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" >/dev/null; \
+		for attempt in $$(seq 50); do redis-cli ping >/dev/null 2>&1 && break; sleep 0.1; done; redis-cli ping >/dev/null; }
 
 lint: install
 	$(BIN)/ruff check .

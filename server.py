@@ -26,6 +26,7 @@ from strawberry.types import ExecutionResult
 
 from hub import landing
 from hub.auth import BearerAuthentication, BearerBackend
+from hub.body_limit import BodySizeLimit
 from hub.config import Settings
 from hub.database import (
     create_engine,
@@ -38,6 +39,7 @@ from hub.events import Events
 from hub.features import BASELINE, Features, detect
 from hub.graphiql import graphiql_page
 from hub.persisted import PersistedQueries, PersistedQueryError
+from hub.ratelimit import RateLimiter, add_headers
 from resolvers.compiler import RawJSON
 from resolvers.context import Context
 from schema import schema
@@ -73,6 +75,13 @@ class GraphQLApp(GraphQL[Context, None]):
             replica=state.replica_sessions,
         )
 
+    async def run(self, request: Request | WebSocket, **options: Any) -> Any:
+        """Strawberry's answer, with the client's rate limit budget in its headers."""
+        response = await super().run(request, **options)
+        if isinstance(response, Response):
+            add_headers(request, response)
+        return response
+
     def encode_json(self, response_data: Any) -> str:
         """The response as JSON (orjson's, a multiple faster than the standard library's);
         data the compiled path built stays as PostgreSQL wrote it. Text, not bytes: over
@@ -89,11 +98,18 @@ class GraphQLApp(GraphQL[Context, None]):
         return orjson.loads(data)
 
     def parse_json(self, data: str | bytes) -> Any:
-        """Strawberry's JSON parsing, refusing bodies that are not objects (e.g. `null`).
+        """Strawberry's JSON parsing, refusing bodies that are not objects (e.g. `null`), not
+        UTF-8, or nested deeper than Python's JSON parser goes.
 
-        Strawberry itself calls `.get` on whatever it parsed, so such a body would be a 500.
+        Strawberry itself calls `.get` on whatever it parsed and catches only syntax errors of
+        the JSON, so any of these would be a 500.
         """
-        parsed = super().parse_json(data)
+        try:
+            parsed = super().parse_json(data)
+        except UnicodeDecodeError:
+            raise HTTPException(400, "The request body is not UTF-8.") from None
+        except RecursionError:
+            raise HTTPException(400, "The request body is nested too deeply.") from None
         if not isinstance(parsed, dict | list):
             raise HTTPException(400, "The request body must be a JSON object.")
         return parsed
@@ -180,15 +196,20 @@ async def open_configured_database(app: Starlette) -> AsyncIterator[None]:
     """Open the configured database (starting the embedded one if needed); detect its features."""
     database = await asyncio.to_thread(open_database, app.state.settings)
     settings = app.state.settings
-    engine = create_engine(database.url, pool_size=settings.pool_size)
+    timeout_ms = settings.statement_timeout_ms
+    engine = create_engine(
+        database.url, pool_size=settings.pool_size, statement_timeout_ms=timeout_ms
+    )
     app.state.sessions = session_factory(engine)
     # Queries read from the replica if there is one: compiled reads and resolvers alike.
     reads_url = to_asyncpg_url(settings.replica_url) if settings.replica_url else database.url
     replica = (
-        create_engine(reads_url, pool_size=settings.pool_size) if settings.replica_url else None
+        create_engine(reads_url, pool_size=settings.pool_size, statement_timeout_ms=timeout_ms)
+        if settings.replica_url
+        else None
     )
     app.state.replica_sessions = session_factory(replica) if replica else None
-    app.state.reads = await create_read_pool(reads_url, settings.pool_size)
+    app.state.reads = await create_read_pool(reads_url, settings.pool_size, timeout_ms)
     app.state.events = Events(database.url)
     try:
         async with engine.connect() as connection:
@@ -199,6 +220,7 @@ async def open_configured_database(app: Starlette) -> AsyncIterator[None]:
     finally:
         await app.state.events.stop()
         await app.state.persisted.close()
+        await app.state.rate_limiter.close()
         await app.state.reads.close()
         if replica is not None:
             await replica.dispose()
@@ -251,6 +273,7 @@ def create_app(
                 allow_methods=["GET", "POST"],
                 allow_headers=["*"],
             ),
+            Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
             Middleware(BearerAuthentication, backend=BearerBackend(settings)),
         ],
         lifespan=open_configured_database if sessions is None else no_lifespan,
@@ -262,6 +285,7 @@ def create_app(
     app.state.settings = settings
     app.state.features = features
     app.state.persisted = PersistedQueries.from_settings(settings)
+    app.state.rate_limiter = RateLimiter(settings)
     return app
 
 

@@ -71,6 +71,16 @@ class Settings:
     # Persisted queries: "apq" (Apollo's automatic ones), "allowlist" (only registered), "off".
     persisted_queries: str
     allowlist: Path | None
+    # Safety limits (schema/limits.py): each refuses a request before it runs.
+    max_query_depth: int
+    max_aliases: int
+    max_tokens: int
+    max_query_cost: int
+    max_body_bytes: int
+    statement_timeout_ms: int
+    # Rate limits (hub/ratelimit.py): cost points per hour; 0 turns a budget off.
+    rate_limit_public: int
+    rate_limit_key: int
     redis_url: str | None
 
     @classmethod
@@ -90,7 +100,7 @@ class Settings:
             )
         if allowlist is not None and not Path(allowlist).exists():
             raise ConfigurationError(f"HUB_ALLOWLIST: {allowlist} does not exist")
-        return cls(
+        settings = cls(
             database_url=os.environ.get("DATABASE_URL") or None,
             replica_url=os.environ.get("DATABASE_REPLICA_URL") or None,
             data_dir=Path(os.environ.get("HUB_DATA_DIR") or default_data_dir()),
@@ -115,5 +125,29 @@ class Settings:
             ),
             persisted_queries=persisted_queries,
             allowlist=Path(allowlist) if allowlist else None,
+            max_query_depth=int(os.environ.get("HUB_MAX_QUERY_DEPTH", "15")),
+            max_aliases=int(os.environ.get("HUB_MAX_ALIASES", "30")),
+            max_tokens=int(os.environ.get("HUB_MAX_TOKENS", "2000")),
+            max_query_cost=int(os.environ.get("HUB_MAX_QUERY_COST", "500000")),
+            max_body_bytes=int(os.environ.get("HUB_MAX_BODY_BYTES", "65536")),
+            statement_timeout_ms=int(os.environ.get("HUB_STATEMENT_TIMEOUT_MS", "10000")),
+            rate_limit_public=int(os.environ.get("HUB_RATE_LIMIT_PUBLIC", "1000000")),
+            rate_limit_key=int(os.environ.get("HUB_RATE_LIMIT_KEY", "10000000")),
             redis_url=os.environ.get("HUB_REDIS_URL") or None,
         )
+        settings.check_rate_limits()
+        return settings
+
+    def check_rate_limits(self) -> None:
+        """Refuse a budget smaller than the cost limit: queries within the limit costing more
+        than the budget could never run, and their clients would retry forever."""
+        budgets = {
+            "HUB_RATE_LIMIT_PUBLIC": self.rate_limit_public,
+            "HUB_RATE_LIMIT_KEY": self.rate_limit_key,
+        }
+        for name, budget in budgets.items():
+            if 0 < budget < self.max_query_cost:
+                raise ConfigurationError(
+                    f"{name} ({budget}) is below HUB_MAX_QUERY_COST ({self.max_query_cost}): "
+                    "raise it, or lower the cost limit"
+                )

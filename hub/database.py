@@ -76,7 +76,17 @@ async def count_hub_connections(url: str) -> int:
         await connection.close()
 
 
-def create_engine(url: str, pool_size: int = 5, **options: object) -> AsyncEngine:
+def server_settings(statement_timeout_ms: int) -> dict[str, str]:
+    """The hub's session settings; a statement running longer than `statement_timeout_ms`
+    is cancelled by the server (0: never)."""
+    if statement_timeout_ms <= 0:
+        return SERVER_SETTINGS
+    return SERVER_SETTINGS | {"statement_timeout": f"{statement_timeout_ms}ms"}
+
+
+def create_engine(
+    url: str, pool_size: int = 5, statement_timeout_ms: int = 0, **options: object
+) -> AsyncEngine:
     """An async engine over asyncpg that names itself to PostgreSQL (see pg_stat_activity).
 
     The pool keeps `pool_size` connections and opens no more: connections beyond a pool's
@@ -90,12 +100,12 @@ def create_engine(url: str, pool_size: int = 5, **options: object) -> AsyncEngin
         # No ping before each use: it costs a round trip per request. A connection found dead
         # fails its statement, and SQLAlchemy then discards the pool's older connections.
         pool_pre_ping=False,
-        connect_args={"server_settings": SERVER_SETTINGS},
+        connect_args={"server_settings": server_settings(statement_timeout_ms)},
         **options,
     )
 
 
-async def create_read_pool(url: str, size: int) -> asyncpg.Pool:
+async def create_read_pool(url: str, size: int, statement_timeout_ms: int = 0) -> asyncpg.Pool:
     """The pool of the compiled read path: plain asyncpg connections for one SELECT at a time.
 
     The compiled path runs one statement per request outside any transaction and leaves no
@@ -107,7 +117,7 @@ async def create_read_pool(url: str, size: int) -> asyncpg.Pool:
         asyncpg_dsn(url),
         min_size=0,
         max_size=size,
-        server_settings=SERVER_SETTINGS,
+        server_settings=server_settings(statement_timeout_ms),
         reset=keep_session,
     )
 

@@ -1,13 +1,14 @@
 """The GraphQL schema, assembled in one place."""
 
 import strawberry
-from strawberry.extensions import AddValidationRules, MaskErrors, ParserCache, ValidationCache
+from strawberry.extensions import AddValidationRules, ParserCache, ValidationCache
 
 from resolvers.executor import CompilingExecutor
 from schema.audit import AuditQuery
-from schema.extensions import CloseSession, DebugFigures, NoNulInStrings, is_unexpected
+from schema.extensions import CloseSession, DebugFigures, MaskUnexpectedErrors, NoNulInStrings
 from schema.joining import ApplicationsQuery
 from schema.labels import LabelsQuery
+from schema.limits import QueryCost, ShapeLimit, TokenLimit
 from schema.mutations import Mutation
 from schema.mutations.payloads import ERROR_TYPES
 from schema.policy import DeploymentPolicy
@@ -43,9 +44,12 @@ schema = strawberry.Schema(
         lambda: ValidationCache(maxsize=1000),
         CloseSession,
         DebugFigures,
-        lambda: AddValidationRules([NoNulInStrings]),
+        # The safety limits (schema/limits.py), all before anything runs.
+        TokenLimit,
+        lambda: AddValidationRules([NoNulInStrings, ShapeLimit]),
+        QueryCost,
         # After ValidationCache: it replaces that one's errors for operations it refuses.
         DeploymentPolicy,
-        lambda: MaskErrors(should_mask_error=is_unexpected),
+        MaskUnexpectedErrors,
     ],
 )

@@ -3,14 +3,23 @@
 import logging
 import time
 from collections.abc import AsyncIterator
+from functools import cached_property
 from typing import Any
 
 from graphql import GraphQLError, StringValueNode, ValidationRule
-from strawberry.extensions import SchemaExtension
+from strawberry.extensions import MaskErrors, SchemaExtension
 
 logger = logging.getLogger(__name__)
 
 NUL_MESSAGE = "Text must not contain the NUL character (U+0000)."
+TIMEOUT_MESSAGE = (
+    "The query ran longer than the statement timeout and was cancelled; "
+    "ask for less (smaller pages, fewer nested connections)."
+)
+# SQLSTATEs: a statement cancelled (by the statement timeout, or an administrator), and one
+# refused because its transaction failed before.
+QUERY_CANCELED = "57014"
+IN_FAILED_TRANSACTION = "25P02"
 
 
 class CloseSession(SchemaExtension):
@@ -56,6 +65,48 @@ class NoNulInStrings(ValidationRule):
             self.report_error(
                 GraphQLError("Text must not contain the NUL character (U+0000).", node)
             )
+
+
+class MaskUnexpectedErrors(MaskErrors):
+    """Strawberry's error masking of unexpected errors (is_unexpected), where a statement that
+    ran out of time (HUB_STATEMENT_TIMEOUT_MS) says so: the client can ask for less.
+
+    So do the statements after it that its transaction then refused: the resolver path runs
+    all statements of a request in one transaction.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(should_mask_error=is_unexpected)
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        if not self.timed_out(error):
+            return super().anonymise_error(error)
+        return GraphQLError(
+            TIMEOUT_MESSAGE, error.nodes, path=error.path, extensions={"code": "TIMEOUT"}
+        )
+
+    def timed_out(self, error: GraphQLError) -> bool:
+        """Whether `error` comes from the statement timeout."""
+        if has_sqlstate(error.original_error, QUERY_CANCELED):
+            return True
+        return has_sqlstate(error.original_error, IN_FAILED_TRANSACTION) and self.any_timed_out
+
+    @cached_property
+    def any_timed_out(self) -> bool:
+        """Whether a statement of the operation ran out of time."""
+        result = self.execution_context.result
+        errors = getattr(result, "errors", None) or ()
+        return any(has_sqlstate(error.original_error, QUERY_CANCELED) for error in errors)
+
+
+def has_sqlstate(error: BaseException | None, sqlstate: str) -> bool:
+    """Whether PostgreSQL's SQLSTATE behind `error` is `sqlstate`, however SQLAlchemy wrapped
+    it."""
+    while error is not None:
+        if getattr(error, "sqlstate", None) == sqlstate:
+            return True
+        error = error.__cause__
+    return False
 
 
 def is_unexpected(error: GraphQLError) -> bool:

@@ -72,7 +72,8 @@ async def test_city_by_slug_with_state_network_and_actor_sectors(
 
 async def test_unknown_city_is_null(demo_client: httpx.AsyncClient) -> None:
     body = await graphql(demo_client, '{ city(slug: "atlantis") { name } }')
-    assert body == {"data": {"city": None}}
+    assert body["data"] == {"city": None}
+    assert "errors" not in body
 
 
 async def test_cities_filter_by_state_code_in_any_case(demo_client: httpx.AsyncClient) -> None:
