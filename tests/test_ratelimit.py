@@ -15,9 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from starlette.applications import Starlette
 from starlette.requests import Request
 
-from hub.auth import create_key, resolve_grant
 from hub.config import Settings
 from hub.features import detect
+from hub.keys import create_key, resolve_grant
 from hub.ratelimit import SECONDS_PER_HOUR, MemoryBuckets, RedisBuckets, client_key
 from models import Role
 from resolvers.access import PUBLIC, Viewer
