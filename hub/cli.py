@@ -1,7 +1,8 @@
-"""The `engagement-hub` command line: serve, migrate, seed, schema, db, keys."""
+"""The `engagement-hub` command line: serve, migrate, seed, import, export, schema, db, keys."""
 
 import asyncio
 import errno
+import json
 import logging
 import os
 import socket
@@ -9,6 +10,7 @@ import sys
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated, TypeVar
 
 import asyncpg
@@ -37,6 +39,10 @@ from hub.keys import (
     revoke_key,
 )
 from hub.seeding import DatabaseNotEmpty, seed, seed_if_empty
+from hub.transfer.exporting import Format, NoPlaceForCsv, export_path
+from hub.transfer.importing import Summary, import_path
+from hub.transfer.problems import ImportRefused
+from hub.transfer.report import as_json, problems_table, summary_table
 
 app = typer.Typer(
     help="The GraphQL hub of the Engagierte Stadt network.",
@@ -62,6 +68,8 @@ EXPECTED_FAILURES = (
     ConfigurationError,
     InvalidGrant,
     UnknownKey,
+    ImportRefused,
+    NoPlaceForCsv,
 )
 
 
@@ -120,6 +128,54 @@ def seed_command(
             progress.update(task, advance=rows, description=f"Loaded {table}")
 
         asyncio.run(seed(database.url, build, reset=reset, progress=report))
+
+
+@app.command("import")
+def import_command(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            metavar="FILE",
+            exists=True,
+            help="A .json file, a .zip or directory of CSV files, or one entity's .csv file.",
+        ),
+    ],
+    report_json: Annotated[
+        Path | None, typer.Option(help="Also write the report to this file as JSON.")
+    ] = None,
+) -> None:
+    """Import themes, cities, state partnerships, actors, measures, funders and fundings:
+    every row is checked first, and one bad row means nothing is written."""
+    with opened_database() as database:
+        migrations.upgrade(database.url)
+        outcome: Summary | ImportRefused
+        try:
+            outcome = asyncio.run(import_path(database.url, file))
+        except ImportRefused as refused:
+            outcome = refused
+        if report_json is not None:
+            report_json.write_text(json.dumps(as_json(outcome), ensure_ascii=False, indent=2))
+    if isinstance(outcome, ImportRefused):
+        Console().print(problems_table(outcome))
+        raise outcome
+    Console().print(summary_table(outcome))
+    console.print(f"Imported {escape(str(file))}.")
+
+
+@app.command()
+def export(
+    format: Annotated[
+        Format | None,
+        typer.Option("--format", help="By default JSON for a .json or no --output, else CSV."),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(help="A .json file, or a .zip file or directory for CSV; none: stdout."),
+    ] = None,
+) -> None:
+    """Export everything `import` reads, in a stable order (contact persons stay out)."""
+    with opened_database() as database:
+        asyncio.run(export_path(database.url, output, format))
 
 
 @app.command()
