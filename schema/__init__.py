@@ -5,6 +5,7 @@ from strawberry.extensions import AddValidationRules, MaskErrors, ParserCache, V
 
 from resolvers.executor import CompilingExecutor
 from schema.extensions import CloseSession, DebugFigures, NoNulInStrings, is_unexpected
+from schema.federation import SCALARS, FederatedSchema, FederationQuery
 from schema.labels import LabelsQuery
 from schema.query import NetworkQuery
 from schema.search import SearchQuery
@@ -19,14 +20,17 @@ class Query(
     StatisticsQuery,
     LabelsQuery,
     SearchQuery,
+    FederationQuery,
 ):
     pass
 
 
-schema = strawberry.Schema(
+# An Apollo Federation v2 subgraph (schema/federation.py), and a plain GraphQL API to clients.
+schema = FederatedSchema(
     query=Query,
     subscription=Subscription,
     execution_context_class=CompilingExecutor,
+    scalar_overrides=SCALARS,
     extensions=[
         # Parsing and validating a document is done once, not per request.
         lambda: ParserCache(maxsize=1000),
