@@ -13,6 +13,7 @@ import json
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import asyncpg
 from starlette.applications import Starlette
@@ -61,12 +62,17 @@ def endpoint(query: Query) -> Route:
 
     async def answer(request: Request) -> Response:
         variables = json.loads(await request.body()).get("variables") or {}
-        arguments = [variables[name] for name in query.floor_parameters]
+        arguments = [bind_value(variables[name]) for name in query.floor_parameters]
         statement = request.app.state.statements[query.name]
         text = await request.app.state.pool.fetchval(statement, *arguments)
         return Response(text, media_type="application/json")
 
     return Route(f"/floor/{query.name}", answer, methods=["POST"])
+
+
+def bind_value(variable: Any) -> Any:
+    """A variable as the statement's parameter: lists and objects as JSON text."""
+    return json.dumps(variable) if isinstance(variable, list | dict) else variable
 
 
 async def readyz(request: Request) -> JSONResponse:

@@ -5,8 +5,8 @@ why there is none), and the floor's one hand-written SQL statement, which builds
 response in PostgreSQL. Before timing, the floor must answer exactly what the hub answers, and
 PostGraphile the same objects (`shape` reduces either response to the objects it holds).
 
-Extending the mix is adding one `Query` to `MIX` (e.g. federation's `_entities` batch once the
-hub offers it): its root field tells the harness whether the hub has it yet.
+Extending the mix is adding one `Query` to `MIX`: its root field tells the harness whether the
+hub has it yet.
 """
 
 import base64
@@ -824,4 +824,51 @@ SEARCH = Query(
 )
 
 
-MIX = (CITY, CITIES, FUNDER, STATISTICS, SEARCH, CITIES_ACTORS)
+# --- Federation: a gateway's batch of 500 city references ----------------------------------
+
+ENTITIES_HUB = """
+query Entities($representations: [_Any!]!) {
+  _entities(representations: $representations) {
+    ... on City { id slug name population status state { code name } }
+  }
+}
+"""
+
+# The references are global IDs (base64 of `City:<key>`), decoded in SQL, in their order.
+ENTITIES_FLOOR = """
+SELECT json_build_object('data', json_build_object('_entities', coalesce(json_agg((
+  SELECT json_build_object(
+    'id', encode(convert_to('City:' || c.id, 'UTF8'), 'base64'),
+    'slug', c.slug, 'name', c.name, 'population', c.population, 'status', upper(c.status),
+    'state', json_build_object('code', s.code, 'name', s.name))
+  FROM cities c JOIN states s ON s.code = c.state_code
+  WHERE c.id = split_part(convert_from(decode(r.value->>'id', 'base64'), 'UTF8'), ':', 2)::integer
+) ORDER BY r.number), '[]')))::text
+FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS r(value, number)
+"""
+
+
+def entities_variables(scale: int) -> Variables:
+    """500 city references by global ID, spread over the data set (its ids count from 1)."""
+    keys = (1 + number * scale // 500 for number in range(500))
+    return {
+        "representations": [
+            {"__typename": "City", "id": base64.b64encode(f"City:{key}".encode()).decode()}
+            for key in keys
+        ]
+    }
+
+
+ENTITIES = Query(
+    name="entities-500",
+    title="Federation: a gateway's 500 city references resolved by `_entities`",
+    root_field="_entities",
+    hub=ENTITIES_HUB,
+    variables=entities_variables,
+    floor=ENTITIES_FLOOR,
+    floor_parameters=("representations",),
+    not_comparable="PostGraphile is no federation subgraph: it has no `_entities`.",
+)
+
+
+MIX = (CITY, CITIES, FUNDER, STATISTICS, SEARCH, CITIES_ACTORS, ENTITIES)

@@ -6,6 +6,7 @@ from strawberry.extensions import AddValidationRules, ParserCache, ValidationCac
 from resolvers.executor import CompilingExecutor
 from schema.audit import AuditQuery
 from schema.extensions import CloseSession, DebugFigures, MaskUnexpectedErrors, NoNulInStrings
+from schema.federation import SCALARS, FederatedSchema, FederationQuery
 from schema.joining import ApplicationsQuery
 from schema.labels import LabelsQuery
 from schema.limits import QueryCost, ShapeLimit, TokenLimit
@@ -27,17 +28,20 @@ class Query(
     SearchQuery,
     ApplicationsQuery,
     AuditQuery,
+    FederationQuery,
 ):
     pass
 
 
-schema = strawberry.Schema(
+# An Apollo Federation v2 subgraph (schema/federation.py), and a plain GraphQL API to clients.
+schema = FederatedSchema(
     query=Query,
     subscription=Subscription,
     mutation=Mutation,
     # Payloads list their errors by interface; the concrete types are named here.
     types=list(ERROR_TYPES.values()),
     execution_context_class=CompilingExecutor,
+    scalar_overrides=SCALARS,
     extensions=[
         # Parsing and validating a document is done once, not per request.
         lambda: ParserCache(maxsize=1000),

@@ -72,7 +72,7 @@ def contacts_field(owner_key: Any, contact_key: Any, rule: access.ReadRule, whos
 # --- Level 2: the nationwide city network --------------------------------------------------
 
 
-@strawberry.type(description="A German federal state (Bundesland).")
+@strawberry.federation.type(keys=["code"], description="A German federal state (Bundesland).")
 class State(MappedNode, model=m.State):
     code: str = described("ISO 3166-2:DE code without the `DE-` prefix, e.g. `NW`.")
     iso_code: str = described("Full ISO 3166-2 code, e.g. `DE-NW`.")
@@ -148,8 +148,9 @@ class StatePartnership(MappedNode, model=m.StatePartnership):
     )
 
 
-@strawberry.type(
-    description="A city, municipality, district or county of the network (Engagierte Stadt)."
+@strawberry.federation.type(
+    keys=["id", "slug"],
+    description="A city, municipality, district or county of the network (Engagierte Stadt).",
 )
 class City(MappedNode, model=m.City):
     contacts = contacts_field(
@@ -273,9 +274,10 @@ class Sector(MappedNode, model=m.Sector):
     )
 
 
-@strawberry.type(
+@strawberry.federation.type(
+    keys=["id"],
     description="The local network of one city (lokales Netzwerk): an alliance of actors from "
-    "several sectors that define goals and carry out measures together."
+    "several sectors that define goals and carry out measures together.",
 )
 class LocalNetwork(MappedNode, model=m.LocalNetwork):
     name: str = described("The network's name.")
@@ -352,7 +354,10 @@ class LocalNetwork(MappedNode, model=m.LocalNetwork):
     )
 
 
-@strawberry.type(description="An organisation in a local network (Akteur), with one sector.")
+@strawberry.federation.type(
+    keys=["id"],
+    description="An organisation in a local network (Akteur), with one sector.",
+)
 class Actor(MappedNode, model=m.Actor):
     contacts = contacts_field(
         m.Actor.id, m.ContactPerson.actor_id, access.sees_actor_contacts, "the actor"
@@ -452,7 +457,9 @@ class Goal(MappedNode, model=m.Goal):
     )
 
 
-@strawberry.type(description="A measure a local network carries out (Maßnahme).")
+@strawberry.federation.type(
+    keys=["id"], description="A measure a local network carries out (Maßnahme)."
+)
 class Measure(MappedNode, model=m.Measure):
     slug: str = described("Unique URL-safe name.")
     title: str = described("The measure's title.")
@@ -497,8 +504,9 @@ class Measure(MappedNode, model=m.Measure):
 # --- Level 3: the funder network -----------------------------------------------------------
 
 
-@strawberry.type(
-    description="A foundation, ministry, company or association supporting the network (Förderer)."
+@strawberry.federation.type(
+    keys=["id", "slug"],
+    description="A foundation, ministry, company or association supporting the network (Förderer).",
 )
 class Funder(MappedNode, model=m.Funder):
     contacts = contacts_field(
@@ -587,9 +595,10 @@ RECIPIENTS = Variant(
 )
 
 
-@strawberry.type(
+@strawberry.federation.type(
+    keys=["id"],
     description="Support from one funder to one recipient (Förderung): money, expertise or an "
-    "offer of the funder's own. Several funders may fund one recipient (co-funding)."
+    "offer of the funder's own. Several funders may fund one recipient (co-funding).",
 )
 class Funding(MappedNode, model=m.Funding):
     title: str = described("What the funding is for, in a few words.")

@@ -166,6 +166,39 @@ COMPILED = {
             actors(first: 5, filter: {text: "Stiftung"}) { totalCount } }""",
         {},
     ),
+    "federation entities of every type and key, unknown keys, mixed and repeated": (
+        """query($r: [_Any!]!) { _entities(representations: $r) { __typename
+            ... on City { id slug state { code } localNetwork { name } }
+            ... on State { code cities(first: 2) { totalCount edges { node { slug } } } }
+            ... on LocalNetwork { name composition actors(first: 1) { edges { node { slug } } } }
+            ... on Actor { name sector { code } } ... on Measure { title theme { slug } }
+            ... on Funder { slug kind fundings(first: 2) { totalCount } }
+            ... on Funding { title amountEur recipient { __typename } } } }""",
+        {
+            "r": [
+                {"__typename": "City", "id": "Q2l0eToxMA=="},
+                {"__typename": "Funder", "slug": "koerber-stiftung"},
+                {"__typename": "City", "slug": "apolda"},
+                {"__typename": "State", "code": "BY"},
+                {"__typename": "LocalNetwork", "id": "TG9jYWxOZXR3b3JrOjM="},
+                {"__typename": "Actor", "id": "QWN0b3I6MTA="},
+                {"__typename": "Measure", "id": "TWVhc3VyZToy"},
+                {"__typename": "Funder", "id": "RnVuZGVyOjM="},
+                {"__typename": "Funding", "id": "RnVuZGluZzox"},
+                {"__typename": "City", "slug": "atlantis"},
+                {"__typename": "City", "id": "U3RhdGU6Tlc="},
+                {"__typename": "Actor", "id": "bm9wZQ=="},
+                {"__typename": "State", "code": "nw"},
+                {"__typename": "City", "id": "Q2l0eToxMA=="},
+            ]
+        },
+    ),
+    "federation entities given inline, aliased, with a type selecting nothing": (
+        """{ e: _entities(representations: [{__typename: "State", code: "NW"},
+              {__typename: "City", slug: "koenigswinter"}, {__typename: "State", code: "XX"}])
+            { ... on City { n: name } } none: _entities(representations: []) { __typename } }""",
+        {},
+    ),
 }
 
 # Queries the compiler leaves to the resolvers, which must still answer the same.
@@ -230,6 +263,15 @@ FALLBACK = {
     "bad page argument": ("{ cities(first: 500) { totalCount } }", {}),
     "bad filter value": ('{ cities(filter: {states: ["XX"]}) { totalCount } }', {}),
     "bad cursor": ('{ cities(after: "nonsense") { totalCount } }', {}),
+    "entity of no entity type": (
+        '{ _entities(representations: [{__typename: "Sector", code: "media"}]) { __typename } }',
+        {},
+    ),
+    "entity without a key": (
+        """query($r: [_Any!]!) { _entities(representations: $r) { ... on City { slug } } }""",
+        {"r": [{"__typename": "City", "slug": "apolda"}, {"__typename": "City", "name": "x"}]},
+    ),
+    "federation service": ("{ _service { sdl } }", {}),
 }
 
 EXAMPLES = {path.stem: (path.read_text(), {}) for path in sorted(EXAMPLES_DIR.glob("*.graphql"))}

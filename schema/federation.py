@@ -1,0 +1,197 @@
+"""Apollo Federation v2: the hub as a subgraph that a gateway composes into a supergraph.
+
+The entity types declare their keys where they are declared (`@strawberry.federation.type(
+keys=["id", "slug"])` in schema/types.py). `_entities` finds the objects a gateway references
+by one of those keys, batched (resolvers/federation.py); `_service` hands a gateway the SDL with
+federation's directives. The fields are the hub's own rather than strawberry's, so that they
+are described, batched and compiled like every other field.
+"""
+
+from functools import cache
+from typing import Annotated, Any, get_args
+
+import strawberry
+from graphql import GraphQLError, GraphQLObjectType, GraphQLSchema, print_type
+from graphql.execution.collect_fields import FieldDetailsList
+from graphql.utilities.print_schema import is_defined_type
+from strawberry.federation.schema import FederationAny
+from strawberry.federation.schema_directives import Key
+from strawberry.printer import print_schema
+from strawberry.relay import GlobalID
+from strawberry.types.scalar import scalar
+
+from resolvers import federation as sql
+from resolvers.compiler import Compiler, NotCompilable
+from resolvers.context import Info
+from resolvers.plans import RefusedValue
+from resolvers.sources import SOURCE, Planned, SqlColumn
+from schema.node import MappedNode
+from schema.types import Actor, City, Funder, Funding, LocalNetwork, Measure, State
+
+Entity = Annotated[
+    City | State | LocalNetwork | Actor | Measure | Funder | Funding,
+    strawberry.union(
+        "_Entity",
+        description="An object other subgraphs of a supergraph may reference by one of its "
+        "keys: a city, state, local network, actor, measure, funder or funding.",
+    ),
+]
+
+# Federation's `_Any`, described: a representation of an entity, as a gateway sends it.
+ANY = scalar(
+    name="_Any",
+    description="A representation of an entity: its `__typename` and the fields of one of its "
+    'keys, e.g. `{"__typename": "City", "id": "Q2l0eToxMA=="}`.',
+    serialize=lambda value: value,
+    parse_value=lambda value: value,
+)
+SCALARS: dict[object, Any] = {FederationAny: ANY}
+
+
+def keys_of(node: type[MappedNode]) -> dict[str, SqlColumn]:
+    """The key fields of an entity type and the columns that hold them, in declared order:
+    `id` (the global ID) names the primary key, any other key the column of its name."""
+    definition = node.__strawberry_definition__  # type: ignore[attr-defined]
+    fields = [directive.fields for directive in definition.directives if isinstance(directive, Key)]
+    return {
+        field: node.primary_key() if field == "id" else getattr(node.model, field)
+        for field in fields
+    }
+
+
+ENTITIES: dict[str, type[MappedNode]] = {
+    node.__strawberry_definition__.name: node for node in get_args(get_args(Entity)[0])
+}
+KEYS = {type_name: keys_of(node) for type_name, node in ENTITIES.items()}
+# The Python type of each entity type's primary key, looked up once: a gateway's batch holds
+# hundreds of global IDs, and SQLAlchemy's attribute lookups in `MappedNode.parse_key` would
+# cost more than all the rest of reading them.
+PRIMARY_KEY_TYPES = {
+    type_name: node.primary_key().type.python_type for type_name, node in ENTITIES.items()
+}
+
+
+def reference_of(representation: Any) -> sql.Reference:
+    """The reference a representation stands for; a representation that names no entity type,
+    or none of its keys, is the client's error."""
+    type_name = representation.get("__typename") if isinstance(representation, dict) else None
+    if type_name not in KEYS:
+        raise _bad_representation(f"`{type_name}` is no entity type of this subgraph.")
+    for key, key_column in KEYS[type_name].items():
+        value = representation.get(key)
+        if isinstance(value, str):
+            stored = stored_id(type_name, value) if key == "id" else value
+            return sql.Reference.of(type_name, key, key_column, stored)
+    names = " or ".join(f"`{key}`" for key in KEYS[type_name])
+    raise _bad_representation(f"A `{type_name}` is referenced by {names}, as a string.")
+
+
+def stored_id(type_name: str, global_id: str) -> Any:
+    """The primary key a global ID names for `type_name`; None where it names none."""
+    try:
+        parsed = GlobalID.from_id(global_id)
+    except Exception:  # strawberry raises several kinds for malformed IDs
+        return None
+    if parsed.type_name != type_name:
+        return None
+    try:
+        return PRIMARY_KEY_TYPES[type_name](parsed.node_id)
+    except ValueError:
+        return None
+
+
+def references_of(representations: list[Any]) -> list[sql.Reference | Exception]:
+    """The reference of each representation, or the error that it is none."""
+    references: list[sql.Reference | Exception] = []
+    for representation in representations:
+        try:
+            references.append(reference_of(representation))
+        except GraphQLError as error:
+            references.append(error)
+    return references
+
+
+def _bad_representation(message: str) -> GraphQLError:
+    """A client error about one representation."""
+    return GraphQLError(message, extensions={"code": "BAD_USER_INPUT"})
+
+
+def compiled_references(representations: list[Any]) -> str:
+    """The references as the compiled plan reads them; a representation the resolvers would
+    refuse leaves the run to them, with their error in its place."""
+    try:
+        return sql.references_json([reference_of(each) for each in representations])
+    except GraphQLError:
+        raise RefusedValue(representations) from None
+
+
+def plan_entities(
+    compiler: Compiler, field_def: Any, details: FieldDetailsList, _parent: Any
+) -> Any:
+    """The compiled read path's `_entities`: the representations are one bind value, so one
+    plan serves any batch of references."""
+    try:
+        references = compiler.bound_argument(
+            field_def, details, "representations", compiled_references
+        )
+    except RefusedValue:
+        raise NotCompilable("a representation the resolvers refuse") from None
+    return sql.plan_entities(compiler, field_def, details, references, KEYS)
+
+
+@strawberry.type(name="_Service", description="What a gateway needs to know of this subgraph.")
+class Service:
+    sdl: str = strawberry.field(
+        description="The subgraph's SDL with federation's directives (`@link`, `@key`), for "
+        "composing it into a supergraph."
+    )
+
+
+@cache
+def federation_sdl(schema: strawberry.Schema) -> str:
+    """The schema's SDL with federation's directives, as strawberry prints it."""
+    return print_schema(schema)
+
+
+@strawberry.type(description="Apollo Federation's entry points, for gateways.")
+class FederationQuery:
+    @strawberry.field(
+        name="_entities",
+        description="The objects with these keys, in the same order: null where none exists, "
+        "and an error where a representation names no entity type or none of its keys. "
+        "References by one key of one type load together.",
+        metadata={SOURCE: Planned(plan_entities)},
+    )
+    async def entities(
+        self,
+        info: Info,
+        representations: Annotated[
+            list[FederationAny],
+            strawberry.argument(description="The entities' representations, as `_Any`."),
+        ],
+    ) -> list[Entity | None]:
+        references = references_of(representations)
+        return await sql.load_entities(info.context.loaders, references)
+
+    @strawberry.field(name="_service", description="This subgraph, for gateways.")
+    def service(self, info: Info) -> Service:
+        return Service(sdl=federation_sdl(info.schema))
+
+
+class FederatedSchema(strawberry.federation.Schema):
+    """The hub's schema: served to clients and gateways alike."""
+
+    def as_str(self) -> str:
+        """The SDL of the API clients query: the served types, as strawberry prints them, by
+        name, but without the directives only a gateway reads (`@link`, `@key`) and the types
+        only those use. `_service { sdl }` holds the SDL with them."""
+        served = self._schema
+        objects = [each for each in served.type_map.values() if isinstance(each, GraphQLObjectType)]
+        # graphql-core collects the types the roots and objects use, and not the directives'.
+        for_clients = GraphQLSchema(
+            served.query_type, subscription=served.subscription_type, types=objects
+        )
+        types = for_clients.type_map
+        return "\n\n".join(
+            print_type(types[name]) for name in sorted(types) if is_defined_type(types[name])
+        )

@@ -1,0 +1,381 @@
+"""The hub as an Apollo Federation v2 subgraph: its keys, `_service { sdl }`, `_entities` in
+batches on both read paths, and composition with a second subgraph by Apollo's own tools."""
+
+import asyncio
+import base64
+import json
+import subprocess
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from graphql import ObjectTypeDefinitionNode, parse
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from hub.config import Settings
+from schema import schema
+from schema.federation import federation_sdl
+from tests.conftest import asgi_client
+from tests.helpers import counting_statements, graphql
+from tests.test_cli import environment, free_port, serving
+from tests.test_compiled_path import both_paths
+
+# A small Node project: Apollo's composition library and gateway, and a second subgraph.
+NODE_PROJECT = Path(__file__).resolve().parent / "federation"
+GATEWAY_STARTUP_SECONDS = 60
+
+KEYS = {
+    "City": ["id", "slug"],
+    "State": ["code"],
+    "LocalNetwork": ["id"],
+    "Actor": ["id"],
+    "Measure": ["id"],
+    "Funder": ["id", "slug"],
+    "Funding": ["id"],
+}
+
+ENTITIES = """query Entities($representations: [_Any!]!) {
+  _entities(representations: $representations) {
+    __typename
+    ... on City { slug name state { code } }
+    ... on State { code name }
+    ... on LocalNetwork { name city { slug } }
+    ... on Actor { slug }
+    ... on Measure { slug }
+    ... on Funder { slug }
+    ... on Funding { title funder { slug } }
+  }
+}"""
+
+
+# A flat selection: each entity type costs one statement on the resolver path, and no more.
+FLAT_ENTITIES = """query Entities($representations: [_Any!]!) {
+  _entities(representations: $representations) {
+    ... on City { slug name } ... on State { name } ... on Funder { slug }
+  }
+}"""
+
+
+def global_id(type_name: str, key: object) -> str:
+    """The hub's global ID of a row."""
+    return base64.b64encode(f"{type_name}:{key}".encode()).decode()
+
+
+async def scalar(connection: AsyncConnection, sql: str) -> Any:
+    """One value from hand-written SQL: an independent check of what the API says."""
+    return (await connection.execute(text(sql))).scalar_one()
+
+
+@pytest.fixture(params=[True, False], ids=["compiled", "resolvers"])
+async def both_clients(
+    request: pytest.FixtureRequest, demo_connection: AsyncConnection
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The app on the demo data, on the compiled path and on the resolver path."""
+    settings = replace(Settings.from_env(), compiled=request.param, debug=True)
+    async for client in asgi_client(demo_connection, settings):
+        yield client
+
+
+def applied(sdl: str, directive: str) -> dict[str, list[dict[str, str]]]:
+    """The arguments of each use of `directive` on the object types of an SDL, by type."""
+    uses: dict[str, list[dict[str, str]]] = {}
+    for definition in parse(sdl).definitions:
+        if not isinstance(definition, ObjectTypeDefinitionNode):
+            continue
+        for node in definition.directives or ():
+            if node.name.value == directive:
+                arguments = {
+                    arg.name.value: getattr(arg.value, "value", "") for arg in node.arguments
+                }
+                uses.setdefault(definition.name.value, []).append(arguments)
+    return uses
+
+
+def keys_in(sdl: str) -> dict[str, list[str]]:
+    """The `@key` fields of each object type of a subgraph SDL."""
+    return {
+        type_name: [key["fields"] for key in keys]
+        for type_name, keys in applied(sdl, "key").items()
+    }
+
+
+async def test_service_sdl_declares_the_keys_and_links_federation_2(
+    demo_client: httpx.AsyncClient,
+) -> None:
+    body = await graphql(demo_client, "{ _service { sdl } }")
+    sdl = body["data"]["_service"]["sdl"]
+    assert keys_in(sdl) == KEYS
+    assert sdl.startswith('schema @link(url: "https://specs.apollo.dev/federation/v2.')
+
+
+def test_the_client_sdl_has_no_federation_directives() -> None:
+    client_sdl = schema.as_str()
+    assert keys_in(client_sdl) == {}
+    assert "schema @link" not in client_sdl
+    assert "_entities(" in client_sdl
+
+
+async def test_entities_by_every_key_in_order_with_null_where_none_exists(
+    both_clients: httpx.AsyncClient, demo_connection: AsyncConnection
+) -> None:
+    apolda = await scalar(demo_connection, "SELECT id FROM cities WHERE slug = 'apolda'")
+    network = await scalar(
+        demo_connection,
+        "SELECT n.id FROM local_networks n JOIN cities c ON c.id = n.city_id "
+        "WHERE c.slug = 'koenigswinter'",
+    )
+    actor = await scalar(demo_connection, "SELECT id FROM actors ORDER BY id LIMIT 1")
+    measure = await scalar(demo_connection, "SELECT id FROM measures ORDER BY id LIMIT 1")
+    funder = await scalar(demo_connection, "SELECT id FROM funders WHERE slug = 'bmfsfj'")
+    funding = await scalar(demo_connection, "SELECT id FROM fundings ORDER BY id LIMIT 1")
+    representations = [
+        {"__typename": "City", "id": global_id("City", apolda)},
+        {"__typename": "City", "slug": "dessau-rosslau"},
+        {"__typename": "State", "code": "NW"},
+        {"__typename": "LocalNetwork", "id": global_id("LocalNetwork", network)},
+        {"__typename": "Actor", "id": global_id("Actor", actor)},
+        {"__typename": "Measure", "id": global_id("Measure", measure)},
+        {"__typename": "Funder", "id": global_id("Funder", funder)},
+        {"__typename": "Funder", "slug": "koerber-stiftung"},
+        {"__typename": "Funding", "id": global_id("Funding", funding)},
+        # Nothing to find: an unknown slug and key, another type's ID, a malformed ID, a key
+        # beyond any integer, and a state code in the wrong case (keys are exact).
+        {"__typename": "City", "slug": "atlantis"},
+        {"__typename": "City", "id": global_id("City", 999999)},
+        {"__typename": "City", "id": global_id("State", "NW")},
+        {"__typename": "Actor", "id": "not a global ID"},
+        {"__typename": "Measure", "id": global_id("Measure", 2**40)},
+        {"__typename": "State", "code": "nw"},
+        # Again, as a gateway may ask for one entity twice.
+        {"__typename": "City", "slug": "apolda"},
+    ]
+    body = await graphql(both_clients, ENTITIES, {"representations": representations})
+    assert "errors" not in body, body
+    entities = body["data"]["_entities"]
+    assert [entity and entity["__typename"] for entity in entities] == [
+        "City", "City", "State", "LocalNetwork", "Actor", "Measure", "Funder", "Funder",
+        "Funding", None, None, None, None, None, None, "City",
+    ]  # fmt: skip
+    assert entities[0] == {"__typename": "City", "slug": "apolda", "name": "Apolda",
+                           "state": {"code": "TH"}}  # fmt: skip
+    assert entities[1]["slug"] == "dessau-rosslau"
+    assert entities[2] == {"__typename": "State", "code": "NW", "name": "Nordrhein-Westfalen"}
+    assert entities[3]["city"] == {"slug": "koenigswinter"}
+    assert entities[4]["slug"] == await scalar(
+        demo_connection, f"SELECT slug FROM actors WHERE id = {actor}"
+    )
+    assert entities[6]["slug"] == "bmfsfj"
+    assert entities[7]["slug"] == "koerber-stiftung"
+    assert entities[8]["title"] == await scalar(
+        demo_connection, f"SELECT title FROM fundings WHERE id = {funding}"
+    )
+    assert entities[15] == entities[0]
+
+
+async def test_representations_the_hub_cannot_read_are_errors_in_their_place(
+    both_clients: httpx.AsyncClient,
+) -> None:
+    representations = [
+        {"__typename": "Sector", "code": "media"},
+        {"__typename": "City", "slug": "apolda"},
+        {"__typename": "Funder", "name": "Körber-Stiftung"},
+        {"__typename": "City", "id": 10},
+    ]
+    body = await graphql(both_clients, ENTITIES, {"representations": representations})
+    entities = body["data"]["_entities"]
+    assert [entity and entity["slug"] for entity in entities] == [None, "apolda", None, None]
+    errors = {tuple(error["path"]): error for error in body["errors"]}
+    assert errors.keys() == {("_entities", 0), ("_entities", 2), ("_entities", 3)}
+    assert {error["extensions"]["code"] for error in errors.values()} == {"BAD_USER_INPUT"}
+    assert errors[("_entities", 0)]["message"] == ("`Sector` is no entity type of this subgraph.")
+    assert errors[("_entities", 2)]["message"] == (
+        "A `Funder` is referenced by `id` or `slug`, as a string."
+    )
+    assert body["extensions"]["debug"]["readPath"] == "resolvers"
+
+
+async def entity_statements(
+    engine: AsyncEngine, client: httpx.AsyncClient, representations: list[dict[str, str]]
+) -> int:
+    """How many statements `_entities` issues for the representations."""
+    with counting_statements(engine) as statements:
+        body = await graphql(client, FLAT_ENTITIES, {"representations": representations})
+    assert "errors" not in body, body
+    assert len(body["data"]["_entities"]) == len(representations)
+    return statements.count
+
+
+@pytest.mark.parametrize(("compiled", "statements"), [(True, 1), (False, 3)])
+async def test_entities_cost_one_statement_per_entity_type_however_many_references(
+    demo_engine: AsyncEngine,
+    demo_connection: AsyncConnection,
+    compiled: bool,
+    statements: int,
+) -> None:
+    """500 cities and 100 funders by ID, and 50 states by code: one statement per type (3) on
+    the resolver path, the operation's one statement on the compiled path; a handful of
+    references cost as many."""
+    city_ids = (await demo_connection.execute(text("SELECT id FROM cities"))).scalars().all()
+    funder_ids = (await demo_connection.execute(text("SELECT id FROM funders"))).scalars().all()
+    many = [
+        *({"__typename": "City", "id": global_id("City", city_ids[n % len(city_ids)])}
+          for n in range(500)),
+        *({"__typename": "Funder", "id": global_id("Funder", funder_ids[n % len(funder_ids)])}
+          for n in range(100)),
+        *({"__typename": "State", "code": code} for code in ["NW", "BY", "TH", "SN", "HB"] * 10),
+    ]  # fmt: skip
+    few = [many[0], many[500], many[600]]
+    settings = replace(Settings.from_env(), compiled=compiled)
+    async for client in asgi_client(demo_connection, settings):
+        assert await entity_statements(demo_engine, client, many) == statements
+        assert await entity_statements(demo_engine, client, few) == statements
+
+
+async def test_guarded_fields_of_entities_are_forbidden_alike_on_both_paths(
+    demo_connection: AsyncConnection,
+) -> None:
+    query = """{ _entities(representations: [{__typename: "City", slug: "apolda"},
+      {__typename: "Funder", slug: "bmfsfj"}]) {
+      ... on City { slug contacts { fullName } } ... on Funder { contacts { email } } } }"""
+    body, path = await both_paths(demo_connection, query, {})
+    assert path == "compiled"
+    assert body["data"]["_entities"] == [{"slug": "apolda", "contacts": None}, {"contacts": None}]
+    assert [error["path"] for error in body["errors"]] == [
+        ["_entities", 0, "contacts"],
+        ["_entities", 1, "contacts"],
+    ]
+
+
+# --- Apollo's tools: composition, and a gateway over the hub and a second subgraph ---------
+
+
+@pytest.fixture(scope="session")
+def node_project() -> Path:
+    """tests/federation with its packages, installed from npm as the lock file pins them."""
+    # npm writes node_modules/.package-lock.json last: without it, an install is unfinished.
+    if not (NODE_PROJECT / "node_modules" / ".package-lock.json").exists():
+        subprocess.run(
+            ["npm", "ci", "--no-audit", "--no-fund"], cwd=NODE_PROJECT, check=True, timeout=600
+        )
+    return NODE_PROJECT
+
+
+def compose(node_project: Path, hub_sdl: str, directory: Path) -> subprocess.CompletedProcess[str]:
+    """Compose the hub's subgraph SDL with the events subgraph (tests/federation/events.mjs)."""
+    sdl_file = directory / "hub.graphql"
+    sdl_file.write_text(hub_sdl)
+    return subprocess.run(
+        ["node", "compose.mjs", str(sdl_file)],
+        cwd=node_project,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+async def test_the_hub_composes_with_a_subgraph_extending_city(
+    demo_client: httpx.AsyncClient, node_project: Path, tmp_path: Path
+) -> None:
+    body = await graphql(demo_client, "{ _service { sdl } }")
+    composed = compose(node_project, body["data"]["_service"]["sdl"], tmp_path)
+    assert composed.returncode == 0, composed.stderr
+    joins = applied(composed.stdout, "join__type")
+    assert {(join["graph"], join.get("key")) for join in joins["City"]} == {
+        ("EVENTS", "id"),
+        ("HUB", "id"),
+        ("HUB", "slug"),
+    }
+    hub_keys = {
+        type_name: [join["key"] for join in type_joins if join["graph"] == "HUB" and "key" in join]
+        for type_name, type_joins in joins.items()
+    }
+    assert {type_name: keys for type_name, keys in hub_keys.items() if keys} == KEYS
+    assert "events: [Event!]! @join__field(graph: EVENTS)" in composed.stdout
+
+
+def test_composition_fails_on_a_subgraph_without_keys(node_project: Path, tmp_path: Path) -> None:
+    """The composition harness reports errors: without the hub's keys, both subgraphs would
+    resolve `City.id` and neither could find the other's cities."""
+    without_keys = "\n".join(
+        line.replace(' @key(fields: "id")', "").replace(' @key(fields: "slug")', "")
+        for line in federation_sdl(schema).splitlines()
+    )
+    composed = compose(node_project, without_keys, tmp_path)
+    assert composed.returncode == 1
+    assert 'Non-shareable field "City.id" is resolved from multiple subgraphs' in composed.stderr
+
+
+@asynccontextmanager
+async def gateway(node_project: Path, hub_url: str, city_ids: list[str]) -> AsyncIterator[str]:
+    """An Apollo Gateway over the hub and the events subgraph (tests/federation/gateway.mjs),
+    the events subgraph having events in the cities of `city_ids`; yields the gateway's URL."""
+    process = await asyncio.create_subprocess_exec(
+        "node",
+        "gateway.mjs",
+        hub_url,
+        *city_ids,
+        cwd=node_project,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    try:
+        line = await asyncio.wait_for(process.stdout.readline(), GATEWAY_STARTUP_SECONDS)
+        if not line:
+            pytest.fail(f"the gateway did not start:\n{(await process.stderr.read()).decode()}")
+        yield json.loads(line)["gateway"]
+    finally:
+        if process.returncode is None:
+            process.terminate()
+        await process.wait()
+
+
+@pytest.mark.slow
+async def test_a_gateway_answers_queries_spanning_the_hub_and_another_subgraph(
+    demo_database_url: str, demo_connection: AsyncConnection, node_project: Path
+) -> None:
+    rows = (await demo_connection.execute(text("SELECT slug, id FROM cities"))).all()
+    ids = {slug: city_id for slug, city_id in rows}
+    apolda, koenigswinter = (
+        global_id("City", ids["apolda"]),
+        global_id("City", ids["koenigswinter"]),
+    )
+    port = free_port()
+    with serving(port, environment(DATABASE_URL=demo_database_url)):
+        hub_url = f"http://127.0.0.1:{port}/graphql"
+        async with (
+            gateway(node_project, hub_url, [apolda, koenigswinter]) as url,
+            httpx.AsyncClient(base_url=url.removesuffix("/"), timeout=30) as client,
+        ):
+            # From the hub to the events subgraph: the gateway asks it for the city's events.
+            from_hub = await client.post(
+                "/", json={"query": '{ city(slug: "apolda") { name events { title } } }'}
+            )
+            # From the events subgraph to the hub: the gateway asks the hub's `_entities`.
+            from_events = await client.post(
+                "/", json={"query": "{ events { title city { slug state { code } } } }"}
+            )
+    assert from_hub.json() == {
+        "data": {
+            "city": {
+                "name": "Apolda",
+                "events": [
+                    {"title": f"Ehrenamtsmesse ({apolda})"},
+                    {"title": f"Freiwilligentag ({apolda})"},
+                ],
+            }
+        }
+    }
+    assert from_events.json()["data"]["events"] == [
+        {"title": f"{title} ({city_id})", "city": {"slug": slug, "state": {"code": state}}}
+        for city_id, slug, state in (
+            (apolda, "apolda", "TH"),
+            (koenigswinter, "koenigswinter", "NW"),
+        )
+        for title in ("Ehrenamtsmesse", "Freiwilligentag")
+    ]
