@@ -3,7 +3,6 @@
 import asyncio
 import errno
 import json
-import logging
 import os
 import socket
 import sys
@@ -38,6 +37,7 @@ from hub.keys import (
     resolve_grant,
     revoke_key,
 )
+from hub.observability import configure_logging
 from hub.seeding import DatabaseNotEmpty, seed, seed_if_empty
 from hub.transfer.exporting import Format, NoPlaceForCsv, export_path
 from hub.transfer.importing import Summary, import_path
@@ -93,7 +93,10 @@ def serve(
         # Workers inherit the resolved database instead of resolving it again.
         os.environ["DATABASE_URL"] = database.url
         console.print(f"GraphiQL: http://{host}:{port}/graphql")
-        uvicorn.run("server:app", host=host, port=port, workers=workers, log_level="info")
+        # The hub logs one line per request itself (hub/observability.py): no access log.
+        uvicorn.run(
+            "server:app", host=host, port=port, workers=workers, log_level="info", access_log=False
+        )
 
 
 @app.command()
@@ -297,8 +300,9 @@ def check_port_free(host: str, port: int) -> None:
 
 def main() -> None:
     """Run the command line; expected failures end it with one line and exit status 1."""
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
+        settings = Settings.from_env()
+        configure_logging(settings.log_json, settings.log_level)
         app()
     except (*EXPECTED_FAILURES, PortTaken) as error:
         fail(str(error))

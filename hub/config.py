@@ -27,6 +27,8 @@ class ConfigurationError(ValueError):
 OIDC_VARIABLES = ("HUB_OIDC_ISSUER", "HUB_OIDC_AUDIENCE", "HUB_OIDC_JWKS_URL")
 ENVIRONMENTS = ("development", "production")
 PERSISTED_QUERY_MODES = ("apq", "allowlist", "off")
+LOG_FORMATS = ("text", "json")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
 def flag(name: str, default: bool) -> bool:
@@ -35,9 +37,10 @@ def flag(name: str, default: bool) -> bool:
     return default if value == "" else value not in ("0", "false")
 
 
-def choice(name: str, choices: tuple[str, ...]) -> str:
-    """One of `choices` (the first when unset); anything else is a configuration error."""
-    value = os.environ.get(name) or choices[0]
+def choice(name: str, choices: tuple[str, ...], default: str | None = None) -> str:
+    """One of `choices` (`default`, or the first, when unset); anything else is a
+    configuration error."""
+    value = os.environ.get(name) or default or choices[0]
     if value not in choices:
         raise ConfigurationError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
     return value
@@ -82,6 +85,9 @@ class Settings:
     rate_limit_public: int
     rate_limit_key: int
     redis_url: str | None
+    # Logs: one JSON object per line (the default in production) or plain text; the level.
+    log_json: bool
+    log_level: str
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -134,6 +140,9 @@ class Settings:
             rate_limit_public=int(os.environ.get("HUB_RATE_LIMIT_PUBLIC", "1000000")),
             rate_limit_key=int(os.environ.get("HUB_RATE_LIMIT_KEY", "10000000")),
             redis_url=os.environ.get("HUB_REDIS_URL") or None,
+            log_json=choice("HUB_LOG_FORMAT", LOG_FORMATS, "json" if production else "text")
+            == "json",
+            log_level=choice("HUB_LOG_LEVEL", LOG_LEVELS, default="INFO"),
         )
         settings.check_rate_limits()
         return settings

@@ -5,7 +5,12 @@ from strawberry.extensions import AddValidationRules, ParserCache, ValidationCac
 
 from resolvers.executor import CompilingExecutor
 from schema.audit import AuditQuery
-from schema.extensions import CloseSession, DebugFigures, MaskUnexpectedErrors, NoNulInStrings
+from schema.extensions import (
+    CloseSession,
+    MaskUnexpectedErrors,
+    NoNulInStrings,
+    OperationFigures,
+)
 from schema.federation import SCALARS, FederatedSchema, FederationQuery
 from schema.joining import ApplicationsQuery
 from schema.labels import LabelsQuery
@@ -47,7 +52,7 @@ schema = FederatedSchema(
         lambda: ParserCache(maxsize=1000),
         lambda: ValidationCache(maxsize=1000),
         CloseSession,
-        DebugFigures,
+        OperationFigures,
         # The safety limits (schema/limits.py), all before anything runs.
         TokenLimit,
         lambda: AddValidationRules([NoNulInStrings, ShapeLimit]),

@@ -7,7 +7,10 @@ from functools import cached_property
 from typing import Any
 
 from graphql import GraphQLError, StringValueNode, ValidationRule
+from starlette.requests import Request
 from strawberry.extensions import MaskErrors, SchemaExtension
+
+from hub.observability import OperationFigures as Figures
 
 logger = logging.getLogger(__name__)
 
@@ -37,21 +40,41 @@ class CloseSession(SchemaExtension):
             logger.warning("closing the request's database session failed", exc_info=True)
 
 
-class DebugFigures(SchemaExtension):
-    """With debugging on (`HUB_DEBUG=1`), report SQL statements, server time and the read path
-    that answered (`compiled` or `resolvers`) in `extensions`."""
+class OperationFigures(SchemaExtension):
+    """What the operation did (its name, error codes, SQL statements, the read path that
+    answered): for the request's log line and metrics (hub/observability.py), and with
+    debugging on (`HUB_DEBUG=1`) in `extensions.debug`, with the server time."""
 
     def on_operation(self) -> Any:
         self.started = time.perf_counter()
         yield
 
     def get_results(self) -> dict[str, Any]:
-        context = self.execution_context.context
+        execution = self.execution_context
+        context = execution.context
+        request = context.request
+        if isinstance(request, Request):  # over HTTP; WebSocket messages log no request line
+            result = execution.result
+            errors = (result.errors if result else execution.pre_execution_errors) or []
+            request.scope.setdefault("state", {})["operation"] = Figures(
+                name=execution.operation_name,
+                error_codes=[
+                    (error.extensions or {}).get("code", "GRAPHQL_ERROR") for error in errors
+                ],
+                statements=context.statements,
+                read_path=context.read_path,
+                has_data=result is not None and result.data is not None,
+            )
         if not context.debug:
             return {}
         elapsed_ms = round((time.perf_counter() - self.started) * 1000, 2)
         figures = {"sqlStatements": context.statements, "serverTimeMs": elapsed_ms}
         return {"debug": figures | {"readPath": context.read_path}}
+
+
+def error_code(error: GraphQLError) -> str:
+    """An error's `extensions.code`; GraphQL_ERROR for those without (syntax, validation)."""
+    return str((error.extensions or {}).get("code", "GRAPHQL_ERROR"))
 
 
 class NoNulInStrings(ValidationRule):

@@ -84,12 +84,18 @@ async def database_url(server_url: str) -> AsyncIterator[str]:
     await drop_database(server_url, url)
 
 
-@pytest.fixture(scope="session")
-async def demo_database_url(server_url: str) -> AsyncIterator[str]:
-    """A database migrated to head with the demo data loaded; tests must not commit to it."""
+async def demo_database(server_url: str) -> str:
+    """A new database on the server, migrated to head, with the demo data loaded."""
     url = await create_database(server_url)
     await asyncio.to_thread(migrations.upgrade, url)
     await seed(url, build_demo)
+    return url
+
+
+@pytest.fixture(scope="session")
+async def demo_database_url(server_url: str) -> AsyncIterator[str]:
+    """A database with the demo data, shared by the tests: they must not commit to it."""
+    url = await demo_database(server_url)
     yield url
     await drop_database(server_url, url)
 

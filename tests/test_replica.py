@@ -13,13 +13,10 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from hub import migrations
 from hub.database import create_engine, session_factory
-from hub.demo.demo import build_demo
 from hub.embedded import EmbeddedPostgres, find_binaries
-from hub.seeding import seed
 from models import Role
-from tests.conftest import create_database, drop_database
+from tests.conftest import demo_database, drop_database
 from tests.factories import add_key
 from tests.test_cli import environment, free_port, serving
 from tests.writes import mutate
@@ -27,14 +24,6 @@ from tests.writes import mutate
 CITY = '{ city(slug: "dessau-rosslau") { name } }'
 # The compiler plans no introspection: the resolvers answer this one.
 CITY_ON_RESOLVERS = '{ city(slug: "dessau-rosslau") { name } __type(name: "City") { name } }'
-
-
-async def demo_database(server_url: str) -> str:
-    """A new database with the demo data on the server of `server_url`."""
-    url = await create_database(server_url)
-    await asyncio.to_thread(migrations.upgrade, url)
-    await seed(url, build_demo)
-    return url
 
 
 async def execute(url: str, statement: str) -> object:

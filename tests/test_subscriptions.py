@@ -13,11 +13,8 @@ import websockets
 from sqlalchemy import select
 
 import models
-from hub import migrations
 from hub.database import create_engine, session_factory
-from hub.demo.demo import build_demo
-from hub.seeding import seed
-from tests.conftest import create_database, drop_database
+from tests.conftest import demo_database, drop_database
 from tests.factories import add_key
 from tests.test_cli import environment, free_port, serving
 from tests.writes import gid, mutate
@@ -30,9 +27,7 @@ DELIVERY_SECONDS = 1.0
 @pytest.fixture
 async def events_database(server_url: str) -> AsyncIterator[str]:
     """A database of the demo data for this test alone: its writes are committed."""
-    url = await create_database(server_url)
-    await asyncio.to_thread(migrations.upgrade, url)
-    await seed(url, build_demo)
+    url = await demo_database(server_url)
     yield url
     await drop_database(server_url, url)
 

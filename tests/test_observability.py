@@ -1,0 +1,83 @@
+"""Operations: metrics at /metrics, one JSON log line per request, request ids."""
+
+import json
+import re
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from tests.conftest import create_database, drop_database
+from tests.test_cli import environment, free_port, serving
+from tests.writes import mutate
+
+STATES = {"query": "query StatesForMetrics { states { code } }"}
+
+
+def sample(metrics: str, name: str, **labels: str) -> float:
+    """The value of one sample of the Prometheus text `metrics` (0 if absent)."""
+    wanted = ",".join(f'{key}="{value}"' for key, value in sorted(labels.items()))
+    for line in metrics.splitlines():
+        if line.startswith(f"{name}{{{wanted}}} ") or (not labels and line.startswith(name + " ")):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+async def test_metrics_count_requests_by_operation_outcome_and_error_code(
+    client: httpx.AsyncClient,
+) -> None:
+    before = (await client.get("/metrics")).text
+    for _ in range(3):
+        assert (await client.post("/graphql", json=STATES)).status_code == 200
+    await client.post("/graphql", json={"query": "query Broken { states { mayor } }"})
+    after = (await client.get("/metrics")).text
+
+    def grew(name: str, **labels: str) -> float:
+        return sample(after, name, **labels) - sample(before, name, **labels)
+
+    assert grew("hub_requests_total", operation="StatesForMetrics", outcome="ok") == 3
+    assert grew("hub_requests_total", operation="Broken", outcome="refused") == 1
+    assert grew("hub_graphql_errors_total", code="GRAPHQL_ERROR") == 1
+    assert grew("hub_request_duration_seconds_count", operation="StatesForMetrics") == 3
+    assert grew("hub_sql_statements_per_request_count") == 4
+
+
+async def test_every_response_names_its_request_id(client: httpx.AsyncClient) -> None:
+    generated = await client.post("/graphql", json=STATES)
+    assert re.fullmatch(r"[0-9a-f]{32}", generated.headers["X-Request-ID"])
+    kept = await client.post("/graphql", json=STATES, headers={"X-Request-ID": "portal-42"})
+    assert kept.headers["X-Request-ID"] == "portal-42"
+    forged = await client.post("/graphql", json=STATES, headers={"X-Request-ID": "a\nb"})
+    assert forged.headers["X-Request-ID"] != "a\nb"
+
+
+@pytest.fixture
+async def own_database(server_url: str) -> AsyncIterator[str]:
+    """An empty database of this test's own (`serve` loads the demo data into it)."""
+    url = await create_database(server_url)
+    yield url
+    await drop_database(server_url, url)
+
+
+@pytest.mark.slow
+async def test_logs_are_json_lines_without_personal_data(own_database: str) -> None:
+    env = environment(HUB_LOG_FORMAT="json", DATABASE_URL=own_database)
+    port = free_port()
+    with serving(port, env) as process:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+            await client.post("/graphql", json=STATES, headers={"X-Request-ID": "log-test"})
+            application = {
+                "kind": "PARTNER",
+                "organisationName": "Stiftung Logtest",
+                "contact": {"fullName": "Erika Muster", "email": "erika@logtest.example"},
+            }
+            await mutate(client, "submitApplication", {"input": application}, selection="")
+    output = process.stdout.read() if process.stdout else ""
+    records = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    requests = [record for record in records if record.get("name") == "engagement_hub.requests"]
+    assert any(
+        record["request_id"] == "log-test" and record["operation"] == "StatesForMetrics"
+        for record in requests
+    )
+    assert any(record.get("status") == 200 and record.get("sql_statements") for record in requests)
+    assert "erika" not in output.lower() and "Muster" not in output
