@@ -46,6 +46,20 @@ def server_url() -> Iterator[str]:
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
+@pytest.fixture
+async def second_server() -> AsyncIterator[EmbeddedPostgres]:
+    """A PostgreSQL server of the test's own, started in a temporary directory (its `url`
+    names a database on it), stopped and removed afterwards."""
+    data_dir = Path(tempfile.mkdtemp(prefix="ehub-second-", dir="/tmp"))
+    server = EmbeddedPostgres(data_dir, find_binaries(os.environ.get("HUB_PG_BINARIES", "auto")))
+    try:
+        await asyncio.to_thread(server.start)
+        yield server
+    finally:
+        await asyncio.to_thread(server.stop)
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
 async def create_database(server_url: str) -> str:
     """Create an empty database with a unique name on the server; return its URL."""
     name = f"ehub_test_{uuid.uuid4().hex[:12]}"

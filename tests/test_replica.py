@@ -2,19 +2,12 @@
 paths) while writes and credentials stay on the primary. The replica here is a second
 PostgreSQL started by the test, holding a copy of the data that differs in one name."""
 
-import asyncio
-import os
-import shutil
-import tempfile
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import httpx
 import pytest
 from sqlalchemy import text
 
 from hub.database import create_engine, session_factory
-from hub.embedded import EmbeddedPostgres, find_binaries
+from hub.embedded import EmbeddedPostgres
 from models import Role
 from tests.conftest import demo_database, drop_database
 from tests.factories import add_key
@@ -37,23 +30,12 @@ async def execute(url: str, statement: str) -> object:
         await engine.dispose()
 
 
-@pytest.fixture
-async def second_server() -> AsyncIterator[str]:
-    """A second PostgreSQL server, of its own, in a temporary directory."""
-    data_dir = Path(tempfile.mkdtemp(prefix="ehub-replica-", dir="/tmp"))
-    server = EmbeddedPostgres(data_dir, find_binaries(os.environ.get("HUB_PG_BINARIES", "auto")))
-    try:
-        yield await asyncio.to_thread(server.start)
-    finally:
-        await asyncio.to_thread(server.stop)
-        shutil.rmtree(data_dir, ignore_errors=True)
-
-
 @pytest.mark.slow
 async def test_queries_read_from_the_replica_and_writes_go_to_the_primary(
-    server_url: str, second_server: str
+    server_url: str, second_server: EmbeddedPostgres
 ) -> None:
-    primary, replica = await demo_database(server_url), await demo_database(second_server)
+    primary = await demo_database(server_url)
+    replica = await demo_database(second_server.url)
     try:
         await execute(
             replica, "UPDATE cities SET name = 'Dessau (Replik)' WHERE slug = 'dessau-rosslau'"
@@ -78,4 +60,4 @@ async def test_queries_read_from_the_replica_and_writes_go_to_the_primary(
         assert (await execute(primary, count), await execute(replica, count)) == (1, 0)
     finally:
         await drop_database(server_url, primary)
-        await drop_database(second_server, replica)
+        await drop_database(second_server.url, replica)
