@@ -242,6 +242,22 @@ async def no_lifespan(app: Starlette) -> AsyncIterator[None]:
     yield
 
 
+def cors(origins: tuple[str, ...]) -> list[Middleware]:
+    """CORS for pages of `origins`, outside authentication so that refusals (401) carry the
+    headers browsers need to read them; none without origins (it would only cost time).
+    Any request header: the origins are the guard, and clients add their own."""
+    if not origins:
+        return []
+    return [
+        Middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["*"],
+        )
+    ]
+
+
 def create_app(
     sessions: async_sessionmaker[AsyncSession] | None = None,
     *,
@@ -276,14 +292,7 @@ def create_app(
         middleware=[
             # Outermost: every request gets its id, log line and metrics, refusals included.
             Middleware(RequestObserver),
-            # So that refusals (401) carry the headers browsers need to read them.
-            # Any request header: the origins are the guard, and clients add their own.
-            Middleware(
-                CORSMiddleware,
-                allow_origins=settings.cors_origins,
-                allow_methods=["GET", "POST"],
-                allow_headers=["*"],
-            ),
+            *cors(settings.cors_origins),
             Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
             Middleware(BearerAuthentication, backend=BearerBackend(settings)),
         ],
