@@ -27,7 +27,7 @@ $(ASSETS): $(INSTALLED)
 serve: install
 	$(BIN)/engagement-hub serve
 
-test: lint tools
+test: lint tools redis
 	$(BIN)/pytest
 
 # Debian's packages the tests drive, as COMMAND:PACKAGE: wrk for the benchmark's smoke test,
@@ -39,8 +39,8 @@ tools:
 	[ -z "$$missing" ] || { [ "$$(id -u)" = 0 ] || { echo "install$$missing (apt-get install$$missing)"; exit 1; }; \
 		apt-get update -qq && apt-get install -y -qq $$missing >/dev/null; }
 
-# A Redis for the test of two hubs sharing one rate limit budget (which skips without one; CI
-# runs this first so that it never does): Debian's redis-server if missing, started if down.
+# A Redis for the test of two hubs sharing one rate limit budget (which would skip without
+# one): Debian's redis-server if missing, started if down.
 redis:
 	@command -v redis-server >/dev/null || { [ "$$(id -u)" = 0 ] || { echo "install redis-server (apt-get install redis-server)"; exit 1; }; \
 		apt-get update -qq && apt-get install -y -qq redis-server >/dev/null; }
