@@ -25,7 +25,7 @@ from strawberry.http import GraphQLRequestData
 from strawberry.http.base import BaseRequestProtocol
 from strawberry.types import ExecutionResult
 
-from hub import landing
+from hub import landing, tracing
 from hub.auth import BearerAuthentication, BearerBackend
 from hub.body_limit import BodySizeLimit
 from hub.config import Settings
@@ -214,6 +214,7 @@ async def open_configured_database(app: Starlette) -> AsyncIterator[None]:
     app.state.replica_sessions = session_factory(replica) if replica else None
     app.state.reads = await create_read_pool(reads_url, settings.pool_size, timeout_ms)
     app.state.events = Events(database.url)
+    tracer_provider = tracing.start(engine)
     try:
         async with engine.connect() as connection:
             app.state.features = await detect(connection)
@@ -227,6 +228,8 @@ async def open_configured_database(app: Starlette) -> AsyncIterator[None]:
         yield
     finally:
         await app.state.events.stop()
+        if tracer_provider is not None:
+            tracer_provider.shutdown()
         await app.state.persisted.close()
         await app.state.rate_limiter.close()
         await app.state.reads.close()
@@ -285,8 +288,8 @@ def create_app(
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics),
-            Route("/graphql", graphql, methods=["GET", "POST"]),
-            WebSocketRoute("/graphql", graphql),
+            Route("/graphql", tracing.traced(graphql), methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", tracing.traced(graphql)),
             *landing.routes,
         ],
         middleware=[

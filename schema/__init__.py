@@ -2,7 +2,9 @@
 
 import strawberry
 from strawberry.extensions import AddValidationRules, ParserCache, ValidationCache
+from strawberry.extensions.tracing import OpenTelemetryExtension
 
+from hub import tracing
 from resolvers.executor import CompilingExecutor
 from schema.audit import AuditQuery
 from schema.extensions import (
@@ -60,5 +62,7 @@ schema = FederatedSchema(
         # After ValidationCache: it replaces that one's errors for operations it refuses.
         DeploymentPolicy,
         MaskUnexpectedErrors,
+        # Spans per resolver, only when tracing is on (hub/tracing.py): otherwise free.
+        *([OpenTelemetryExtension] if tracing.enabled() else []),
     ],
 )
