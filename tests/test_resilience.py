@@ -1,14 +1,20 @@
-"""Graceful operation: the hub outlives a PostgreSQL restart, and says so at /readyz."""
+"""Graceful operation: the hub outlives a PostgreSQL restart (and says so at /readyz), and
+shuts down without cutting requests short."""
 
 import asyncio
+import signal
 import time
 
+import asyncpg
 import httpx
 import pytest
+import websockets
 
+from hub.database import asyncpg_dsn
 from hub.embedded import EmbeddedPostgres
 from tests.conftest import demo_database, drop_database
 from tests.test_cli import environment, free_port, serving
+from tests.test_subscriptions import subscribed
 
 CITY = {"query": '{ city(slug: "dessau-rosslau") { name } }'}
 # Introspection is planned by no compiler: this one runs on the resolvers.
@@ -16,6 +22,8 @@ CITY_ON_RESOLVERS = {
     "query": '{ city(slug: "dessau-rosslau") { name } __type(name: "City") { name } }'
 }
 RECOVERY_SECONDS = 30
+# The WebSocket close code of a server going away to come back (RFC 6455's registry).
+SERVICE_RESTART = 1012
 
 
 async def ready(client: httpx.AsyncClient) -> int:
@@ -50,3 +58,34 @@ async def test_the_hub_reconnects_after_a_postgresql_restart(
                     assert body["data"]["city"] == {"name": "Dessau-Roßlau"}, body
     finally:
         await drop_database(second_server.url, url)
+
+
+@pytest.mark.slow
+async def test_shutdown_finishes_requests_in_flight_and_closes_subscriptions(
+    demo_database_url: str,
+) -> None:
+    port = free_port()
+    with serving(port, environment(DATABASE_URL=demo_database_url)) as process:
+        async with (
+            httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client,
+            subscribed(port, "subscription { fundingRecorded { title } }") as subscription,
+        ):
+            # A lock keeps the request's statement waiting: it is in flight when the signal comes.
+            blocker = await asyncpg.connect(asyncpg_dsn(demo_database_url))
+            transaction = blocker.transaction()
+            await transaction.start()
+            await blocker.execute("LOCK TABLE cities IN ACCESS EXCLUSIVE MODE")
+            in_flight = asyncio.create_task(client.post("/graphql", json=CITY))
+            await asyncio.sleep(0.5)
+            process.send_signal(signal.SIGTERM)
+            await asyncio.sleep(0.5)
+            await transaction.rollback()
+            await blocker.close()
+            answer = await in_flight
+            assert answer.json()["data"]["city"] == {"name": "Dessau-Roßlau"}
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                await asyncio.wait_for(subscription.recv(), RECOVERY_SECONDS)
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == SERVICE_RESTART
+        process.wait(timeout=RECOVERY_SECONDS)
+        output = process.stdout.read() if process.stdout else ""
+    assert "Application shutdown complete" in output
