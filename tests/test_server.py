@@ -42,6 +42,18 @@ async def test_malformed_json_is_a_clear_400(client: httpx.AsyncClient) -> None:
     assert "Traceback" not in response.text
 
 
+async def test_a_lone_surrogate_is_malformed_json(client: httpx.AsyncClient) -> None:
+    # "\ud800" names half a character: no text can hold it, so the body is refused whole.
+    body = b'{"query": "query ($s: String!) { city(slug: $s) { name } }", "variables": '
+    response = await client.post(
+        "/graphql",
+        content=body + b'{"s": "\\ud800"}}',
+        headers={"Content-Type": "application/json"},
+    )
+    assert response.status_code == 400
+    assert "Unable to parse request body as JSON" in response.text
+
+
 async def test_unknown_field_is_a_graphql_error_not_a_crash(client: httpx.AsyncClient) -> None:
     response = await client.post("/graphql", json={"query": "{ states { mayor } }"})
     body = response.json()
