@@ -42,6 +42,7 @@ from hub.graphiql import graphiql_page
 from hub.observability import RequestObserver, configure_logging, metrics
 from hub.persisted import PersistedQueries, PersistedQueryError
 from hub.ratelimit import RateLimiter, add_headers
+from hub.views import serve_view
 from resolvers.compiler import RawJSON
 from resolvers.context import Context
 from schema import schema
@@ -288,6 +289,7 @@ def create_app(
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics),
+            Route("/views/{name}", serve_view),
             Route("/graphql", tracing.traced(graphql), methods=["GET", "POST"]),
             WebSocketRoute("/graphql", tracing.traced(graphql)),
             *landing.routes,
@@ -302,6 +304,7 @@ def create_app(
         lifespan=open_configured_database if sessions is None else no_lifespan,
     )
     app.state.sessions = sessions
+    app.state.graphql = graphql
     app.state.reads = reads
     app.state.replica_sessions = None
     app.state.events = events

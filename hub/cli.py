@@ -4,6 +4,7 @@ import asyncio
 import errno
 import json
 import os
+import re
 import socket
 import sys
 from collections.abc import Awaitable, Callable, Iterator
@@ -19,6 +20,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
+from sqlalchemy import delete
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -39,10 +42,13 @@ from hub.keys import (
 )
 from hub.observability import configure_logging
 from hub.seeding import DatabaseNotEmpty, seed, seed_if_empty
+from hub.slugs import SLUG_PATTERN
 from hub.transfer.exporting import Format, NoPlaceForCsv, export_path
 from hub.transfer.importing import Summary, import_path
 from hub.transfer.problems import ImportRefused
 from hub.transfer.report import as_json, problems_table, summary_table
+from hub.views import check_operation
+from models.views import SavedView
 
 app = typer.Typer(
     help="The GraphQL hub of the Engagierte Stadt network.",
@@ -55,6 +61,11 @@ keys = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(keys, name="keys")
+views = typer.Typer(
+    help="Saved views: named GraphQL queries served as JSON or CSV at /views/NAME.",
+    no_args_is_help=True,
+)
+app.add_typer(views, name="views")
 console = Console(stderr=True)
 T = TypeVar("T")
 
@@ -222,6 +233,45 @@ def keys_create(
         "Store it now: it cannot be shown again.",
         highlight=False,
     )
+
+
+@views.command("save")
+def views_save(
+    name: Annotated[str, typer.Argument(help="The view's name in its URL, e.g. cities-of-nw.")],
+    file: Annotated[Path, typer.Argument(help="A .graphql file with one query operation.")],
+    description: Annotated[str, typer.Option(help="What the view shows.")] = "",
+) -> None:
+    """Save (or replace) a view: its query runs at /views/NAME, variables from the URL."""
+    query = file.read_text()
+    if not re.fullmatch(SLUG_PATTERN, name):
+        fail(f"the name {name!r} must be lower-case words joined by hyphens")
+    try:
+        check_operation(query)
+    except ValueError as error:
+        fail(f"{file}: {error}")
+
+    async def save(session: AsyncSession) -> None:
+        values = {"name": name, "query": query, "description": description}
+        upsert = insert(SavedView).values(values)
+        await session.execute(
+            upsert.on_conflict_do_update(index_elements=["name"], set_=upsert.excluded)
+        )
+
+    in_transaction(save)
+    console.print(f"Saved the view {name}: GET /views/{name}", highlight=False)
+
+
+@views.command("remove")
+def views_remove(name: Annotated[str, typer.Argument(help="The view's name.")]) -> None:
+    """Remove a view."""
+
+    async def remove(session: AsyncSession) -> bool:
+        removed = delete(SavedView).where(SavedView.name == name).returning(SavedView.id)
+        return (await session.scalar(removed)) is not None
+
+    if not in_transaction(remove):
+        fail(f"no view is named {name!r}")
+    console.print(f"Removed the view {name}.", highlight=False)
 
 
 @keys.command("list")

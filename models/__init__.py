@@ -30,6 +30,7 @@ from models.network import (
     WorkingGroupMembership,
     measure_actors,
 )
+from models.views import SavedView
 
 __all__ = [
     "Actor",
@@ -59,6 +60,7 @@ __all__ = [
     "MembershipStatus",
     "RecipientKind",
     "Role",
+    "SavedView",
     "Sector",
     "SectorCode",
     "SectorComposition",
