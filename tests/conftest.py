@@ -98,6 +98,15 @@ async def database_url(server_url: str) -> AsyncIterator[str]:
     await drop_database(server_url, url)
 
 
+@pytest.fixture
+async def empty_url(server_url: str) -> AsyncIterator[str]:
+    """A migrated database of the test's own, without data, for tests that commit."""
+    url = await create_database(server_url)
+    await asyncio.to_thread(migrations.upgrade, url)
+    yield url
+    await drop_database(server_url, url)
+
+
 async def demo_database(server_url: str) -> str:
     """A new database on the server, migrated to head, with the demo data loaded."""
     url = await create_database(server_url)

@@ -4,7 +4,6 @@ import asyncio
 import io
 import json
 import zipfile
-from collections.abc import AsyncIterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -14,14 +13,12 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 import models
-from hub import migrations
 from hub.database import engine_for
 from hub.transfer.entities import ENTITIES, FORMAT
 from hub.transfer.exporting import export_document, export_path
 from hub.transfer.files import read_json, read_source, write_json
 from hub.transfer.importing import Tally, import_path, import_source
 from hub.transfer.problems import ImportRefused
-from tests.conftest import create_database, drop_database
 from tests.test_cli import environment, hub
 
 
@@ -81,15 +78,6 @@ async def count(url: str, model: type[models.Base]) -> int:
     """How many rows the table of `model` holds."""
     async with engine_for(url) as engine, engine.connect() as connection:
         return await connection.scalar(select(func.count()).select_from(model))
-
-
-@pytest.fixture
-async def empty_url(server_url: str) -> AsyncIterator[str]:
-    """A migrated database of the test's own, to commit imports to."""
-    url = await create_database(server_url)
-    await asyncio.to_thread(migrations.upgrade, url)
-    yield url
-    await drop_database(server_url, url)
 
 
 async def test_every_bad_row_is_reported_with_field_and_reason_and_nothing_is_written(

@@ -1,19 +1,16 @@
 """Saved views: registered queries served at /views/<name> as JSON or CSV, with ETags."""
 
-import asyncio
 import csv
 import io
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hub import migrations
 from hub.views import check_operation
 from models import Role, SavedView
-from tests.conftest import create_database, drop_database, sessions_on
+from tests.conftest import sessions_on
 from tests.factories import add_key
 from tests.test_cli import environment, hub
 
@@ -102,19 +99,8 @@ def test_only_valid_queries_can_be_saved(text: str, reason: str) -> None:
         check_operation(text)
 
 
-@pytest.fixture
-async def migrated_database(server_url: str) -> AsyncIterator[str]:
-    """An empty migrated database of this test's own (the CLI commits to it)."""
-    url = await create_database(server_url)
-    await asyncio.to_thread(migrations.upgrade, url)
-    yield url
-    await drop_database(server_url, url)
-
-
-def test_views_are_saved_and_removed_with_the_command_line(
-    migrated_database: str, tmp_path: Path
-) -> None:
-    env = environment(DATABASE_URL=migrated_database)
+def test_views_are_saved_and_removed_with_the_command_line(empty_url: str, tmp_path: Path) -> None:
+    env = environment(DATABASE_URL=empty_url)
     query = tmp_path / "cities.graphql"
     query.write_text(CITIES)
     saved = hub("views", "save", "cities-of-a-state", str(query), env=env)
