@@ -3,8 +3,8 @@ query string, as JSON or (`?format=csv` or `Accept: text/csv`) as CSV, so that a
 script can use it without writing GraphQL. Views are registered with `engagement-hub views`.
 
 A view runs through the same schema as `/graphql`, for the same viewer: its authorization,
-limits and error masking apply alike. The answer carries an ETag; a client sending it back in
-`If-None-Match` gets 304 while the answer is unchanged.
+limits, rate limit budget and error masking apply alike. The answer carries an ETag; a client
+sending it back in `If-None-Match` gets 304 while the answer is unchanged.
 """
 
 import csv
@@ -25,6 +25,7 @@ from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from hub.ratelimit import add_headers
 from models.views import SavedView
 from resolvers.compiler import RawJSON
 from schema import schema
@@ -93,7 +94,11 @@ async def serve_view(request: Request) -> Response:
     content, media_type = (
         (csv_of(data), CSV_TYPE) if wants_csv and data else (orjson.dumps(body), "application/json")
     )
-    return cached(request, content if isinstance(content, bytes) else content.encode(), media_type)
+    response = cached(
+        request, content if isinstance(content, bytes) else content.encode(), media_type
+    )
+    add_headers(request, response)  # the rate limit budget, charged as on /graphql
+    return response
 
 
 def cached(request: Request, content: bytes, media_type: str) -> Response:

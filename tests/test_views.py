@@ -112,3 +112,12 @@ def test_views_are_saved_and_removed_with_the_command_line(empty_url: str, tmp_p
     assert hub("views", "remove", "cities-of-a-state", env=env).returncode == 0
     gone = hub("views", "remove", "cities-of-a-state", env=env)
     assert gone.returncode == 1 and "no view is named" in gone.stderr
+
+
+async def test_views_are_charged_to_the_rate_limit_budget(
+    demo_client: httpx.AsyncClient, views: None
+) -> None:
+    response = await demo_client.get("/views/cities-of-a-state?state=NW&first=3")
+    assert int(response.headers["X-RateLimit-Remaining"]) < int(
+        response.headers["X-RateLimit-Limit"]
+    )
