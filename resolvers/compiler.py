@@ -375,17 +375,30 @@ class Compiler:
         window, where, order_by = self.page_arguments(strawberry_field, arguments)
         rows, scope = self.related_rows(relation, parent, where)
         ordering = [scope.adapt(term) for term in (*order_by, *relation.ordering)]
-        number = func.row_number().over(order_by=ordering).label("number")
-        if self.needs_total(field_def, details) or window.end is None:
+        if window.end is None:
+            # The last rows of all: numbering them needs every row, and so does the total.
+            number = func.row_number().over(order_by=ordering).label("number")
             counted = rows.add_columns(number, func.count().over().label("total"))
+            numbered = counted.subquery("numbered")
+            total: Any = func.max(numbered.c["total"])
         else:
-            # Only edges of a page counted from the start: the rows up to its end are enough,
-            # and PostgreSQL stops reading there (an index in that order, or a bounded sort).
-            total = null().label("total")
-            counted = rows.add_columns(number, total).order_by(*ordering).limit(window.end)
-        numbered = counted.subquery("numbered")
+            # A page counted from the start: the rows up to its end are enough, and
+            # PostgreSQL stops reading there (an index in that order, or a bounded sort), as
+            # long as nothing stands between the sort and the limit: the rows are numbered
+            # after it, and the total, where selected, is counted on its own.
+            # Anonymous subqueries: the count, next to the page's rows, refers to the parent's
+            # rows, which a name of the same level would hide.
+            limited = rows.order_by(*ordering).limit(window.end).subquery()
+            renumbered = [ClauseAdapter(limited).traverse(term) for term in ordering]
+            number = func.row_number().over(order_by=renumbered).label("number")
+            numbered = select(limited, number).subquery()
+            total = (
+                select(func.count()).select_from(rows.subquery()).scalar_subquery()
+                if self.needs_total(field_def, details)
+                else null()
+            )
         page_scope = Scope(scope.model, aliased(scope.model, numbered), ClauseAdapter(numbered))
-        return self.page(field_def, details, numbered, window, page_scope)
+        return self.page(field_def, details, numbered, total, window, page_scope)
 
     def needs_total(self, field_def: Any, details: FieldDetailsList) -> bool:
         """Whether a connection's selection needs the number of all its rows: anything but
@@ -394,19 +407,26 @@ class Compiler:
         return any(sub[0].node.name.value not in ("edges", "__typename") for _key, sub in selected)
 
     def page(
-        self, field_def: Any, details: FieldDetailsList, numbered: Any, window: Window, scope: Any
+        self,
+        field_def: Any,
+        details: FieldDetailsList,
+        numbered: Any,
+        total: Any,
+        window: Window,
+        scope: Any,
     ) -> Any:
-        """A connection's JSON from all its rows, numbered (columns `number` from 1 and
-        `total`): the window's edges, aggregated, with totalCount and pageInfo. `scope` is the
-        numbered rows' scope, for the edges' nodes."""
-        number, total = numbered.c["number"], numbered.c["total"]
-        in_page = window.contains(number, total)
+        """A connection's JSON from its rows numbered from 1 (column `number`; with `last`,
+        all rows and their count in column `total`) and the number of all its rows (`total`,
+        an aggregate or a subquery): the window's edges, aggregated, with totalCount and
+        pageInfo. `scope` is the numbered rows' scope, for the edges' nodes."""
+        number = numbered.c["number"]
+        in_page = window.contains(number, numbered.c["total"] if window.last is not None else None)
         connection_type = object_type_of(field_def)
         edges = self.edges(connection_type, details, scope, number)
         page = (
             select(
                 func.json_agg(aggregate_order_by(edges, number)).filter(in_page).label("edges"),
-                func.max(total).label("total"),
+                total.label("total"),
                 func.min(number).filter(in_page).label("first"),
                 func.max(number).filter(in_page).label("last"),
             )

@@ -226,7 +226,8 @@ def plan_page(
 ) -> Any:
     """The compiled read path's search connection: the window of the numbered hits, as JSON."""
     numbered = numbered_hits(text, compiler.features.trigram)
-    return compiler.page(field_def, details, numbered, window, Values(numbered.c))
+    total = func.max(numbered.c.total)
+    return compiler.page(field_def, details, numbered, total, window, Values(numbered.c))
 
 
 def plan_node(compiler: Compiler, field_def: Any, details: FieldDetailsList, hit: Values) -> Any:
