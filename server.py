@@ -67,7 +67,7 @@ class GraphQLApp(GraphQL[Context, None]):
         state = request.app.state
         return Context(
             request=request,
-            session=state.sessions(),
+            sessions=state.sessions,
             debug=state.settings.debug,
             features=state.features,
             compiled=state.settings.compiled,

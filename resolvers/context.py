@@ -40,7 +40,7 @@ class Context:
     def __init__(
         self,
         request: Request | WebSocket | None,
-        session: AsyncSession,
+        sessions: Callable[[], AsyncSession],
         debug: bool = False,
         features: Features = BASELINE,
         compiled: bool = False,
@@ -51,7 +51,8 @@ class Context:
         replica: async_sessionmaker[AsyncSession] | None = None,
     ) -> None:
         self.request = request
-        self.session = session
+        self._sessions = sessions
+        self._session: AsyncSession | None = None
         # The compiled read path's connections (hub.database.create_read_pool).
         self.reads = reads
         # What other processes announce, for subscriptions (hub.events).
@@ -77,6 +78,13 @@ class Context:
     async def scalar(self, statement: Select[Any]) -> Any:
         """The one value `statement` selects."""
         return (await self._execute(statement)).scalar_one()
+
+    @property
+    def session(self) -> AsyncSession:
+        """The request's session, opened when first used: the compiled read path needs none."""
+        if self._session is None:
+            self._session = self._sessions()
+        return self._session
 
     @property
     def dialect(self) -> Dialect:
@@ -156,13 +164,13 @@ class Context:
         """Answer the operation, a query, from the read replica if there is one. Called before
         its first statement; the request's other session is then left unused."""
         if self.replica is not None:
-            self.session = self.replica()
+            self._sessions, self._session = self.replica, None
 
     async def between_events(self) -> None:
         """Start afresh between two events of a subscription: the session's connection goes
         back to the pool while the subscription waits, and no loader keeps rows of before."""
         async with self._lock:
-            await self.session.close()
+            await self._close_session()
         self.loaders = Loaders(self.rows)
 
     async def close(self) -> None:
@@ -174,7 +182,12 @@ class Context:
         """
         async with self._lock:
             self._closed = True
-            await self.session.close()
+            await self._close_session()
+
+    async def _close_session(self) -> None:
+        """Close the session, if it was opened at all."""
+        if self._session is not None:
+            await self._session.close()
 
     def _check_open(self) -> None:
         """Refuse statements once the request has been answered."""

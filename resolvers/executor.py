@@ -31,7 +31,7 @@ class CompilingExecutor(StrawberryGraphQLCoreExecutionContext):
         context.read_from_replica()
         if not context.compiled:
             return super().execute_operation(serially)
-        plan = self.plan(context.max_page_size, context.dialect)
+        plan = self.plan(context.max_page_size)
         if plan is None:
             return super().execute_operation(serially)
         try:
@@ -40,7 +40,7 @@ class CompilingExecutor(StrawberryGraphQLCoreExecutionContext):
             return super().execute_operation(serially)
         return self.run_compiled(plan.sql, arguments)
 
-    def plan(self, max_page_size: int, dialect: Any) -> Plan | None:
+    def plan(self, max_page_size: int) -> Plan | None:
         """The plan of this operation, cached or newly made (None: the compiler cannot plan
         it). The cache key is the document, the operation, the page limit, the database's
         features (search plans differ with pg_trgm), the viewer's role and scope (guarded
@@ -59,6 +59,7 @@ class CompilingExecutor(StrawberryGraphQLCoreExecutionContext):
             return plan
         compiler = Compiler(self, max_page_size)
         try:
+            dialect = self.context_value.dialect
             plan = Plan.of(compiler.statement(), compiler.parameters, dialect)
         except NotCompilable as reason:
             logger.debug("resolver path: %s", reason)

@@ -1,7 +1,7 @@
 """The GraphQL schema, assembled in one place."""
 
 import strawberry
-from strawberry.extensions import AddValidationRules, ParserCache, ValidationCache
+from strawberry.extensions import AddValidationRules, ParserCache
 from strawberry.extensions.tracing import OpenTelemetryExtension
 
 from hub import tracing
@@ -12,6 +12,7 @@ from schema.extensions import (
     MaskUnexpectedErrors,
     NoNulInStrings,
     OperationFigures,
+    ValidationCacheByText,
 )
 from schema.federation import SCALARS, FederatedSchema, FederationQuery
 from schema.joining import ApplicationsQuery
@@ -52,7 +53,7 @@ schema = FederatedSchema(
     extensions=[
         # Parsing and validating a document is done once, not per request.
         lambda: ParserCache(maxsize=1000),
-        lambda: ValidationCache(maxsize=1000),
+        lambda: ValidationCacheByText(maxsize=1000),
         CloseSession,
         OperationFigures,
         # The safety limits (schema/limits.py), all before anything runs.

@@ -2,13 +2,15 @@
 
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Hashable, Iterator
 from functools import cached_property
 from typing import Any
 
 from graphql import GraphQLError, StringValueNode, ValidationRule
 from starlette.requests import Request
-from strawberry.extensions import MaskErrors, SchemaExtension
+from strawberry.extensions import MaskErrors, SchemaExtension, ValidationCache
+from strawberry.schema.schema import validate_document
 
 from hub.observability import OperationFigures as Figures
 
@@ -77,6 +79,42 @@ def error_code(error: GraphQLError) -> str:
     return str((error.extensions or {}).get("code", "GRAPHQL_ERROR"))
 
 
+class ValidationCacheByText(ValidationCache):
+    """Strawberry's validation cache, keyed by the query's text instead of its document.
+
+    graphql-core's documents are dataclasses hashed field by field, so strawberry's cache
+    walked the whole syntax tree for every lookup (5% of a small query's CPU). The parser
+    cache maps each text to one document, so the text identifies it as well; a string's hash
+    is one pass in C.
+    """
+
+    def __init__(self, maxsize: int) -> None:
+        super().__init__(maxsize)
+        self.maxsize = maxsize
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        if context.query is None:  # a document without a text: strawberry's own cache
+            yield from super().on_validate()
+            return
+        key = (context.schema._schema, context.query, context.validation_rules)
+        errors = VALIDATED.get(key)
+        if errors is None:
+            assert context.graphql_document is not None, "validation follows parsing"
+            errors = validate_document(key[0], context.graphql_document, key[2])
+            VALIDATED[key] = errors
+            if len(VALIDATED) > self.maxsize:
+                VALIDATED.popitem(last=False)
+        else:
+            VALIDATED.move_to_end(key)
+        context.pre_execution_errors = errors
+        yield
+
+
+# The errors of each validated (schema, query text, rules), least recently used first.
+VALIDATED: OrderedDict[Hashable, list[GraphQLError]] = OrderedDict()
+
+
 class NoNulInStrings(ValidationRule):
     """Refuse string literals holding U+0000, which no text column can store.
 
@@ -100,6 +138,12 @@ class MaskUnexpectedErrors(MaskErrors):
 
     def __init__(self) -> None:
         super().__init__(should_mask_error=is_unexpected)
+
+    def _process_result(self, result: object) -> None:
+        # Strawberry's first asks whether the result has errors by a runtime protocol check,
+        # which costs more than the rest of a result without errors (most of them).
+        if getattr(result, "errors", None):
+            super()._process_result(result)
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         if not self.timed_out(error):
