@@ -4,7 +4,6 @@ import asyncio
 import errno
 import json
 import os
-import re
 import socket
 import sys
 from collections.abc import Awaitable, Callable, Iterator
@@ -42,12 +41,11 @@ from hub.keys import (
 )
 from hub.observability import configure_logging
 from hub.seeding import DatabaseNotEmpty, seed, seed_if_empty
-from hub.slugs import SLUG_PATTERN
 from hub.transfer.exporting import Format, NoPlaceForCsv, export_path
 from hub.transfer.importing import Summary, import_path
 from hub.transfer.problems import ImportRefused
 from hub.transfer.report import as_json, problems_table, summary_table
-from hub.views import check_operation
+from hub.views import view_problems
 from models.views import SavedView
 
 app = typer.Typer(
@@ -242,16 +240,14 @@ def views_save(
     description: Annotated[str, typer.Option(help="What the view shows.")] = "",
 ) -> None:
     """Save (or replace) a view: its query runs at /views/NAME, variables from the URL."""
-    query = file.read_text()
-    if not re.fullmatch(SLUG_PATTERN, name):
-        fail(f"the name {name!r} must be lower-case words joined by hyphens")
-    try:
-        check_operation(query)
-    except ValueError as error:
-        fail(f"{file}: {error}")
+    from schema import schema as graphql_schema
+
+    values = {"name": name, "query": file.read_text(), "description": description}
+    problems = view_problems(values, graphql_schema._schema)
+    if problems:
+        fail("; ".join(f"{problem.path[-1]}: {problem.message}" for problem in problems))
 
     async def save(session: AsyncSession) -> None:
-        values = {"name": name, "query": query, "description": description}
         upsert = insert(SavedView).values(values)
         await session.execute(
             upsert.on_conflict_do_update(index_elements=["name"], set_=upsert.excluded)

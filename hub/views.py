@@ -1,6 +1,7 @@
 """Saved views: `GET /views/<name>` runs a registered operation, with its variables from the
 query string, as JSON or (`?format=csv` or `Accept: text/csv`) as CSV, so that a spreadsheet or a
-script can use it without writing GraphQL. Views are registered with `engagement-hub views`.
+script can use it without writing GraphQL. The network office saves views with `engagement-hub
+views` or the `saveView` mutation; both check them here (`view_problems`).
 
 A view runs through the same schema as `/graphql`, for the same viewer: its authorization,
 limits, rate limit budget and error masking apply alike. The answer carries an ETag; a client
@@ -10,11 +11,13 @@ sending it back in `If-None-Match` gets 304 while the answer is unchanged.
 import csv
 import hashlib
 import io
+from functools import partial
 from typing import Any
 
 import orjson
 from graphql import (
     GraphQLError,
+    GraphQLSchema,
     OperationDefinitionNode,
     get_nullable_type,
     parse,
@@ -28,26 +31,50 @@ from starlette.responses import JSONResponse, Response
 from hub.ratelimit import add_headers
 from models.views import SavedView
 from resolvers.compiler import RawJSON
-from schema import schema
+from resolvers.mutations.ids import column_of
+from resolvers.mutations.problems import Problem, invalid
+from resolvers.mutations.validation import RULES, Rule, Values, column_problems, field_path
 
 CSV_TYPE = "text/csv; charset=utf-8"
 
 
-def check_operation(query: str) -> None:
-    """Refuse text that is not one valid query operation of the schema (ValueError says why)."""
+def view_problems(values: Values, graphql_schema: GraphQLSchema) -> list[Problem]:
+    """Every reason a view of `values` (`name`, `query`, `description`) cannot be saved: what
+    its columns cannot hold, a name that is no slug (it stands in the URL), a query that is
+    not one valid query operation of `graphql_schema`."""
+    # The caller hands in the schema: the schema's own mutations (saveView) import this module.
+    rules: dict[str, Rule] = {
+        "name": RULES["slug"],
+        "query": partial(query_problem, graphql_schema=graphql_schema),
+    }
+    problems: list[Problem] = []
+    for field, value in values.items():
+        path = field_path(field)
+        found = column_problems(column_of(SavedView, field), value, path)
+        rule = rules.get(field)
+        message = None if found or rule is None else rule(value)
+        problems += found if message is None else [invalid(path, message)]
+    return problems
+
+
+def query_problem(query: str, graphql_schema: GraphQLSchema) -> str | None:
+    """What keeps `query` from being one valid query operation of the schema, if anything."""
     try:
         document = parse(query)
     except GraphQLError as error:
-        raise ValueError(f"not GraphQL: {error.message}") from None
+        return f"Must be GraphQL: {error.message}"
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     if len(operations) != 1 or operations[0].operation.value != "query":
-        raise ValueError("a view is exactly one query operation")
-    errors = validate(schema._schema, document)
+        return "Must be exactly one query operation (no mutation or subscription)."
+    errors = validate(graphql_schema, document)
     if errors:
-        raise ValueError(f"invalid: {errors[0].message}")
+        return f"Must be valid in the schema: {errors[0].message}"
+    return None
 
 
-def variables_of(query: str, arguments: dict[str, str]) -> dict[str, Any]:
+def variables_of(
+    query: str, arguments: dict[str, str], graphql_schema: GraphQLSchema
+) -> dict[str, Any]:
     """The operation's variables from query-string text: strings as they are, other types
     (numbers, booleans, lists, input objects) as JSON."""
     operation = next(d for d in parse(query).definitions if isinstance(d, OperationDefinitionNode))
@@ -56,7 +83,7 @@ def variables_of(query: str, arguments: dict[str, str]) -> dict[str, Any]:
         name = definition.variable.name.value
         if name not in arguments:
             continue
-        declared: Any = type_from_ast(schema._schema, definition.type)
+        declared: Any = type_from_ast(graphql_schema, definition.type)
         text = arguments[name]
         if getattr(get_nullable_type(declared), "name", None) in ("String", "ID"):
             variables[name] = text
@@ -77,11 +104,11 @@ async def serve_view(request: Request) -> Response:
     if view is None:
         return JSONResponse({"errors": [{"message": "No view has this name."}]}, status_code=404)
     graphql_app = request.app.state.graphql
+    schema = graphql_app.schema
     context = await graphql_app.get_context(request, None)
     arguments = {k: v for k, v in request.query_params.items() if k != "format"}
-    result = await schema.execute(
-        view.query, variable_values=variables_of(view.query, arguments), context_value=context
-    )
+    variables = variables_of(view.query, arguments, schema._schema)
+    result = await schema.execute(view.query, variable_values=variables, context_value=context)
     data = result.data
     if isinstance(data, RawJSON):
         data = orjson.loads(data.text)

@@ -25,6 +25,7 @@ from schema.query import NetworkQuery
 from schema.search import SearchQuery
 from schema.statistics import StatisticsQuery
 from schema.subscriptions import Subscription
+from schema.views import ViewsQuery
 
 
 @strawberry.type(description="Read access to the Engagierte Stadt network.")
@@ -36,6 +37,7 @@ class Query(
     SearchQuery,
     ApplicationsQuery,
     AuditQuery,
+    ViewsQuery,
     FederationQuery,
 ):
     pass

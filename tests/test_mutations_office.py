@@ -1,13 +1,18 @@
 """The network office manages state partnerships, funders, themes and working groups."""
 
+from typing import Any
+
 import httpx
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from strawberry.relay import GlobalID, to_base64
 
+import models
 from models import Role
 from tests import factories
 from tests.factories import add_key
-from tests.writes import codes, gid, mutate, paths, send
+from tests.test_audit import LOG
+from tests.writes import codes, gid, mutate, paths, send, snapshot
 
 THEME = {"slug": "demokratie", "nameDe": "Demokratie", "nameEn": "Democracy"}
 
@@ -110,3 +115,127 @@ async def test_a_funder_is_created_with_a_valid_website(
     funder["website"] = "https://www.example.org"
     created = await mutate(client, "createFunder", {"input": funder}, admin, "result { scope }")
     assert created["result"] == {"scope": "REGIONAL"}
+
+
+REACH = "result { states { code } themes { slug } }"
+
+
+@pytest.fixture
+async def reach(db: AsyncSession) -> dict[str, str]:
+    """The states NW, BY and BE, and the global IDs of two themes by slug."""
+    for code in ("NW", "BY", "BE"):
+        await factories.add_state(db, code)
+    themes = [models.Theme(slug=slug, name_de=slug, name_en=slug) for slug in ("bildung", "kultur")]
+    return {theme.slug: gid(await factories.add(db, theme)) for theme in themes}
+
+
+async def test_the_office_writes_a_funders_states_and_themes(
+    client: httpx.AsyncClient, admin: str, reach: dict[str, str]
+) -> None:
+    funder = {"slug": "stiftung-x", "name": "Stiftung X", "kind": "FOUNDATION"}
+    funder |= {"scope": "REGIONAL", "stateCodes": ["NW", "BY", "NW"]}
+    funder |= {"themeIds": [reach["kultur"]]}
+    created = await mutate(
+        client, "createFunder", {"input": funder}, admin, f"{REACH} result {{ id }}"
+    )
+    assert created["errors"] == []
+    funder_id = created["result"]["id"]
+    assert created["result"]["states"] == [{"code": "BY"}, {"code": "NW"}]
+    assert created["result"]["themes"] == [{"slug": "kultur"}]
+
+    async def update(changes: dict[str, Any]) -> dict[str, Any]:
+        payload = await mutate(
+            client, "updateFunder", {"id": funder_id, "input": changes}, admin, REACH
+        )
+        assert payload["errors"] == []
+        return payload["result"]
+
+    replaced = await update({"stateCodes": ["BE"], "themeIds": [reach["bildung"], reach["kultur"]]})
+    assert replaced == {
+        "states": [{"code": "BE"}],
+        "themes": [{"slug": "bildung"}, {"slug": "kultur"}],
+    }
+    assert await update({"name": "Stiftung Y", "stateCodes": None}) == replaced
+    assert await update({"stateCodes": [], "themeIds": []}) == {"states": [], "themes": []}
+    body = await send(client, '{ state(code: "BE") { funders { totalCount } } }')
+    assert body["data"]["state"]["funders"]["totalCount"] == 0
+
+
+async def test_a_funders_states_and_themes_are_audited(
+    client: httpx.AsyncClient, admin: str, reach: dict[str, str]
+) -> None:
+    funder = await mutate(
+        client,
+        "createFunder",
+        {"input": {"slug": "x", "name": "X", "kind": "COMPANY", "scope": "THEMATIC"}},
+        admin,
+    )
+    changes = {"stateCodes": ["NW"], "themeIds": [reach["bildung"]]}
+    funder_id = funder["result"]["id"]
+    await mutate(client, "updateFunder", {"id": funder_id, "input": changes}, admin)
+    body = await send(client, LOG, {"filter": {"entityId": funder_id}}, admin)
+    entries = [edge["node"] for edge in body["data"]["auditLog"]["edges"]]
+    theme_key = int(GlobalID.from_id(reach["bildung"]).node_id)
+    assert [entry["changes"] for entry in entries[:3]] == [
+        {"theme_ids": [theme_key]},
+        {"state_codes": ["NW"]},
+        {},
+    ]
+    assert {entry["operation"] for entry in entries[:3]} == {"updateFunder"}
+
+
+@pytest.mark.parametrize(
+    ("changes", "errors"),
+    [
+        ({"stateCodes": ["NW", "XX"]}, [("INVALID", ["input", "stateCodes", "1"])]),
+        ({"stateCodes": ["HB"]}, [("NOT_FOUND", ["input", "stateCodes"])]),
+        ({"themeIds": ["kein-id"]}, [("INVALID", ["input", "themeIds", "0"])]),
+        ({"themeIds": [to_base64("City", 1)]}, [("INVALID", ["input", "themeIds", "0"])]),
+        ({"themeIds": [to_base64("Theme", 99999)]}, [("NOT_FOUND", ["input", "themeIds"])]),
+        ({"stateCodes": ["BY"], "themeIds": [to_base64("Theme", 99999)]},
+         [("NOT_FOUND", ["input", "themeIds"])]),
+    ],
+)  # fmt: skip
+async def test_unknown_states_and_themes_are_refused_and_change_nothing(
+    client: httpx.AsyncClient,
+    connection: AsyncConnection,
+    db: AsyncSession,
+    admin: str,
+    reach: dict[str, str],
+    changes: dict[str, Any],
+    errors: list[tuple[str, list[str]]],
+) -> None:
+    funder = await factories.add_funder(db, scope=models.FunderScope.REGIONAL)
+    await factories.add(db, models.FunderState(funder_id=funder.id, state_code="NW"))
+    new = {"slug": "neu", "name": "Neu", "kind": "COMPANY", "scope": "REGIONAL"}
+    before = await snapshot(connection)
+    for mutation, arguments in (
+        ("createFunder", {"input": new | changes}),
+        ("updateFunder", {"id": gid(funder), "input": {"name": "Umbenannt"} | changes}),
+    ):
+        refused = await mutate(client, mutation, arguments, admin)
+        assert [(error["code"], error["path"]) for error in refused["errors"]] == errors
+        assert refused["result"] is None
+    assert await snapshot(connection) == before
+
+
+async def test_only_the_office_writes_a_funders_states_and_themes(
+    client: httpx.AsyncClient,
+    connection: AsyncConnection,
+    db: AsyncSession,
+    reach: dict[str, str],
+) -> None:
+    funder = await factories.add_funder(db)
+    city = await factories.add_city(db)
+    others = [
+        await add_key(db, Role.FUNDER, funder_id=funder.id),
+        await add_key(db, Role.COORDINATOR, city_id=city.id),
+        await add_key(db, Role.STATE_PARTNER, state_code="NW"),
+        None,
+    ]
+    changes = {"stateCodes": ["NW"], "themeIds": [reach["bildung"]]}
+    before = await snapshot(connection)
+    for key in others:
+        refused = await mutate(client, "updateFunder", {"id": gid(funder), "input": changes}, key)
+        assert codes(refused) == ["FORBIDDEN"]
+    assert await snapshot(connection) == before

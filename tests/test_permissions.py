@@ -94,6 +94,7 @@ async def world(db: AsyncSession) -> World:
         pair = sorted((part.city.id, partner_city.id))
         await factories.add(db, models.CityPartnership(city_id=pair[0], partner_city_id=pair[1]))
     await factories.add_state(db, "HB")
+    await factories.add(db, models.SavedView(name="staaten", query="{ states { code } }"))
     applications = [
         models.Application(
             kind=models.ApplicationKind.PARTNER,
@@ -220,6 +221,8 @@ CASES: dict[str, tuple[str, Arguments]] = {
     "startApplicationReview": (OFFICE, step("submitted")),
     "acceptApplication": (OFFICE, step("in_review", funderKind="COMPANY")),
     "rejectApplication": (OFFICE, step("in_review", rejectionReason="Passt nicht.")),
+    "saveView": (OFFICE, of_office("", {"name": "neu", "query": "{ states { name } }"})),
+    "removeView": (OFFICE, of_office("", {"name": "staaten"})),
 }  # fmt: skip
 # An office mutation has no own or foreign part: it runs once per role.
 MATRIX = [

@@ -8,8 +8,9 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hub.views import check_operation
+from hub.views import view_problems
 from models import Role, SavedView
+from schema import schema
 from tests.conftest import sessions_on
 from tests.factories import add_key
 from tests.test_cli import environment, hub
@@ -89,14 +90,15 @@ async def test_an_unknown_view_is_a_404(demo_client: httpx.AsyncClient) -> None:
 @pytest.mark.parametrize(
     ("text", "reason"),
     [
-        ("{ states { code ", "not GraphQL"),
+        ("{ states { code ", "Must be GraphQL"),
         ('mutation { removeTheme(id: "x") { removedId } }', "one query operation"),
-        ("{ states { mayor } }", "invalid"),
+        ("{ states { mayor } }", "valid in the schema"),
+        ("", "Must not be blank"),
     ],
 )
 def test_only_valid_queries_can_be_saved(text: str, reason: str) -> None:
-    with pytest.raises(ValueError, match=reason):
-        check_operation(text)
+    [problem] = view_problems({"name": "view", "query": text}, schema._schema)
+    assert problem.path == ("input", "query") and reason in problem.message
 
 
 def test_views_are_saved_and_removed_with_the_command_line(empty_url: str, tmp_path: Path) -> None:
@@ -107,8 +109,10 @@ def test_views_are_saved_and_removed_with_the_command_line(empty_url: str, tmp_p
     assert saved.returncode == 0, saved.stderr
     assert hub("views", "save", "cities-of-a-state", str(query), env=env).returncode == 0
     query.write_text("{ states { mayor } }")
-    refused = hub("views", "save", "broken", str(query), env=env)
-    assert refused.returncode == 1 and "invalid" in refused.stderr
+    refused = hub("views", "save", "Broken", str(query), env=env)
+    assert refused.returncode == 1
+    assert "name: Must be lower-case" in refused.stderr
+    assert "query: Must be valid in the schema" in refused.stderr
     assert hub("views", "remove", "cities-of-a-state", env=env).returncode == 0
     gone = hub("views", "remove", "cities-of-a-state", env=env)
     assert gone.returncode == 1 and "no view is named" in gone.stderr

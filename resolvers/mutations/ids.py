@@ -39,6 +39,11 @@ def referenced_model(column: Column[Any]) -> type[Base] | None:
 
 def column_of(model: type[Base], name: str) -> Column[Any]:
     """The column `name` of `model`'s table."""
+    return table_of(model).columns[name]
+
+
+def table_of(model: type[Base]) -> Table:
+    """The table `model` is mapped to."""
     table = model.__table__
     assert isinstance(table, Table), f"{model.__name__} is not mapped to a table"
-    return table.columns[name]
+    return table

@@ -3,20 +3,19 @@ the city's partner cities and its working groups."""
 
 from typing import Any
 
-from sqlalchemy import delete, exists, insert, select
+from sqlalchemy import exists, select
 
 import models as m
 from resolvers.access import Owner
 from resolvers.mutations.entries import ID, MEASURES
-from resolvers.mutations.ids import key_of
-from resolvers.mutations.problems import INPUT, Rejected, conflict, invalid, not_found, refuse_any
-from resolvers.mutations.validation import Values, checked, field_path
+from resolvers.mutations.problems import INPUT, Rejected, conflict, invalid, not_found
+from resolvers.mutations.validation import Values, checked, field_path, keys_of
 from resolvers.mutations.write import Write
 
 
 async def create_measure(write: Write, values: Values) -> m.Measure:
     """A new measure, carried by the actors `actorIds` names (of its own network)."""
-    actor_keys = actor_keys_of(values.pop("actor_ids", None) or [])
+    actor_keys = keys_of(values.pop("actor_ids", None) or [], m.Actor, "actor_ids")
     measure = await MEASURES.create(write, values)
     await carry(write, measure, actor_keys)
     return measure
@@ -25,7 +24,7 @@ async def create_measure(write: Write, values: Values) -> m.Measure:
 async def update_measure(write: Write, global_id: str, changes: Values) -> m.Measure:
     """The measure with `changes` made; `actorIds`, if given, replaces its actors."""
     actor_ids = changes.pop("actor_ids", None)
-    actor_keys = None if actor_ids is None else actor_keys_of(actor_ids)
+    actor_keys = None if actor_ids is None else keys_of(actor_ids, m.Actor, "actor_ids")
     measure = await MEASURES.update(write, global_id, changes)
     if actor_keys is not None:
         await carry(write, measure, actor_keys)
@@ -43,43 +42,22 @@ async def remove_measure(write: Write, global_id: str) -> str:
     return global_id
 
 
-def actor_keys_of(actor_ids: list[str]) -> list[int]:
-    """The keys of the actors' global IDs, each once."""
-    keys = [key_of(actor_id, m.Actor) for actor_id in actor_ids]
-    path = field_path("actor_ids")
-    refuse_any(
-        [
-            invalid((*path, str(index)), "Must be an ID of type Actor.")
-            for index, key in enumerate(keys)
-            if key is None
-        ]
-    )
-    return list(dict.fromkeys(key for key in keys if key is not None))
-
-
 async def carry(write: Write, measure: m.Measure, actor_keys: list[int]) -> None:
     """Make the actors of `actor_keys` (of the measure's network) the ones carrying it."""
-    own = select(m.Actor.id).where(
-        m.Actor.id.in_(actor_keys), m.Actor.network_id == measure.network_id
+    await write.all_exist(
+        m.Actor.id,
+        actor_keys,
+        field_path("actor_ids"),
+        "No actor of the measure's local network has this ID.",
+        m.Actor.network_id == measure.network_id,
     )
-    found = set(await write.session.scalars(own))
-    path = field_path("actor_ids")
-    refuse_any(
-        [
-            not_found(path, "No actor of the measure's local network has this ID.")
-            for key in actor_keys
-            if key not in found
-        ]
+    rows = [
+        {"measure_id": measure.id, "actor_id": key, "network_id": measure.network_id}
+        for key in actor_keys
+    ]
+    await write.replace_links(
+        measure, m.measure_actors, "measure_id", rows, {"actor_ids": actor_keys}
     )
-    links = m.measure_actors
-    await write.session.execute(delete(links).where(links.c.measure_id == measure.id))
-    if actor_keys:
-        rows = [
-            {"measure_id": measure.id, "actor_id": key, "network_id": measure.network_id}
-            for key in actor_keys
-        ]
-        await write.session.execute(insert(links), rows)
-    write.audit(measure, {"actor_ids": actor_keys})
 
 
 async def add_partner_city(write: Write, values: Values) -> m.City:

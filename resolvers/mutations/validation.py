@@ -134,6 +134,20 @@ def checked(
     return result
 
 
+def keys_of(global_ids: list[str], model: type[Base], name: str) -> list[int]:
+    """The keys of the global IDs of `model` that the input field `name` lists, each once."""
+    keys = [key_of(global_id, model) for global_id in global_ids]
+    path = field_path(name)
+    refuse_any(
+        [
+            invalid((*path, str(index)), f"Must be an ID of type {model.__name__}.")
+            for index, key in enumerate(keys)
+            if key is None
+        ]
+    )
+    return list(dict.fromkeys(key for key in keys if key is not None))
+
+
 def stored(column: Column[Any], value: Any) -> Any:
     """An input value as the column stores it: enums of codes (sectors) as their code."""
     if isinstance(value, enum.Enum) and not isinstance(column.type, Enum):

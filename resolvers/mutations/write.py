@@ -12,9 +12,10 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import delete, inspect
+from sqlalchemy import ColumnElement, Table, delete, insert, inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from models import AuditEntry, Base
 from resolvers.access import Owner, Viewer, may_write
@@ -29,6 +30,7 @@ from resolvers.mutations.problems import (
     forbidden,
     invalid,
     not_found,
+    refuse_any,
 )
 from resolvers.mutations.validation import Values, field_path
 
@@ -96,6 +98,19 @@ class Write:
             if target is not None and value is not None:
                 await self.find(target, value, field_path(name))
 
+    async def all_exist(
+        self,
+        column: InstrumentedAttribute[Any],
+        values: list[Any],
+        path: Path,
+        message: str,
+        *where: ColumnElement[bool],
+    ) -> None:
+        """Refuse the write unless, for each of `values`, a row has it in `column` (and meets
+        `where`); `message` says what is missing, at `path`."""
+        found = set(await self.session.scalars(select(column).where(column.in_(values), *where)))
+        refuse_any([not_found(path, message) for value in values if value not in found])
+
     async def add(self, entity: M, values: Values) -> M:
         """Insert `entity`, made of `values`, and audit them."""
         self.session.add(entity)
@@ -135,6 +150,17 @@ class Write:
             message = f"It cannot be removed while {referrers} refer to it."
             raise Rejected(conflict(path, message)) from None
         self.session.expunge(entity)
+
+    async def replace_links(
+        self, entity: Base, links: Table, column: str, rows: list[Values], changes: Values
+    ) -> None:
+        """Make `rows` the rows of the link table `links` whose `column` names `entity` (its
+        key), and audit that as `changes` of the entity, e.g. a measure's `actor_ids`."""
+        (key,) = inspect(entity).identity or (None,)
+        await self.session.execute(delete(links).where(links.c[column] == key))
+        if rows:
+            await self.session.execute(insert(links), rows)
+        self.audit(entity, changes)
 
     def audit(self, entity: Base, changes: Values) -> None:
         """Record the change of `entity` in the audit log, in this write's transaction."""

@@ -6,6 +6,7 @@ from schema.mutations.funding import FundingMutation
 from schema.mutations.joining import JoiningMutation
 from schema.mutations.network import NetworkMutation
 from schema.mutations.office import OfficeMutation
+from schema.mutations.views import ViewMutation
 
 
 @strawberry.type(
@@ -18,5 +19,6 @@ class Mutation(
     NetworkMutation,
     FundingMutation,
     OfficeMutation,
+    ViewMutation,
 ):
     pass

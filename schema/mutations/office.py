@@ -8,6 +8,7 @@ from datetime import date
 import strawberry
 from strawberry import Maybe
 
+from resolvers.mutations import office
 from resolvers.mutations.entries import (
     FUNDERS,
     STATE_PARTNERSHIPS,
@@ -49,6 +50,13 @@ class FunderInput:
     scope: Maybe[FunderScope | None] = described("Where the funder acts.")
     description: Maybe[str | None] = described("How the funder supports the network.")
     website: Maybe[str | None] = described("The funder's website (`https://…`), or null.")
+    state_codes: Maybe[list[str] | None] = described(
+        "The codes of the states a regional funder acts in, e.g. `NW`; replaces those before "
+        "(null leaves them)."
+    )
+    theme_ids: Maybe[list[strawberry.ID] | None] = described(
+        "The IDs of the themes the funder supports; replaces those before (null leaves them)."
+    )
 
 
 @strawberry.input(
@@ -85,8 +93,8 @@ class OfficeMutation:
         StatePartnershipInput,
         "Change a state partnership, or end it with `endsOn` (state partners: their own).",
     )
-    create_funder = on_input(FUNDERS.create, Funder, FunderInput, "Add a funder.")
-    update_funder = on_entry(FUNDERS.update, Funder, FunderInput, "Change a funder.")
+    create_funder = on_input(office.create_funder, Funder, FunderInput, "Add a funder.")
+    update_funder = on_entry(office.update_funder, Funder, FunderInput, "Change a funder.")
     remove_funder = removing(
         FUNDERS.remove, Funder, "Remove a funder that has no fundings recorded."
     )
