@@ -2,7 +2,7 @@
 
 from datetime import date
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String, Text
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import (
@@ -99,15 +99,17 @@ class City(TimestampMixin, Base):
         ),
         CheckConstraint(f"population BETWEEN 0 AND {MAX_POPULATION}", name="population_range"),
         CheckConstraint("length(trim(name)) > 0", name="name_not_blank"),
+        # The lists' default order (by name, ties by id), of all cities and of a state's: a
+        # page reads its rows in index order and stops at its end.
+        Index("ix_cities_name_id", "name", "id"),
+        Index("ix_cities_state_code_name_id", "state_code", "name", "id"),
     )
 
     id: Mapped[int] = id_column()
     slug: Mapped[str] = slug_column()
     name: Mapped[str] = mapped_column(String(120))
     kind: Mapped[CityKind] = mapped_column(text_enum(CityKind))
-    state_code: Mapped[str] = mapped_column(
-        ForeignKey("states.code", ondelete="RESTRICT"), index=True
-    )
+    state_code: Mapped[str] = mapped_column(ForeignKey("states.code", ondelete="RESTRICT"))
     population: Mapped[int | None] = mapped_column(Integer)
     latitude: Mapped[float | None]
     longitude: Mapped[float | None]

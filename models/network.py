@@ -123,12 +123,13 @@ class Actor(TimestampMixin, Base):
             unique=True,
             postgresql_where=text("role = 'coordinator'"),
         ),
+        # A network's actors in their default order (by name, ties by id): a page reads them
+        # in index order, unsorted.
+        Index("ix_actors_network_id_name_id", "network_id", "name", "id"),
     )
 
     id: Mapped[int] = id_column()
-    network_id: Mapped[int] = mapped_column(
-        ForeignKey("local_networks.id", ondelete="CASCADE"), index=True
-    )
+    network_id: Mapped[int] = mapped_column(ForeignKey("local_networks.id", ondelete="CASCADE"))
     slug: Mapped[str] = slug_column()
     name: Mapped[str] = mapped_column(String(200))
     organisation_type: Mapped[str] = mapped_column(String(80))
