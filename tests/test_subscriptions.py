@@ -102,6 +102,15 @@ async def admin_key_and_recipient(url: str) -> tuple[str, dict[str, Any]]:
     return key, funding
 
 
+def application(name: str) -> dict[str, Any]:
+    """The input of an application to join by the organisation `name`."""
+    return {
+        "kind": "PARTNER",
+        "organisationName": name,
+        "contact": {"fullName": "Erika Muster", "email": "erika@example.org"},
+    }
+
+
 @pytest.mark.slow
 async def test_writes_on_one_process_reach_subscribers_of_every_process(
     events_database: str,
@@ -145,27 +154,14 @@ async def test_writes_on_one_process_reach_subscribers_of_every_process(
                     "amountEur": "5000.00",
                 }
 
-            application = {
-                "kind": "PARTNER",
-                "organisationName": "Stiftung Neu",
-                "contact": {"fullName": "Erika Muster", "email": "erika@example.org"},
-            }
-            await mutate(writer, "submitApplication", {"input": application}, selection="")
+            applied = {"input": application("Stiftung Neu")}
+            await mutate(writer, "submitApplication", applied, selection="")
             message = await received(office)
             assert message is not None, "no application event delivered"
             assert message["payload"]["data"]["applicationStatusChanged"] == {
                 "organisationName": "Stiftung Neu",
                 "status": "SUBMITTED",
             }
-
-
-def application(name: str) -> dict[str, Any]:
-    """The input of an application to join by the organisation `name`."""
-    return {
-        "kind": "PARTNER",
-        "organisationName": name,
-        "contact": {"fullName": "Erika Muster", "email": "erika@example.org"},
-    }
 
 
 @pytest.mark.slow
