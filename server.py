@@ -14,19 +14,22 @@ from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
+from starlette.authentication import AuthenticationError
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
+from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLRequestData
 from strawberry.http.base import BaseRequestProtocol
 from strawberry.types import ExecutionResult
+from strawberry.types.unset import UnsetType
 
 from hub import landing, tracing
-from hub.auth import BearerAuthentication, BearerBackend
+from hub.auth import BearerAuthentication, BearerBackend, close_reason, refusal_error
 from hub.body_limit import BodySizeLimit
 from hub.config import Settings
 from hub.database import (
@@ -53,8 +56,19 @@ logger = logging.getLogger(__name__)
 READINESS_TIMEOUT_SECONDS = 2.0
 
 
+class WebSocketAdapter(ASGIWebSocketAdapter):
+    """Strawberry's WebSocket adapter, closing a connection refused for its credential with
+    the refusal's message as the reason: strawberry's graphql-transport-ws handler closes it
+    with 4403 and only "Forbidden", which leaves the client guessing what is wrong."""
+
+    async def close(self, code: int, reason: str) -> None:
+        await super().close(code, getattr(self.ws.state, "refusal", reason))
+
+
 class GraphQLApp(GraphQL[Context, None]):
     """Strawberry's ASGI app, with a context holding the request's session and loaders."""
+
+    websocket_adapter_class = WebSocketAdapter  # type: ignore[assignment]
 
     async def render_graphql_ide(self, request: Request) -> Response:
         """GraphiQL with the hub's example queries as tabs, under its Content-Security-Policy."""
@@ -77,6 +91,22 @@ class GraphQLApp(GraphQL[Context, None]):
             events=state.events,
             replica=state.replica_sessions,
         )
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        """Authenticate a WebSocket by the credential its `connection_init` payload may carry
+        (browsers cannot send headers with the upgrade); a bad one refuses the connection:
+        graphql-transport-ws closes it with 4403, graphql-ws answers `connection_error`."""
+        websocket = context.request
+        assert isinstance(websocket, WebSocket), "only WebSockets send connection_init"
+        authentication: BearerBackend = websocket.app.state.authentication
+        try:
+            context.viewer = await authentication.connection_viewer(
+                websocket, context.connection_params
+            )
+        except AuthenticationError as error:
+            websocket.state.refusal = close_reason(error)
+            raise ConnectionRejectionError(refusal_error(error)) from None
+        return await super().on_ws_connect(context)
 
     async def run(self, request: Request | WebSocket, **options: Any) -> Any:
         """Strawberry's answer, with the client's rate limit budget in its headers."""
@@ -278,6 +308,8 @@ def create_app(
     `sessions`; without `sessions`, the lifespan detects them.
     """
     settings = settings or Settings.from_env()
+    # One backend for HTTP headers and WebSocket payloads alike: they share its cache.
+    authentication = BearerBackend(settings)
     graphql = GraphQLApp(
         schema,
         graphql_ide="graphiql" if settings.graphiql else None,
@@ -299,12 +331,13 @@ def create_app(
             Middleware(RequestObserver),
             *cors(settings.cors_origins),
             Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
-            Middleware(BearerAuthentication, backend=BearerBackend(settings)),
+            Middleware(BearerAuthentication, backend=authentication),
         ],
         lifespan=open_configured_database if sessions is None else no_lifespan,
     )
     app.state.sessions = sessions
     app.state.graphql = graphql
+    app.state.authentication = authentication
     app.state.reads = reads
     app.state.replica_sessions = None
     app.state.events = events

@@ -9,6 +9,10 @@ Starlette's AuthenticationMiddleware (`BearerAuthentication`, refusing WebSocket
 the backend below for every HTTP and WebSocket request: API keys are checked by hub/keys.py,
 tokens by hub/tokens.py. Resolved credentials are cached for
 `HUB_AUTH_CACHE_SECONDS`, so a revoked key keeps working that long in each process.
+
+Browsers cannot send headers with a WebSocket upgrade: a subscription client may instead put
+the header into its `connection_init` payload, which the same backend checks
+(`BearerBackend.connection_viewer`, called by the GraphQL view's `on_ws_connect`).
 """
 
 import time
@@ -35,6 +39,14 @@ from resolvers.access import PUBLIC, Viewer
 # Distinct credentials the cache keeps at most; the oldest entry makes room for a new one.
 MAX_CACHED_CREDENTIALS = 10_000
 NO_ISSUER = "Bearer tokens are not accepted: no OpenID Connect issuer is configured."
+# Where a WebSocket's `connection_init` payload may carry the header browsers cannot send.
+PAYLOAD_AUTHORIZATION = ("Authorization", "authorization")
+# A WebSocket close reason may hold at most 123 bytes.
+MAX_CLOSE_REASON_BYTES = 123
+MALFORMED_PAYLOAD = "Malformed connection_init payload: Authorization must be a string."
+CONFLICTING_CREDENTIALS = (
+    "Conflicting credentials: send one, in the Authorization header or in connection_init."
+)
 
 
 class ViewerCache:
@@ -86,6 +98,18 @@ class AuthenticatedViewer(BaseUser):
         return self.viewer.subject
 
 
+def payload_authorization(payload: object) -> str | None:
+    """The `Authorization` (or `authorization`) value of a `connection_init` payload, if any."""
+    if not isinstance(payload, dict):
+        return None
+    values = [payload[name] for name in PAYLOAD_AUTHORIZATION if name in payload]
+    if not all(isinstance(value, str) for value in values):
+        raise AuthenticationError(MALFORMED_PAYLOAD)
+    if len(set(values)) > 1:
+        raise AuthenticationError(CONFLICTING_CREDENTIALS)
+    return values[0] if values else None
+
+
 def bearer_credential(authorization: str) -> str:
     """The credential of an `Authorization: Bearer <credential>` header."""
     scheme, _, credential = authorization.partition(" ")
@@ -107,12 +131,37 @@ class BearerBackend(AuthenticationBackend):
         authorization = connection.headers.get("authorization")
         if authorization is None:
             return AuthCredentials(), AuthenticatedViewer(PUBLIC)
+        viewer = await self.viewer_of(connection.app.state.sessions, authorization)
+        return AuthCredentials([viewer.role.value]), AuthenticatedViewer(viewer)
+
+    async def connection_viewer(self, websocket: HTTPConnection, payload: object) -> Viewer:
+        """The viewer of a WebSocket once its `connection_init` arrived: that of the payload's
+        credential if it names one, else the one its upgrade request authenticated as.
+
+        A payload naming another credential than the upgrade's header is refused: which of
+        the two should count is anybody's guess.
+        """
+        authorization = payload_authorization(payload)
+        upgraded: Viewer = websocket.user.viewer
+        if authorization is None:
+            return upgraded
+        header = websocket.headers.get("authorization")
+        if header is None:
+            return await self.viewer_of(websocket.app.state.sessions, authorization)
+        if bearer_credential(header) != bearer_credential(authorization):
+            raise AuthenticationError(CONFLICTING_CREDENTIALS)
+        return upgraded
+
+    async def viewer_of(
+        self, sessions: async_sessionmaker[AsyncSession], authorization: str
+    ) -> Viewer:
+        """The viewer of an `Authorization` value, from the cache if it was checked lately."""
         credential = bearer_credential(authorization)
         digest = hash_key(credential)
         viewer = self.cache.get(digest)
         if viewer is None:
-            viewer = await self.resolve(connection.app.state.sessions, credential, digest)
-        return AuthCredentials([viewer.role.value]), AuthenticatedViewer(viewer)
+            viewer = await self.resolve(sessions, credential, digest)
+        return viewer
 
     async def resolve(
         self, sessions: async_sessionmaker[AsyncSession], credential: str, digest: str
@@ -135,19 +184,22 @@ class BearerBackend(AuthenticationBackend):
 def refuse(connection: HTTPConnection, error: AuthenticationError) -> JSONResponse:
     """401 (503 if the credential could not be checked) with a GraphQL-shaped error."""
     if isinstance(error, AuthenticationUnavailable):
-        status, code, headers = 503, "AUTHENTICATION_UNAVAILABLE", {"Retry-After": "30"}
+        status, headers = 503, {"Retry-After": "30"}
     else:
-        status, code = 401, "UNAUTHENTICATED"
-        headers = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
-    return JSONResponse(
-        {"errors": [{"message": str(error), "extensions": {"code": code}}]},
-        status_code=status,
-        headers=headers,
-    )
+        status, headers = 401, {"WWW-Authenticate": 'Bearer error="invalid_token"'}
+    return JSONResponse({"errors": [refusal_error(error)]}, status_code=status, headers=headers)
 
 
-# A WebSocket close reason may hold at most 123 bytes.
-MAX_CLOSE_REASON_BYTES = 123
+def refusal_error(error: AuthenticationError) -> dict[str, object]:
+    """A refusal as a GraphQL error: its message and `extensions.code`."""
+    unavailable = isinstance(error, AuthenticationUnavailable)
+    code = "AUTHENTICATION_UNAVAILABLE" if unavailable else "UNAUTHENTICATED"
+    return {"message": str(error), "extensions": {"code": code}}
+
+
+def close_reason(error: AuthenticationError) -> str:
+    """A refusal's message as a WebSocket close reason, which may hold at most 123 bytes."""
+    return str(error).encode()[:MAX_CLOSE_REASON_BYTES].decode(errors="ignore")
 
 
 class BearerAuthentication(AuthenticationMiddleware):
@@ -182,5 +234,4 @@ async def refuse_websocket(websocket: WebSocket, error: AuthenticationError) -> 
     if "websocket.http.response" in websocket.scope.get("extensions", {}):
         await websocket.send_denial_response(refuse(websocket, error))
         return
-    reason = str(error).encode()[:MAX_CLOSE_REASON_BYTES].decode(errors="ignore")
-    await websocket.close(code=WS_1008_POLICY_VIOLATION, reason=reason)
+    await websocket.close(code=WS_1008_POLICY_VIOLATION, reason=close_reason(error))

@@ -92,14 +92,19 @@ def create_engine(
     The pool keeps `pool_size` connections and opens no more: connections beyond a pool's
     size would be opened and closed again for single requests under load, and a fixed number
     per process keeps the server's `max_connections` in reach. A request waits for a free one.
+
+    The pool pings a connection before handing it out (SQLAlchemy's "pessimistic" handling
+    of disconnects): after a PostgreSQL restart, a dead connection is replaced by a fresh one
+    instead of failing the statement of the request that got it. The ping costs round trips
+    (asyncpg's is BEGIN, an empty statement, ROLLBACK) on the resolver path and writes only;
+    compiled reads use their own pool and retry a lost connection instead
+    (`Context.read_text`).
     """
     return create_async_engine(
         url,
         pool_size=pool_size,
         max_overflow=0,
-        # No ping before each use: it costs a round trip per request. A connection found dead
-        # fails its statement, and SQLAlchemy then discards the pool's older connections.
-        pool_pre_ping=False,
+        pool_pre_ping=True,
         connect_args={"server_settings": server_settings(statement_timeout_ms)},
         **options,
     )

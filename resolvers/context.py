@@ -60,6 +60,8 @@ class Context:
         # Sessions on a read replica, for the resolvers of queries (`read_from_replica`).
         self.replica = replica
         self.viewer = viewer
+        # A WebSocket's `connection_init` payload, set by strawberry (see server.on_ws_connect).
+        self.connection_params: dict[str, object] | None = None
         self.debug = debug
         self.features = features
         # Whether to try the compiled read path, and which path answered.

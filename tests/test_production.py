@@ -18,6 +18,7 @@ from hub.config import ConfigurationError, Settings
 from tests.conftest import asgi_client
 from tests.helpers import counting_statements
 from tests.test_cli import environment, free_port, serving
+from tests.test_subscriptions import hub_app, init, websocket_exchange
 
 PORTAL = "https://portal.engagiertestadt.de"
 STRANGER = "https://elsewhere.example"
@@ -125,6 +126,111 @@ async def test_apps_of_both_settings_in_one_process_keep_their_own_rule(
         async with hub(demo_connection, settings) as client:
             answers.append((await post(client, TYPE_INTROSPECTION)).json())
     assert [answer["data"] is not None for answer in answers] == [True, False, True]
+
+
+# Near misses of the schema's names, each answered with graphql-core's suggestion of the right
+# one, and the message that is left without it.
+NEAR_MISSES = [
+    pytest.param(
+        '{ city(slug: "koenigswinter") { nme } }',
+        None,
+        "Cannot query field 'nme' on type 'City'.",
+        id="field",
+    ),
+    pytest.param(
+        '{ city(slg: "koenigswinter") { name } }',
+        None,
+        "Unknown argument 'slg' on field 'Query.city'.",
+        id="argument",
+    ),
+    pytest.param(
+        "query ($kinds: [CityKnd!]) { cities(filter: {kinds: $kinds}) { totalCount } }",
+        None,
+        "Unknown type 'CityKnd'.",
+        id="type",
+    ),
+    pytest.param(
+        "{ cities(filter: {knd: CITY}) { totalCount } }",
+        None,
+        "Expected value of type 'CityFilter' not to include unknown field 'knd'. "
+        "Found: { knd: CITY }.",
+        id="input-field",
+    ),
+    pytest.param(
+        "{ cities(filter: {kinds: [CTY]}) { totalCount } }",
+        None,
+        "Value 'CTY' does not exist in 'CityKind' enum.",
+        id="enum-value",
+    ),
+    pytest.param(
+        "query ($filter: CityFilter) { cities(filter: $filter) { totalCount } }",
+        {"filter": {"kinds": ["CTY"]}},
+        "Variable '$filter' has invalid value at .kinds[0]: "
+        "Value 'CTY' does not exist in 'CityKind' enum.",
+        id="variable",
+    ),
+]
+
+
+async def messages(
+    client: httpx.AsyncClient, query: str, variables: dict[str, Any] | None
+) -> list[str]:
+    """The error messages of `query` with `variables`."""
+    response = await client.post("/graphql", json={"query": query, "variables": variables})
+    return [error["message"] for error in response.json()["errors"]]
+
+
+@pytest.mark.parametrize(("query", "variables", "message"), NEAR_MISSES)
+async def test_production_suggests_no_names_of_the_schema(
+    demo_connection: AsyncConnection,
+    monkeypatch: pytest.MonkeyPatch,
+    query: str,
+    variables: dict[str, Any] | None,
+    message: str,
+) -> None:
+    async with hub(demo_connection, production_settings(monkeypatch)) as client:
+        refused = await messages(client, query, variables)
+    allowing = production_settings(monkeypatch, HUB_ALLOW_INTROSPECTION="1")
+    async with hub(demo_connection, allowing) as client:
+        suggested = await messages(client, query, variables)
+    assert message in refused
+    assert not any("Did you mean" in text for text in refused)
+    assert message not in suggested
+    assert any("Did you mean" in text for text in suggested)
+
+
+async def test_suggestions_come_back_where_introspection_is_allowed_in_the_same_process(
+    demo_connection: AsyncConnection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Validation is cached per process, errors included: hiding them must not change those."""
+    allowing = production_settings(monkeypatch, HUB_ALLOW_INTROSPECTION="1")
+    refusing = production_settings(monkeypatch)
+    answers = []
+    for settings in (allowing, refusing, allowing):
+        async with hub(demo_connection, settings) as client:
+            answers.append(await messages(client, "{ states { nme } }", None))
+    assert answers == [
+        ["Cannot query field 'nme' on type 'State'. Did you mean 'name'?"],
+        ["Cannot query field 'nme' on type 'State'."],
+        ["Cannot query field 'nme' on type 'State'. Did you mean 'name'?"],
+    ]
+
+
+async def test_production_suggests_no_names_over_websocket(
+    connection: AsyncConnection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    production_settings(monkeypatch)
+    subscribe = {
+        "id": "1",
+        "type": "subscribe",
+        "payload": {"query": "subscription { fundingRecorded { titel } }"},
+    }
+    sent = await websocket_exchange(hub_app(connection), [init({}), subscribe])
+    answer = json.loads(sent[-1]["text"])
+    assert answer["type"] == "error"
+    assert [error["message"] for error in answer["payload"]] == [
+        "Cannot query field 'titel' on type 'Funding'."
+    ]
 
 
 async def test_graphiql_is_absent_in_production_unless_allowed(

@@ -14,7 +14,8 @@ from hub.database import asyncpg_dsn
 from hub.embedded import EmbeddedPostgres
 from tests.conftest import demo_database, drop_database
 from tests.test_cli import environment, free_port, serving
-from tests.test_subscriptions import subscribed
+from tests.test_subscriptions import application, subscribed
+from tests.writes import mutate
 
 CITY = {"query": '{ city(slug: "dessau-rosslau") { name } }'}
 # Introspection is planned by no compiler: this one runs on the resolvers.
@@ -56,6 +57,42 @@ async def test_the_hub_reconnects_after_a_postgresql_restart(
                 for query in (CITY, CITY_ON_RESOLVERS):
                     body = (await client.post("/graphql", json=query)).json()
                     assert body["data"]["city"] == {"name": "Dessau-Roßlau"}, body
+    finally:
+        await drop_database(second_server.url, url)
+
+
+@pytest.mark.slow
+async def test_the_first_resolver_requests_after_a_postgresql_restart_succeed(
+    second_server: EmbeddedPostgres,
+) -> None:
+    """The SQLAlchemy pool (resolvers, writes) finds its connections closed by the restart
+    before it hands them out, not by failing a request's statement."""
+    url = await demo_database(second_server.url)
+    port = free_port()
+    try:
+        with serving(port, environment(DATABASE_URL=url, HUB_COMPILED="0")):
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+                # Several connections in the pool, all of which the restart will close.
+                answers = await asyncio.gather(
+                    *(client.post("/graphql", json=CITY) for _ in range(5))
+                )
+                assert all(answer.json()["data"] for answer in answers)
+
+                # Nothing asks the hub while PostgreSQL is down (that would find the closed
+                # connections the failing way); `start` returns once it accepts connections.
+                await asyncio.to_thread(second_server.stop)
+                await asyncio.to_thread(second_server.start)
+
+                first = (await client.post("/graphql", json=CITY)).json()
+                assert first["data"] == {"city": {"name": "Dessau-Roßlau"}}, first
+                assert "errors" not in first
+                applied = {"input": application("Stiftung nach dem Neustart")}
+                written, *read = await asyncio.gather(
+                    mutate(client, "submitApplication", applied, selection=""),
+                    *(client.post("/graphql", json=CITY) for _ in range(4)),
+                )
+                assert written == {"errors": []}
+                assert [answer.json()["data"] for answer in read] == [first["data"]] * 4
     finally:
         await drop_database(second_server.url, url)
 

@@ -2,7 +2,9 @@
 subscribers of every process, each seeing what its role may see."""
 
 import asyncio
+import dataclasses
 import json
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -11,11 +13,20 @@ import httpx
 import pytest
 import websockets
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from starlette.types import Message
 
 import models
+from hub.auth import CONFLICTING_CREDENTIALS, MALFORMED_PAYLOAD, NO_ISSUER
+from hub.config import Settings
 from hub.database import create_engine, session_factory
-from tests.conftest import demo_database, drop_database
+from hub.features import BASELINE
+from hub.keys import UNKNOWN_KEY
+from server import create_app
+from tests.conftest import demo_database, drop_database, sessions_on
 from tests.factories import add_key
+from tests.helpers import counting_statements
+from tests.issuer import AUDIENCE, ISSUER, serving_issuer
 from tests.test_cli import environment, free_port, serving
 from tests.writes import gid, mutate
 
@@ -32,16 +43,23 @@ async def events_database(server_url: str) -> AsyncIterator[str]:
     await drop_database(server_url, url)
 
 
+def bearer(key: str | None) -> dict[str, str]:
+    """The `Authorization` header of `key` (none without a key)."""
+    return {"Authorization": f"Bearer {key}"} if key else {}
+
+
 @asynccontextmanager
-async def subscribed(port: int, query: str, key: str | None = None) -> AsyncIterator[Any]:
-    """A graphql-transport-ws connection to the server on `port` with `query` subscribed."""
-    headers = {"Authorization": f"Bearer {key}"} if key else {}
+async def subscribed(
+    port: int, query: str, key: str | None = None, init_key: str | None = None
+) -> AsyncIterator[Any]:
+    """A graphql-transport-ws connection to the server on `port` with `query` subscribed;
+    `key` goes into the upgrade's Authorization header, `init_key` into connection_init."""
     async with websockets.connect(
         f"ws://127.0.0.1:{port}/graphql",
         subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
-        additional_headers=headers,
+        additional_headers=bearer(key),
     ) as socket:
-        await socket.send(json.dumps({"type": "connection_init"}))
+        await socket.send(json.dumps({"type": "connection_init", "payload": bearer(init_key)}))
         assert json.loads(await socket.recv())["type"] == "connection_ack"
         message = {"id": "1", "type": "subscribe", "payload": {"query": query}}
         await socket.send(json.dumps(message))
@@ -82,6 +100,15 @@ async def admin_key_and_recipient(url: str) -> tuple[str, dict[str, Any]]:
         "startsOn": "2025-01-01",
     }
     return key, funding
+
+
+def application(name: str) -> dict[str, Any]:
+    """The input of an application to join by the organisation `name`."""
+    return {
+        "kind": "PARTNER",
+        "organisationName": name,
+        "contact": {"fullName": "Erika Muster", "email": "erika@example.org"},
+    }
 
 
 @pytest.mark.slow
@@ -127,15 +154,258 @@ async def test_writes_on_one_process_reach_subscribers_of_every_process(
                     "amountEur": "5000.00",
                 }
 
-            application = {
-                "kind": "PARTNER",
-                "organisationName": "Stiftung Neu",
-                "contact": {"fullName": "Erika Muster", "email": "erika@example.org"},
-            }
-            await mutate(writer, "submitApplication", {"input": application}, selection="")
+            applied = {"input": application("Stiftung Neu")}
+            await mutate(writer, "submitApplication", applied, selection="")
             message = await received(office)
             assert message is not None, "no application event delivered"
             assert message["payload"]["data"]["applicationStatusChanged"] == {
                 "organisationName": "Stiftung Neu",
                 "status": "SUBMITTED",
             }
+
+
+@pytest.mark.slow
+async def test_a_key_in_connection_init_lets_the_office_follow_applications(
+    events_database: str,
+) -> None:
+    admin, _ = await admin_key_and_recipient(events_database)
+    port = free_port()
+    with serving(port, environment(DATABASE_URL=events_database)):
+        async with (
+            httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as writer,
+            subscribed(port, APPLICATIONS, init_key=admin) as office,
+            subscribed(port, APPLICATIONS) as public,
+        ):
+            refusal = await received(public)
+            assert refusal is not None and refusal["payload"]["data"] is None
+            [error] = refusal["payload"]["errors"]
+            assert error["extensions"] == {"code": "FORBIDDEN"}
+
+            # Submit until the subscription, listening a moment after it was sent, hears one.
+            for attempt in range(10):
+                name = f"Stiftung {attempt}"
+                await mutate(
+                    writer, "submitApplication", {"input": application(name)}, selection=""
+                )
+                message = await received(office)
+                if message is not None:
+                    break
+            assert message is not None, "no application event delivered"
+            assert message["payload"]["data"]["applicationStatusChanged"] == {
+                "organisationName": name,
+                "status": "SUBMITTED",
+            }
+
+        # A bad key is refused as graphql-transport-ws prescribes: closed with 4403, saying why.
+        async with websockets.connect(
+            f"ws://127.0.0.1:{port}/graphql",
+            subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
+        ) as socket:
+            await socket.send(json.dumps({"type": "connection_init", "payload": bearer(BAD_KEY)}))
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                await asyncio.wait_for(socket.recv(), DELIVERY_SECONDS)
+    assert closed.value.rcvd is not None
+    assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (FORBIDDEN_CLOSE, UNKNOWN_KEY)
+
+
+# Authentication in connection_init, driven through the app's ASGI interface: the app's
+# sessions work inside the test's transaction, and it has no events to deliver, so that a
+# subscription to applications answers at once, with what its viewer may know.
+
+BAD_KEY = "ehub_not-a-key-of-this-hub"
+FORBIDDEN_CLOSE = 4403
+NO_EVENTS = "This server delivers no events."
+ANSWER_SECONDS = 5.0
+
+
+def hub_app(connection: AsyncConnection, **settings: Any) -> Any:
+    """The real app inside the test's transaction, with `settings` changed and no events."""
+    return create_app(
+        sessions=sessions_on(connection),
+        settings=dataclasses.replace(Settings.from_env(), **settings),
+        features=BASELINE,
+    )
+
+
+async def websocket_exchange(
+    app: Any,
+    messages: list[dict[str, Any]],
+    headers: dict[str, str] | None = None,
+    subprotocol: str = "graphql-transport-ws",
+) -> list[Message]:
+    """What `app` sends on a WebSocket to /graphql that sends it `messages`, until the app
+    answers an operation or closes the connection."""
+    scope = {
+        "type": "websocket",
+        "asgi": {"version": "3.0"},
+        "scheme": "ws",
+        "server": ("hub.test", 80),
+        "client": ("127.0.0.1", 50000),
+        "root_path": "",
+        "path": "/graphql",
+        "raw_path": b"/graphql",
+        "query_string": b"",
+        "headers": [
+            (name.lower().encode(), value.encode()) for name, value in (headers or {}).items()
+        ],
+        "subprotocols": [subprotocol],
+        "extensions": {"websocket.http.response": {}},
+    }
+    incoming: list[Message] = [
+        {"type": "websocket.connect"},
+        *({"type": "websocket.receive", "text": json.dumps(message)} for message in messages),
+    ]
+    sent: list[Message] = []
+    answered = asyncio.Event()
+
+    async def receive() -> Message:
+        if incoming:
+            return incoming.pop(0)
+        await asyncio.wait_for(answered.wait(), ANSWER_SECONDS)
+        return {"type": "websocket.disconnect", "code": 1000}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+        if message["type"] == "websocket.close" or '"id"' in message.get("text", ""):
+            answered.set()
+
+    await asyncio.wait_for(app(scope, receive, send), ANSWER_SECONDS * 2)
+    return sent
+
+
+def init(payload: dict[str, Any]) -> dict[str, Any]:
+    """A connection_init message with `payload`."""
+    return {"type": "connection_init", "payload": payload}
+
+
+SUBSCRIBE_APPLICATIONS = {"id": "1", "type": "subscribe", "payload": {"query": APPLICATIONS}}
+
+
+async def applications_answer(
+    app: Any, payload: dict[str, Any], headers: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """The first answer to a subscription to applications, after connection_init with
+    `payload`: the office is told that no events come, anybody else is refused."""
+    sent = await websocket_exchange(app, [init(payload), SUBSCRIBE_APPLICATIONS], headers)
+    texts = [json.loads(message["text"]) for message in sent if "text" in message]
+    assert texts[0] == {"type": "connection_ack"}, sent
+    return texts[1]
+
+
+def error_of(answer: dict[str, Any]) -> str:
+    """The one error's message of an operation's answer, or its code where it has one."""
+    [error] = answer["payload"]["errors"]
+    return error.get("extensions", {}).get("code") or error["message"]
+
+
+def refusal_of(sent: list[Message]) -> tuple[int, str]:
+    """The code and reason of a connection closed without acknowledging."""
+    assert not any('"connection_ack"' in message.get("text", "") for message in sent), sent
+    close = sent[-1]
+    assert close["type"] == "websocket.close", sent
+    return close["code"], close["reason"]
+
+
+@pytest.fixture
+async def office_key(db: AsyncSession) -> str:
+    key = await add_key(db, models.Role.ADMIN)
+    await db.commit()
+    return key
+
+
+@pytest.mark.parametrize("name", ["Authorization", "authorization"])
+async def test_an_office_key_in_connection_init_is_the_office(
+    connection: AsyncConnection, office_key: str, name: str
+) -> None:
+    answer = await applications_answer(hub_app(connection), {name: f"Bearer {office_key}"})
+    assert error_of(answer) == NO_EVENTS
+
+
+async def test_a_connection_without_credential_is_the_public(connection: AsyncConnection) -> None:
+    answer = await applications_answer(hub_app(connection), {})
+    assert error_of(answer) == "FORBIDDEN"
+
+
+async def test_a_credential_in_both_header_and_payload_counts_when_they_agree(
+    connection: AsyncConnection, office_key: str
+) -> None:
+    credential = {"Authorization": f"Bearer {office_key}"}
+    answer = await applications_answer(hub_app(connection), credential, headers=credential)
+    assert error_of(answer) == NO_EVENTS
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        ({"Authorization": f"Bearer {BAD_KEY}"}, UNKNOWN_KEY),
+        ({"authorization": "Bearer a.b.c"}, NO_ISSUER),
+        ({"Authorization": BAD_KEY}, "Malformed Authorization header"),
+        ({"Authorization": ["Bearer", BAD_KEY]}, MALFORMED_PAYLOAD),
+        ({"Authorization": f"Bearer {BAD_KEY}", "authorization": "Bearer other"}, None),
+    ],
+    ids=["unknown-key", "token-without-issuer", "no-bearer", "not-a-string", "two-credentials"],
+)
+async def test_a_bad_credential_in_connection_init_closes_the_connection_saying_why(
+    connection: AsyncConnection, payload: dict[str, Any], reason: str | None
+) -> None:
+    sent = await websocket_exchange(hub_app(connection), [init(payload), SUBSCRIBE_APPLICATIONS])
+    code, said = refusal_of(sent)
+    assert code == FORBIDDEN_CLOSE
+    assert said.startswith(reason or CONFLICTING_CREDENTIALS)
+
+
+async def test_a_payload_credential_other_than_the_headers_is_refused(
+    connection: AsyncConnection, db: AsyncSession, office_key: str
+) -> None:
+    other = await add_key(db, models.Role.ADMIN)
+    await db.commit()
+    sent = await websocket_exchange(
+        hub_app(connection),
+        [init({"Authorization": f"Bearer {other}"}), SUBSCRIBE_APPLICATIONS],
+        headers={"Authorization": f"Bearer {office_key}"},
+    )
+    assert refusal_of(sent) == (FORBIDDEN_CLOSE, CONFLICTING_CREDENTIALS)
+
+
+async def test_the_legacy_graphql_ws_protocol_gets_the_refusal_as_connection_error(
+    connection: AsyncConnection,
+) -> None:
+    payload = {"Authorization": f"Bearer {BAD_KEY}"}
+    sent = await websocket_exchange(hub_app(connection), [init(payload)], subprotocol="graphql-ws")
+    texts = [json.loads(message["text"]) for message in sent if "text" in message]
+    assert texts == [
+        {
+            "type": "connection_error",
+            "payload": {"message": UNKNOWN_KEY, "extensions": {"code": "UNAUTHENTICATED"}},
+        }
+    ]
+
+
+async def test_a_key_checked_over_http_is_cached_for_connection_init(
+    connection: AsyncConnection, office_key: str
+) -> None:
+    app = hub_app(connection)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as client:
+        response = await client.post(
+            "/graphql", json={"query": "{ __typename }"}, headers=bearer(office_key)
+        )
+    assert response.status_code == 200
+    with counting_statements(connection.engine) as statements:
+        answer = await applications_answer(app, bearer(office_key))
+    assert error_of(answer) == NO_EVENTS
+    assert statements.count == 0
+
+
+async def test_a_token_in_connection_init_is_checked_like_a_header(
+    connection: AsyncConnection,
+) -> None:
+    with serving_issuer() as issuer:
+        app = hub_app(
+            connection, oidc_issuer=ISSUER, oidc_audience=AUDIENCE, oidc_jwks_url=issuer.jwks_url
+        )
+        office = await applications_answer(app, bearer(issuer.token()))
+        expired = issuer.token(exp=int(time.time()) - 600)
+        refused = await websocket_exchange(app, [init(bearer(expired))])
+    assert error_of(office) == NO_EVENTS
+    assert refusal_of(refused) == (FORBIDDEN_CLOSE, "The token has expired.")
