@@ -5,8 +5,11 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import asyncpg
+from sqlalchemy import event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -93,21 +96,28 @@ def create_engine(
     size would be opened and closed again for single requests under load, and a fixed number
     per process keeps the server's `max_connections` in reach. A request waits for a free one.
 
-    The pool pings a connection before handing it out (SQLAlchemy's "pessimistic" handling
-    of disconnects): after a PostgreSQL restart, a dead connection is replaced by a fresh one
-    instead of failing the statement of the request that got it. The ping costs round trips
-    (asyncpg's is BEGIN, an empty statement, ROLLBACK) on the resolver path and writes only;
-    compiled reads use their own pool and retry a lost connection instead
-    (`Context.read_text`).
+    A connection whose server has gone (a PostgreSQL restart closes every one) is replaced
+    when the pool hands it out (`replace_closed`), instead of failing the statement of the
+    request that got it. SQLAlchemy's `pool_pre_ping` would also find connections whose end
+    went unnoticed, at the price of three round trips (asyncpg's ping is BEGIN, an empty
+    statement, ROLLBACK) for every request on the resolver path and every write.
     """
-    return create_async_engine(
+    engine = create_async_engine(
         url,
         pool_size=pool_size,
         max_overflow=0,
-        pool_pre_ping=True,
         connect_args={"server_settings": server_settings(statement_timeout_ms)},
         **options,
     )
+    event.listen(engine.sync_engine, "checkout", replace_closed)
+    return engine
+
+
+def replace_closed(connection: Any, record: Any, proxy: Any) -> None:
+    """Have the pool replace a connection asyncpg has seen closed (SQLAlchemy's pool events:
+    a DisconnectionError at checkout makes it discard the connection and take another)."""
+    if connection.driver_connection.is_closed():
+        raise DisconnectionError("the server closed the connection")
 
 
 async def create_read_pool(url: str, size: int, statement_timeout_ms: int = 0) -> asyncpg.Pool:
