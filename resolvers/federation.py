@@ -6,11 +6,11 @@ A reference names an entity type, one of its keys and the key's value in stored 
 """
 
 import asyncio
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from graphql import GraphQLUnionType
 from graphql.execution.collect_fields import FieldDetailsList
 from sqlalchemy import (
@@ -72,9 +72,9 @@ async def _load(loaders: Loaders, reference: Reference | Exception) -> Any:
 def references_json(references: Sequence[Reference]) -> str:
     """The references as the compiled plan reads them: a JSON array of `[type, key, value]`
     (null for a reference that names no row)."""
-    return json.dumps(
+    return orjson.dumps(
         [None if ref.value is None else [ref.type_name, ref.key, ref.value] for ref in references]
-    )
+    ).decode()
 
 
 def plan_entities(

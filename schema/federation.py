@@ -7,7 +7,7 @@ federation's directives. The fields are the hub's own rather than strawberry's, 
 are described, batched and compiled like every other field.
 """
 
-from functools import cache
+from functools import cache, lru_cache
 from typing import Annotated, Any, get_args
 
 import strawberry
@@ -69,6 +69,8 @@ KEYS = {type_name: keys_of(node) for type_name, node in ENTITIES.items()}
 PRIMARY_KEY_TYPES = {
     type_name: node.primary_key().type.python_type for type_name, node in ENTITIES.items()
 }
+# References remembered (a few MB at most).
+MAX_CACHED_REFERENCES = 20_000
 
 
 def reference_of(representation: Any) -> sql.Reference:
@@ -77,13 +79,21 @@ def reference_of(representation: Any) -> sql.Reference:
     type_name = representation.get("__typename") if isinstance(representation, dict) else None
     if type_name not in KEYS:
         raise _bad_representation(f"`{type_name}` is no entity type of this subgraph.")
-    for key, key_column in KEYS[type_name].items():
+    for key in KEYS[type_name]:
         value = representation.get(key)
         if isinstance(value, str):
-            stored = stored_id(type_name, value) if key == "id" else value
-            return sql.Reference.of(type_name, key, key_column, stored)
+            return reference_by(type_name, key, value)
     names = " or ".join(f"`{key}`" for key in KEYS[type_name])
     raise _bad_representation(f"A `{type_name}` is referenced by {names}, as a string.")
+
+
+# A gateway asks for the same entities again and again, in batches of hundreds: decoding each
+# reference's global ID cost more than the rest of reading the batch.
+@lru_cache(maxsize=MAX_CACHED_REFERENCES)
+def reference_by(type_name: str, key: str, value: str) -> sql.Reference:
+    """The reference to the `type_name` whose `key` field has `value` (an entity type's)."""
+    stored = stored_id(type_name, value) if key == "id" else value
+    return sql.Reference.of(type_name, key, KEYS[type_name][key], stored)
 
 
 def stored_id(type_name: str, global_id: str) -> Any:
