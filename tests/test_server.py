@@ -5,7 +5,7 @@ import pytest
 from graphql import get_introspection_query
 
 from hub.database import create_engine, session_factory
-from server import create_app
+from server import contains_nul, create_app
 
 
 async def test_healthz_says_the_process_is_alive(client: httpx.AsyncClient) -> None:
@@ -88,6 +88,21 @@ async def test_nul_characters_are_refused_clearly(
     response = await client.post("/graphql", json=request_body)
     assert "Text must not contain the NUL character (U+0000)." in response.text
     assert "Unexpected error" not in response.text
+
+
+@pytest.mark.parametrize(
+    ("value", "has_nul"),
+    [
+        ([{"__typename": "City", "id": "Q2l0eTox"}] * 3, False),
+        ({"deep": [{"key\x00": "value"}]}, True),
+        (["a backslash, then u0000: \\u0000"], False),
+        (["\\u0000 and a NUL\x00"], True),
+        ([2**70, "too large for orjson, searched instead\x00"], True),
+        ([2**70, "too large for orjson, searched instead"], False),
+    ],
+)
+def test_nul_characters_are_found_wherever_they_stand(value: object, has_nul: bool) -> None:
+    assert contains_nul(value) is has_nul
 
 
 @pytest.mark.parametrize("body", [b"null", b"42", b'"text"', b"[]"])
