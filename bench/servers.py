@@ -152,14 +152,15 @@ class HubSource:
     settings: tuple[tuple[str, str], ...] = ()
 
     def environment(self, database_url: str, debug: bool = False) -> dict[str, str]:
-        """The hub's environment: the bench database, pages of 500, no rate limit in reach, the
-        code of `directory` first on the path, the extra settings, and debugging only when
-        asked for."""
+        """The hub's environment: production settings with the bench database, pages of 500,
+        no rate limit in reach, the code of `directory` first on the path, the extra settings,
+        and debugging only when asked for."""
         environment = {
             key: value for key, value in os.environ.items() if not key.startswith("HUB_")
         }
         environment |= {
             "DATABASE_URL": database_url,
+            "HUB_ENV": "production",
             "HUB_MAX_PAGE_SIZE": str(MAX_PAGE_SIZE),
             "HUB_RATE_LIMIT_PUBLIC": str(RATE_LIMIT),
             "PYTHONPATH": str(self.directory),

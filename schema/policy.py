@@ -72,7 +72,8 @@ def without_suggestions(result: object) -> None:
     MaskErrors rewrites errors; as new errors, since the validation cache shares its own
     between requests of every app.
     """
-    if isinstance(result, ResultWithErrors) and result.errors:
+    # Most results have no errors: asked first, as a protocol check costs more than the rest.
+    if getattr(result, "errors", None) and isinstance(result, ResultWithErrors):
         result.errors = [without_suggestion(error) for error in result.errors]
 
 
