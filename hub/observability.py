@@ -23,7 +23,7 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
-from pythonjsonlogger.json import JsonFormatter
+from pythonjsonlogger.orjson import OrjsonFormatter
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -214,7 +214,7 @@ def configure_logging(json_lines: bool, level: str) -> None:
     handler = logging.StreamHandler()
     if json_lines:
         handler.setFormatter(
-            JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s", timestamp=False)
+            OrjsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s", timestamp=False)
         )
     else:
         handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
