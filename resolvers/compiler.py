@@ -58,6 +58,9 @@ from resolvers.permissions import FORBIDDEN_KEY, Sees, guard_of
 from resolvers.plans import VariableParameter, variable_uses
 from resolvers.sources import SOURCE, Computed, Lookup, Planned, Relation, Variant
 
+# PostgreSQL's identifiers hold 63 bytes (NAMEDATALEN - 1); longer ones are cut short.
+MAX_IDENTIFIER_BYTES = 63
+
 
 class NotCompilable(Exception):
     """The operation needs something only the resolver path does."""
@@ -140,11 +143,10 @@ class Compiler:
         return select(cast(data, Text))
 
     def object(self, object_type: GraphQLObjectType, fields: Any, scope: Any) -> ColumnElement[Any]:
-        """json_build_object of the selected fields of `scope`'s row, in selection order."""
-        pairs: list[Any] = []
-        for response_key, details in fields:
-            pairs += [literal(response_key), self.field(object_type, details, scope)]
-        return func.json_build_object(*pairs)
+        """The JSON object of the selected fields of `scope`'s row, in selection order."""
+        return json_object(
+            [(key, self.field(object_type, details, scope)) for key, details in fields]
+        )
 
     def field(
         self, parent_type: GraphQLObjectType, details: FieldDetailsList, scope: Any
@@ -238,7 +240,8 @@ class Compiler:
         as a JSON object; null where there is none."""
         scope = new_scope(column.class_)
         row = self.object(object_type, self.subfields(object_type, details), scope)
-        return select(row).where(scope.adapt(column) == value).limit(1).scalar_subquery()
+        statement = select(row).where(scope.adapt(column) == value).limit(1)
+        return statement.correlate_except(inspect(scope.row).selectable).scalar_subquery()
 
     def variant(
         self, field_def: Any, details: FieldDetailsList, variant: Variant, parent: Scope
@@ -434,10 +437,11 @@ class Compiler:
             .where(or_(number == 1, in_page))
             .subquery("page")
         )
-        pairs: list[Any] = []
-        for key, sub in self.subfields(connection_type, details):
-            pairs += [literal(key), self.connection_field(connection_type, sub, page, window)]
-        return select(func.json_build_object(*pairs)).select_from(page).scalar_subquery()
+        pairs = [
+            (key, self.connection_field(connection_type, sub, page, window))
+            for key, sub in self.subfields(connection_type, details)
+        ]
+        return select(json_object(pairs)).select_from(page).scalar_subquery()
 
     def page_arguments(
         self, strawberry_field: Any, arguments: dict[str, Any]
@@ -480,7 +484,7 @@ class Compiler:
         number: Any,
     ) -> ColumnElement[Any]:
         """One edge's JSON (cursor and node, as selected) for each row of the page."""
-        pairs: list[Any] = []
+        pairs: list[tuple[str, Any]] = []
         edge_type = object_type_of(connection_type.fields["edges"])
         node_type = unwrap(edge_type.fields["node"].type)
         for _key, edges_details in self.subfields(connection_type, details):
@@ -494,8 +498,8 @@ class Compiler:
                     value = self.object(node_type, self.subfields(node_type, sub), scope)
                 else:  # __typename, or a field of an edge type of the schema's own
                     value = self.field(edge_type, sub, scope)
-                pairs += [literal(key), value]
-        return func.json_build_object(*pairs)
+                pairs.append((key, value))
+        return json_object(pairs)
 
     def connection_field(
         self,
@@ -527,16 +531,30 @@ class Compiler:
             "endCursor": case((page.c.last.is_(None), null()), else_=cursor(page.c.last - 1)),
             "__typename": literal(info_type.name),
         }
-        pairs: list[Any] = []
-        for key, sub in self.subfields(info_type, details):
-            pairs += [literal(key), values[sub[0].node.name.value]]
-        return func.json_build_object(*pairs)
+        pairs = [
+            (key, values[sub[0].node.name.value]) for key, sub in self.subfields(info_type, details)
+        ]
+        return json_object(pairs)
 
 
 def new_scope(model: Any) -> Scope:
     """A fresh alias of the model's table, so nested uses of one table never collide."""
     row = aliased(model)
     return Scope(model, row, ClauseAdapter(inspect(row).selectable))
+
+
+def json_object(pairs: list[tuple[str, Any]]) -> ColumnElement[Any]:
+    """A JSON object of (key, SQL value) pairs, in their order: `row_to_json` of a row with
+    the keys as column names, as PostgreSQL writes it faster and without json_build_object's
+    spaces (a sixth less to send), or `json_build_object` where a key is longer than a
+    column name can be."""
+    if not pairs or any(len(key.encode()) > MAX_IDENTIFIER_BYTES for key, _ in pairs):
+        return func.json_build_object(
+            *(item for key, value in pairs for item in (literal(key), value))
+        )
+    # The row's values refer to the rows of the enclosing queries: correlated, all of them.
+    row = select(*(value.label(key) for key, value in pairs)).correlate_except(None).subquery()
+    return select(func.row_to_json(row.table_valued())).scalar_subquery()
 
 
 def node_id(type_name: str, scope: Scope) -> ColumnElement[Any]:

@@ -73,8 +73,9 @@ def without_suggestions(result: object) -> None:
     between requests of every app.
     """
     # Most results have no errors: asked first, as a protocol check costs more than the rest.
-    if getattr(result, "errors", None) and isinstance(result, ResultWithErrors):
-        result.errors = [without_suggestion(error) for error in result.errors]
+    errors = getattr(result, "errors", None)
+    if errors and isinstance(result, ResultWithErrors):
+        result.errors = [without_suggestion(error) for error in errors]
 
 
 def without_suggestion(error: GraphQLError) -> GraphQLError:

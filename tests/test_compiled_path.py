@@ -157,6 +157,13 @@ COMPILED = {
               startCursor } edges { cursor node { __typename } } } }""",
         {},
     ),
+    # PostgreSQL's column names hold 63 bytes: an object with a longer key is built otherwise.
+    "response keys as long as a column name and longer": (
+        f"""{{ states {{ {"a" * 63}: code }}
+            cities(first: 2) {{ edges {{ node {{ {"b" * 64}: name
+              state {{ {"a" * 63}: name }} }} }} }} }}""",
+        {},
+    ),
     "root lists and lookups of every kind": (
         """{ states { code name nameEn capital } statePartnerships { institution state { code } }
             actor(slug: "freiwilligenagentur-apolda") { name website organisationType }
