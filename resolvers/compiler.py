@@ -388,9 +388,9 @@ class Compiler:
             # A page counted from the start: the rows up to its end are enough, and
             # PostgreSQL stops reading there (an index in that order, or a bounded sort), as
             # long as nothing stands between the sort and the limit: the rows are numbered
-            # after it, and the total, where selected, is counted on its own.
-            # Anonymous subqueries: the count, next to the page's rows, refers to the parent's
-            # rows, which a name of the same level would hide.
+            # after it, and the total, where selected, is counted on its own. The subqueries
+            # are anonymous: the count refers to the parent's rows, which a subquery of the
+            # same name around it would hide.
             limited = rows.order_by(*ordering).limit(window.end).subquery()
             renumbered = [ClauseAdapter(limited).traverse(term) for term in ordering]
             number = func.row_number().over(order_by=renumbered).label("number")
