@@ -47,3 +47,28 @@ def counting_statements(engine: AsyncEngine) -> Iterator[StatementCounter]:
         yield counter
     finally:
         event.remove(engine.sync_engine, "before_cursor_execute", counter)
+
+
+def websocket_scope(
+    headers: list[tuple[bytes, bytes]],
+    subprotocol: str = "graphql-transport-ws",
+    denial_responses: bool = True,
+) -> dict[str, Any]:
+    """The ASGI scope of a WebSocket upgrade to /graphql (httpx speaks no WebSocket).
+
+    `denial_responses` says whether the server supports answering the upgrade with HTTP.
+    """
+    return {
+        "type": "websocket",
+        "asgi": {"version": "3.0"},
+        "scheme": "ws",
+        "server": ("hub.test", 80),
+        "client": ("127.0.0.1", 50000),
+        "root_path": "",
+        "path": "/graphql",
+        "raw_path": b"/graphql",
+        "query_string": b"",
+        "headers": headers,
+        "subprotocols": [subprotocol],
+        "extensions": {"websocket.http.response": {}} if denial_responses else {},
+    }

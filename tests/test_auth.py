@@ -35,7 +35,7 @@ from resolvers.access import PUBLIC
 from server import create_app
 from tests.conftest import sessions_on
 from tests.factories import add_city, add_funder, add_state
-from tests.helpers import counting_statements
+from tests.helpers import counting_statements, websocket_scope
 from tests.issuer import (
     AUDIENCE,
     ISSUER,
@@ -508,20 +508,7 @@ async def websocket_session(
     """
     app = create_app(sessions=async_sessionmaker(), settings=settings_with())
     headers = [] if authorization is None else [(b"authorization", authorization.encode())]
-    scope = {
-        "type": "websocket",
-        "asgi": {"version": "3.0"},
-        "scheme": "ws",
-        "server": ("hub.test", 80),
-        "client": ("127.0.0.1", 50000),
-        "root_path": "",
-        "path": "/graphql",
-        "raw_path": b"/graphql",
-        "query_string": b"",
-        "headers": headers,
-        "subprotocols": ["graphql-transport-ws"],
-        "extensions": {"websocket.http.response": {}} if denial_responses else {},
-    }
+    scope = websocket_scope(headers, denial_responses=denial_responses)
     messages = [{"type": "websocket.connect"}, *incoming, {"type": "websocket.disconnect"}]
     sent: list[Message] = []
 

@@ -25,7 +25,7 @@ from hub.keys import UNKNOWN_KEY
 from server import create_app
 from tests.conftest import demo_database, drop_database, sessions_on
 from tests.factories import add_key
-from tests.helpers import counting_statements
+from tests.helpers import counting_statements, websocket_scope
 from tests.issuer import AUDIENCE, ISSUER, serving_issuer
 from tests.test_cli import environment, free_port, serving
 from tests.writes import gid, mutate
@@ -235,22 +235,8 @@ async def websocket_exchange(
 ) -> list[Message]:
     """What `app` sends on a WebSocket to /graphql that sends it `messages`, until the app
     answers an operation or closes the connection."""
-    scope = {
-        "type": "websocket",
-        "asgi": {"version": "3.0"},
-        "scheme": "ws",
-        "server": ("hub.test", 80),
-        "client": ("127.0.0.1", 50000),
-        "root_path": "",
-        "path": "/graphql",
-        "raw_path": b"/graphql",
-        "query_string": b"",
-        "headers": [
-            (name.lower().encode(), value.encode()) for name, value in (headers or {}).items()
-        ],
-        "subprotocols": [subprotocol],
-        "extensions": {"websocket.http.response": {}},
-    }
+    encoded = [(name.lower().encode(), value.encode()) for name, value in (headers or {}).items()]
+    scope = websocket_scope(encoded, subprotocol)
     incoming: list[Message] = [
         {"type": "websocket.connect"},
         *({"type": "websocket.receive", "text": json.dumps(message)} for message in messages),
