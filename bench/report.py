@@ -35,8 +35,10 @@ this stack does with SQL as one writes it by hand. (The hub builds its objects w
 instead, which costs PostgreSQL about a fifth less on the large queries: there the hub can pass
 the floor.) All three run as users run them: uvicorn over a real socket with uvloop, httptools
 and no access log (the hub with `HUB_ENV=production` and without `HUB_DEBUG`), PostGraphile on
-Node.js 22 in production mode; with several workers, each server runs that many processes (uvicorn workers,
-node:cluster). `wrk` drives each query of the portal mix alone, in closed loop.
+Node.js 22 in production mode; with several workers, each server runs that many processes
+(uvicorn workers, node:cluster). `wrk` drives each query of the portal mix alone, in closed
+loop, the three servers in turn on each query, so that a slower spell of the shared machine
+falls on all three alike.
 
 Before anything is timed, every server must answer each query like the hub: the floor with the
 very same JSON, PostGraphile with the same objects in the same order (its field names differ:

@@ -7,6 +7,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -109,8 +110,7 @@ def run_scale(cities: int, hub: HubSource, options: Options, results: Results) -
         say(f"   loaded in {time.monotonic() - started:.1f} s")
         scale = prepare(url, cities, hub, options, results)
         for workers in options.workers:
-            for kind in options.servers:
-                measure_server(kind, scale, workers, options, results)
+            measure_servers(scale, workers, options, results)
         if options.soak and cities == max(options.scales):
             results.soak = soak(scale, max(options.workers), options.soak)
 
@@ -172,22 +172,24 @@ def verified(server: Server, reference: Reference, query_facts: QueryFacts) -> b
     return True
 
 
-def measure_server(
-    kind: str, scale: Scale, workers: int, options: Options, results: Results
-) -> None:
-    """Time one server on every query it answers like the hub."""
-    say(f"-- {scale.cities:,} cities, {kind}, {workers} worker(s)")
-    with (
-        running(kind, scale.url, workers, hub=scale.hub) as server,
-        tempfile.TemporaryDirectory() as bodies,
-    ):
+def measure_servers(scale: Scale, workers: int, options: Options, results: Results) -> None:
+    """Time every server on every query it answers like the hub, query by query, the servers
+    in turn: whatever slows the machine down for a while (a neighbour, a checkpoint) falls on
+    all of them alike, not on the one that happens to be timed then."""
+    say(f"-- {scale.cities:,} cities, {workers} worker(s)")
+    with ExitStack() as stack, tempfile.TemporaryDirectory() as bodies:
+        servers = [
+            stack.enter_context(running(kind, scale.url, workers, hub=scale.hub))
+            for kind in options.servers
+        ]
         for reference in scale.references:
             query_facts = results.facts(scale.cities, reference.query.name)
-            if not verified(server, reference, query_facts):
-                continue
-            body = Path(bodies) / f"{reference.query.name}.json"
-            body.write_bytes(server.body(reference.query, reference.variables))
-            measure_query(server, scale, workers, reference.query, body, options, results)
+            for server in servers:
+                if not verified(server, reference, query_facts):
+                    continue
+                body = Path(bodies) / f"{server.kind}-{reference.query.name}.json"
+                body.write_bytes(server.body(reference.query, reference.variables))
+                measure_query(server, scale, workers, reference.query, body, options, results)
 
 
 def measure_query(
@@ -215,7 +217,10 @@ def measure_query(
             results.saturated.append(
                 Saturated(scale.cities, workers, server.kind, query.name, connections, rate)
             )
-            say(f"   {query.name:<14} c={connections:<3} saturated at {rate:.1f} req/s: not run")
+            say(
+                f"   {query.name:<14} {server.kind:<12} c={connections:<3} "
+                f"saturated at {rate:.1f} req/s: not run"
+            )
             continue
         duration = run_duration(options, connections, rate)
         measurement = measure(server, scale, workers, query, body, connections, duration)
@@ -321,7 +326,8 @@ def report_progress(measurement: Measurement) -> None:
     """One line per wrk run."""
     errors = f", {measurement.errors} errors" if measurement.errors else ""
     say(
-        f"   {measurement.query:<14} c={measurement.connections:<3} "
+        f"   {measurement.query:<14} {measurement.server:<12} "
+        f"c={measurement.connections:<3} "
         f"{measurement.rate:9.1f} req/s  p50 {measurement.p50_ms:7.1f} ms  "
         f"p99 {measurement.p99_ms:7.1f} ms  cpu {number(measurement.server_cpu_ms)} + "
         f"{number(measurement.postgres_cpu_ms)} ms{errors}"
