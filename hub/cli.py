@@ -4,12 +4,14 @@ import asyncio
 import errno
 import json
 import os
+import signal
 import socket
 import sys
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from types import FrameType
 from typing import Annotated, TypeVar
 
 import asyncpg
@@ -102,10 +104,19 @@ def serve(
         # Workers inherit the resolved database instead of resolving it again.
         os.environ["DATABASE_URL"] = database.url
         console.print(f"GraphiQL: http://{host}:{port}/graphql")
+        # uvicorn raises the signal that stopped it again once it has shut down; SIGTERM's
+        # default action (what systemd and container runtimes send) would end the process
+        # there, leaving the embedded PostgreSQL running. As SIGINT does, it exits instead.
+        signal.signal(signal.SIGTERM, exit_quietly)
         # The hub logs one line per request itself (hub/observability.py): no access log.
         uvicorn.run(
             "server:app", host=host, port=port, workers=workers, log_level="info", access_log=False
         )
+
+
+def exit_quietly(signum: int, frame: FrameType | None) -> None:
+    """Leave the process through its `finally` blocks, as after a normal end."""
+    raise SystemExit(0)
 
 
 @app.command()

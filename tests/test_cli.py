@@ -50,8 +50,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(port: int, env: dict[str, str]) -> Iterator[subprocess.Popen[str]]:
-    """`engagement-hub serve` on `port` until its /readyz answers; interrupted afterwards."""
+def serving(
+    port: int, env: dict[str, str], stop: signal.Signals = signal.SIGINT
+) -> Iterator[subprocess.Popen[str]]:
+    """`engagement-hub serve` on `port` until its /readyz answers; stopped by `stop` afterwards
+    (Ctrl+C's SIGINT unless told)."""
     process = subprocess.Popen(
         [COMMAND, "serve", "--port", str(port)],
         env=env,
@@ -63,7 +66,7 @@ def serving(port: int, env: dict[str, str]) -> Iterator[subprocess.Popen[str]]:
         wait_until_ready(port, process)
         yield process
     finally:
-        process.send_signal(signal.SIGINT)
+        process.send_signal(stop)
         try:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
@@ -110,6 +113,16 @@ def test_serve_on_the_embedded_database_answers_states_and_demo_cities(data_dir:
             assert answer.json()["data"]["cities"]["totalCount"] == 104
     assert first.returncode == 0
     # The first hub started the embedded PostgreSQL and, once alone, stopped it.
+    assert not (data_dir / "pgdata" / "postmaster.pid").exists()
+
+
+@pytest.mark.slow
+def test_serve_stopped_by_sigterm_stops_the_embedded_database(data_dir: Path) -> None:
+    """What systemd and container runtimes send ends the hub as Ctrl+C does."""
+    env = environment(HUB_DATA_DIR=str(data_dir))
+    with serving(free_port(), env, stop=signal.SIGTERM) as hub:
+        assert (data_dir / "pgdata" / "postmaster.pid").exists()
+    assert hub.returncode == 0
     assert not (data_dir / "pgdata" / "postmaster.pid").exists()
 
 
