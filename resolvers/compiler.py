@@ -378,30 +378,79 @@ class Compiler:
         window, where, order_by = self.page_arguments(strawberry_field, arguments)
         rows, scope = self.related_rows(relation, parent, where)
         ordering = [scope.adapt(term) for term in (*order_by, *relation.ordering)]
+        total: Any = (
+            select(func.count()).select_from(rows.subquery()).scalar_subquery()
+            if self.needs_total(field_def, details)
+            else null()
+        )
+        if window.end is not None and not self.selects_cursors(field_def, details):
+            return self.ordered_page(field_def, details, rows, ordering, total, window, scope)
         if window.end is None:
             # The last rows of all: numbering them needs every row, and so does the total.
             number = func.row_number().over(order_by=ordering).label("number")
             counted = rows.add_columns(number, func.count().over().label("total"))
             numbered = counted.subquery("numbered")
-            total: Any = func.max(numbered.c["total"])
+            total = func.max(numbered.c["total"])
         else:
-            # A page counted from the start: the rows up to its end are enough, and
-            # PostgreSQL stops reading there (an index in that order, or a bounded sort), as
-            # long as nothing stands between the sort and the limit: the rows are numbered
-            # after it, and the total, where selected, is counted on its own. The subqueries
-            # are anonymous: the count refers to the parent's rows, which a subquery of the
-            # same name around it would hide.
+            # A page counted from the start whose edges have cursors: the rows up to its end
+            # are numbered after the limit, as in `ordered_page`.
             limited = rows.order_by(*ordering).limit(window.end).subquery()
             renumbered = [ClauseAdapter(limited).traverse(term) for term in ordering]
             number = func.row_number().over(order_by=renumbered).label("number")
             numbered = select(limited, number).subquery()
-            total = (
-                select(func.count()).select_from(rows.subquery()).scalar_subquery()
-                if self.needs_total(field_def, details)
-                else null()
-            )
         page_scope = Scope(scope.model, aliased(scope.model, numbered), ClauseAdapter(numbered))
         return self.page(field_def, details, numbered, total, window, page_scope)
+
+    def ordered_page(
+        self,
+        field_def: Any,
+        details: FieldDetailsList,
+        rows: Select[Any],
+        ordering: list[Any],
+        total: Any,
+        window: Window,
+        scope: Scope,
+    ) -> Any:
+        """A connection page with an end and without edge cursors: no row needs its number.
+
+        The page's rows are read in order, from its start up to its end, and PostgreSQL
+        stops reading there (an index in that order, or a bounded sort), as long as nothing
+        stands between the sort and the limit. The edges are aggregated in the order the
+        rows come in, which no sort, join or grouping changes here: aggregating in order by
+        the row's number instead would sort every page once more. The page's first and last
+        offsets, for pageInfo, follow from how many rows it holds. The total, where
+        selected, is counted on its own. The subquery is anonymous: the count refers to the
+        parent's rows, which a subquery of the same name around it would hide.
+        """
+        assert window.end is not None, "a page with an end"
+        ordered = rows.order_by(*ordering).limit(window.end - window.start)
+        limited = (ordered.offset(window.start) if window.start else ordered).subquery()
+        page_scope = Scope(scope.model, aliased(scope.model, limited), ClauseAdapter(limited))
+        connection_type = object_type_of(field_def)
+        edges = self.edges(connection_type, details, page_scope, None)
+        count = func.count()
+        page = (
+            select(
+                func.json_agg(edges).label("edges"),
+                total.label("total"),
+                case((count > 0, window.start + 1)).label("first"),
+                case((count > 0, window.start + count)).label("last"),
+            )
+            .select_from(limited)
+            .subquery("page")
+        )
+        return self.connection_object(connection_type, details, page, window)
+
+    def selects_cursors(self, field_def: Any, details: FieldDetailsList) -> bool:
+        """Whether a connection's selection asks for its edges' cursors."""
+        connection_type = object_type_of(field_def)
+        edge_type = object_type_of(connection_type.fields["edges"])
+        return any(
+            edge[0].node.name.value == "cursor"
+            for _key, sub in self.subfields(connection_type, details)
+            if sub[0].node.name.value == "edges"
+            for _edge_key, edge in self.subfields(edge_type, sub)
+        )
 
     def needs_total(self, field_def: Any, details: FieldDetailsList) -> bool:
         """Whether a connection's selection needs the number of all its rows: anything but
@@ -437,6 +486,17 @@ class Compiler:
             .where(or_(number == 1, in_page))
             .subquery("page")
         )
+        return self.connection_object(connection_type, details, page, window)
+
+    def connection_object(
+        self,
+        connection_type: GraphQLObjectType,
+        details: FieldDetailsList,
+        page: Any,
+        window: Window,
+    ) -> Any:
+        """A connection's JSON from its aggregated page: columns `edges`, `total`, and the
+        numbers (from 1) of the page's `first` and `last` rows, null for an empty page."""
         pairs = [
             (key, self.connection_field(connection_type, sub, page, window))
             for key, sub in self.subfields(connection_type, details)

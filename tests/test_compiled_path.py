@@ -55,6 +55,16 @@ COMPILED = {
             edges { cursor node { name } __typename } __typename } }""",
         {},
     ),
+    "forward pages without edge cursors": (
+        """{ m: cities(first: 4, after: "YXJyYXljb25uZWN0aW9uOjI=") { totalCount
+            pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+            edges { node { name } } }
+          t: cities(first: 3, after: "YXJyYXljb25uZWN0aW9uOjQ=", orderBy: POPULATION_DESC) {
+            pageInfo { startCursor endCursor } edges { node { name localNetwork {
+              actors(first: 2) { pageInfo { hasNextPage endCursor }
+              edges { node { name } } } } } } } }""",
+        {},
+    ),
     "backward page": (
         """{ cities(last: 3, before: "YXJyYXljb25uZWN0aW9uOjEw") {
             pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
