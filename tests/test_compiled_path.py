@@ -171,7 +171,8 @@ COMPILED = {
     "response keys as long as a column name and longer": (
         f"""{{ states {{ {"a" * 63}: code }}
             cities(first: 2) {{ edges {{ node {{ {"b" * 64}: name
-              state {{ {"a" * 63}: name }} }} }} }} }}""",
+              state {{ {"a" * 63}: name }} }} }} }}
+            c: cities(first: 2) {{ edges {{ {"c" * 64}: node {{ name }} }} }} }}""",
         {},
     ),
     "root lists and lookups of every kind": (
