@@ -3,7 +3,7 @@
 import asyncio
 import gc
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from typing import Any
@@ -20,11 +20,12 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
-from starlette.websockets import WebSocket
+from starlette.websockets import WebSocket, WebSocketDisconnect
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLRequestData
 from strawberry.http.base import BaseRequestProtocol
+from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UnsetType
 
@@ -46,7 +47,7 @@ from hub.observability import RequestObserver, configure_logging, metrics
 from hub.persisted import PersistedQueries, PersistedQueryError
 from hub.ratelimit import RateLimiter, add_headers
 from hub.views import serve_view
-from resolvers.compiler import RawJSON
+from resolvers.compiler import fragment_of
 from resolvers.context import Context
 from schema import schema
 from schema.extensions import NUL_MESSAGE
@@ -63,6 +64,14 @@ class WebSocketAdapter(ASGIWebSocketAdapter):
 
     async def close(self, code: int, reason: str) -> None:
         await super().close(code, getattr(self.ws.state, "refusal", reason))
+
+    async def send_json(self, message: Mapping[str, object]) -> None:
+        """Send a message as a text frame, the only kind GraphQL clients read: strawberry
+        sends the bytes of `encode_json` as a binary frame."""
+        try:
+            await self.ws.send_text(self.view.encode_json(message).decode())
+        except WebSocketDisconnect as exc:
+            raise WebSocketDisconnected from exc
 
 
 class GraphQLApp(GraphQL[Context, None]):
@@ -115,16 +124,11 @@ class GraphQLApp(GraphQL[Context, None]):
             add_headers(request, response)
         return response
 
-    def encode_json(self, response_data: Any) -> str:
-        """The response as JSON (orjson's, a multiple faster than the standard library's);
-        data the compiled path built stays as PostgreSQL wrote it. Text, not bytes: over
-        WebSocket, bytes would go out as binary frames, which GraphQL clients do not read."""
-        data = response_data.get("data")
-        if not isinstance(data, RawJSON):
-            return orjson.dumps(response_data).decode()
-        rest = orjson.dumps({key: value for key, value in response_data.items() if key != "data"})
-        separator = "" if rest == b"{}" else ","
-        return f'{{"data":{data.text}{separator}{rest[1:].decode()}'
+    def encode_json(self, response_data: Any) -> bytes:
+        """The response or WebSocket message as UTF-8 JSON (orjson's, a multiple faster
+        than the standard library's); data the compiled path built goes in as PostgreSQL
+        wrote it."""
+        return orjson.dumps(response_data, default=fragment_of)
 
     def decode_json(self, data: str | bytes) -> object:
         """Request bodies and WebSocket messages parsed by orjson (its errors are JSON's)."""

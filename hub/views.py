@@ -111,7 +111,7 @@ async def serve_view(request: Request) -> Response:
     result = await schema.execute(view.query, variable_values=variables, context_value=context)
     data = result.data
     if isinstance(data, RawJSON):
-        data = orjson.loads(data.text)
+        data = orjson.loads(data.json)
     body: dict[str, Any] = {"data": data}
     if result.errors:
         body["errors"] = [error.formatted for error in result.errors]

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
+import orjson
 from graphql import (
     GraphQLEnumType,
     GraphQLError,
@@ -66,11 +67,24 @@ class NotCompilable(Exception):
     """The operation needs something only the resolver path does."""
 
 
-@dataclass(frozen=True)
 class RawJSON:
-    """Response data as PostgreSQL built it, handed on without decoding."""
+    """Response data as PostgreSQL built it: UTF-8 JSON, handed on without decoding.
 
-    text: str
+    Not a dataclass, which orjson would write as an object of its fields: orjson hands
+    it to `fragment_of` instead, which has it written as it is.
+    """
+
+    __slots__ = ("json",)
+
+    def __init__(self, json: bytes) -> None:
+        self.json = json
+
+
+def fragment_of(value: Any) -> orjson.Fragment:
+    """orjson's `default` for response data: the compiled path's JSON goes in as it is."""
+    if isinstance(value, RawJSON):
+        return orjson.Fragment(value.json)
+    raise TypeError(f"{type(value).__name__} is not JSON")
 
 
 @dataclass(frozen=True)
@@ -117,6 +131,8 @@ class Compiler:
         # The bind parameters that variables feed, and the variable nodes they stand for.
         self.parameters: dict[str, VariableParameter] = {}
         self.bound_uses: set[int] = set()
+        # Whether the statement may write a forbidden field's marker for this viewer.
+        self.marks_forbidden = False
         self._shared: dict[Any, Any] = {}
 
     def once(self, key: Any, make: Callable[[], Any]) -> Any:
@@ -202,6 +218,7 @@ class Compiler:
         condition = guard.rule(self.viewer)
         if isinstance(condition, True_):
             return value
+        self.marks_forbidden = True
         forbidden = func.json_build_object(
             literal(FORBIDDEN_KEY), literal(details[0].node.loc.start if details[0].node.loc else 0)
         )

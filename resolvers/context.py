@@ -95,11 +95,12 @@ class Context:
         assert bind is not None, "the session has no engine or connection"
         return bind.dialect
 
-    async def read_text(self, sql: str, arguments: Sequence[Any]) -> str:
-        """The one text value a rendered SELECT returns (the compiled read path's JSON)."""
-        return await self._one_at_a_time(lambda: self._read_text(sql, tuple(arguments)))
+    async def read_json(self, sql: str, arguments: Sequence[Any]) -> bytes:
+        """The one text value a rendered SELECT returns (the compiled read path's JSON), as
+        the UTF-8 bytes PostgreSQL sent."""
+        return await self._one_at_a_time(lambda: self._read_json(sql, tuple(arguments)))
 
-    async def _read_text(self, sql: str, arguments: tuple[Any, ...]) -> str:
+    async def _read_json(self, sql: str, arguments: tuple[Any, ...]) -> bytes:
         """Run one SELECT outside any transaction: a statement sees one snapshot by itself,
         so a read needs no BEGIN and no ROLLBACK, only the statement's round trip.
 
@@ -110,7 +111,8 @@ class Context:
         """
         if self.reads is None:
             connection = await self.session.connection()
-            return (await connection.exec_driver_sql(sql, arguments)).scalar_one()
+            text: str = (await connection.exec_driver_sql(sql, arguments)).scalar_one()
+            return text.encode()
         for attempt in range(2):
             async with self.reads.acquire() as pooled:
                 try:

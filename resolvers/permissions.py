@@ -22,7 +22,7 @@ FORBIDDEN = {"code": "FORBIDDEN"}
 # The compiled read path writes `{"$forbidden": <offset of the field in the document>}` where
 # a viewer may not see a field: `$` cannot start a GraphQL name, so no response key is this.
 FORBIDDEN_KEY = "$forbidden"
-FORBIDDEN_MARKER = f'{{"{FORBIDDEN_KEY}" :'
+FORBIDDEN_MARKER = f'{{"{FORBIDDEN_KEY}" :'.encode()
 
 
 class Sees(BasePermission):

@@ -35,15 +35,21 @@ class VariableParameter:
 
 @dataclass(frozen=True)
 class Plan:
-    """An operation's SQL text, its bind values in order, and which of them variables feed."""
+    """An operation's SQL text, its bind values in order, which of them variables feed, and
+    whether its JSON may hold markers of forbidden fields (resolvers.permissions)."""
 
     sql: str
     values: tuple[Any, ...]
     variable_positions: tuple[tuple[int, VariableParameter], ...]
+    marks_forbidden: bool = False
 
     @classmethod
     def of(
-        cls, statement: Select[Any], parameters: Mapping[str, VariableParameter], dialect: Dialect
+        cls,
+        statement: Select[Any],
+        parameters: Mapping[str, VariableParameter],
+        dialect: Dialect,
+        marks_forbidden: bool = False,
     ) -> "Plan":
         """Render `statement` once; `parameters` names the bind parameters variables feed."""
         # The expanded state renders IN lists as one parameter per item. Each parameter's
@@ -64,7 +70,7 @@ class Plan:
                 parameter = parameters[name]
                 feed = VariableParameter(parameter.variable, compose(convert, parameter.convert))
                 positions.append((position, feed))
-        return cls(state.statement, tuple(values), tuple(positions))
+        return cls(state.statement, tuple(values), tuple(positions), marks_forbidden)
 
     def arguments(self, variables: Mapping[str, Any]) -> tuple[Any, ...]:
         """The bind values of a run with these variable values (RefusedValue: a value the plan

@@ -375,7 +375,7 @@ async def test_the_pools_set_the_statement_timeout(demo_database_url: str) -> No
     assert shown == "1234ms"
     reads = await create_read_pool(demo_database_url, 1, statement_timeout_ms=1234)
     try:
-        assert await reads.fetchval("SHOW statement_timeout") == "1234ms"
+        assert await reads.fetchval("SHOW statement_timeout") == b"1234ms"
     finally:
         await reads.close()
 

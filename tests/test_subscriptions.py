@@ -395,3 +395,20 @@ async def test_a_token_in_connection_init_is_checked_like_a_header(
         refused = await websocket_exchange(app, [init(bearer(expired))])
     assert error_of(office) == NO_EVENTS
     assert refusal_of(refused) == (FORBIDDEN_CLOSE, "The token has expired.")
+
+
+async def test_a_query_over_websocket_is_answered_in_a_text_frame(
+    demo_connection: AsyncConnection,
+) -> None:
+    """A query's answer over WebSocket holds its data, also the compiled path's (UTF-8
+    JSON as PostgreSQL wrote it), in a text frame: the only kind GraphQL clients read,
+    where strawberry would send the bytes the hub encodes as a binary frame."""
+    query = {"query": '{ city(slug: "koenigswinter") { name } }'}
+    messages = [init({}), {"id": "1", "type": "subscribe", "payload": query}]
+    sent = await websocket_exchange(hub_app(demo_connection, debug=True), messages)
+    frames = [message for message in sent if message["type"] == "websocket.send"]
+    assert all("bytes" not in frame for frame in frames), frames
+    answer = json.loads(frames[1]["text"])
+    assert answer["type"] == "next"
+    assert answer["payload"]["data"] == {"city": {"name": "Königswinter"}}
+    assert answer["payload"]["extensions"]["debug"]["readPath"] == "compiled"
