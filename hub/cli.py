@@ -81,6 +81,7 @@ EXPECTED_FAILURES = (
     UnknownKey,
     ImportRefused,
     NoPlaceForCsv,
+    migrations.WrongDirection,
 )
 
 
@@ -126,7 +127,7 @@ def migrate(
 ) -> None:
     """Migrate the database up (or down) to a revision."""
     with opened_database() as database:
-        (migrations.downgrade if down else migrations.upgrade)(database.url, revision)
+        migrations.migrate(database.url, revision, down)
 
 
 @app.command("seed")
@@ -371,5 +372,5 @@ def main() -> None:
 
 def fail(reason: str) -> None:
     """End the command with a one-line reason and exit status 1."""
-    console.print(f"[red]error:[/red] {escape(reason)}", highlight=False)
+    console.print(f"[red]error:[/red] {escape(reason)}", highlight=False, soft_wrap=True)
     sys.exit(1)
