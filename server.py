@@ -43,7 +43,7 @@ from hub.database import (
 from hub.events import Events
 from hub.features import BASELINE, Features, detect
 from hub.graphiql import graphiql_page
-from hub.observability import RequestObserver, configure_logging, metrics
+from hub.observability import RequestObserver, configure_logging, forget_process, metrics
 from hub.persisted import PersistedQueries, PersistedQueryError
 from hub.ratelimit import RateLimiter, add_headers
 from hub.views import serve_view
@@ -275,6 +275,7 @@ async def open_configured_database(app: Starlette) -> AsyncIterator[None]:
         gc.freeze()
         yield
     finally:
+        forget_process()
         await app.state.events.stop()
         if tracer_provider is not None:
             tracer_provider.shutdown()

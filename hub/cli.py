@@ -7,6 +7,7 @@ import os
 import signal
 import socket
 import sys
+import tempfile
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -41,7 +42,7 @@ from hub.keys import (
     resolve_grant,
     revoke_key,
 )
-from hub.observability import configure_logging
+from hub.observability import MULTIPROCESS_DIRECTORY, configure_logging
 from hub.seeding import DatabaseNotEmpty, seed, seed_if_empty
 from hub.transfer.exporting import Format, NoPlaceForCsv, export_path
 from hub.transfer.importing import Summary, import_path
@@ -109,10 +110,31 @@ def serve(
         # default action (what systemd and container runtimes send) would end the process
         # there, leaving the embedded PostgreSQL running. As SIGINT does, it exits instead.
         signal.signal(signal.SIGTERM, exit_quietly)
-        # The hub logs one line per request itself (hub/observability.py): no access log.
-        uvicorn.run(
-            "server:app", host=host, port=port, workers=workers, log_level="info", access_log=False
-        )
+        with shared_metrics(workers):
+            # The hub logs one line per request itself (hub/observability.py): no access log.
+            uvicorn.run(
+                "server:app",
+                host=host,
+                port=port,
+                workers=workers,
+                log_level="info",
+                access_log=False,
+            )
+
+
+@contextmanager
+def shared_metrics(workers: int) -> Iterator[None]:
+    """With several workers, a fresh directory for their metrics to count in together
+    (prometheus-client's multiprocess mode), unless the environment names one already."""
+    if workers == 1 or MULTIPROCESS_DIRECTORY in os.environ:
+        yield
+        return
+    with tempfile.TemporaryDirectory(prefix="engagement-hub-metrics-") as directory:
+        os.environ[MULTIPROCESS_DIRECTORY] = directory
+        try:
+            yield
+        finally:
+            del os.environ[MULTIPROCESS_DIRECTORY]
 
 
 def exit_quietly(signum: int, frame: FrameType | None) -> None:

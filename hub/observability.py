@@ -4,13 +4,17 @@ request, both keyed by a request id and the GraphQL operation's name and outcome
 Neither carries variables, query texts or personal data: an operation is named by its
 operation name only (clients choose it; at most MAX_OPERATION_NAMES distinct names are kept
 as labels, the rest count as `other`), errors by their `extensions.code`.
+
+With several worker processes, each counts in files of the directory PROMETHEUS_MULTIPROC_DIR
+names (prometheus-client's multiprocess mode, chosen when prometheus_client is imported), and
+/metrics adds up all processes' figures, whichever process answers the scrape.
 """
 
 import logging
+import os
 import re
 import time
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,11 +22,11 @@ from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
+    multiprocess,
 )
-from prometheus_client.core import GaugeMetricFamily
-from prometheus_client.registry import Collector
 from pythonjsonlogger.orjson import OrjsonFormatter
 from starlette.requests import Request
 from starlette.responses import Response
@@ -61,6 +65,20 @@ STATEMENTS = Histogram(
 RATE_LIMITED = Counter(
     "hub_rate_limited_requests", "Requests refused by the rate limits.", registry=REGISTRY
 )
+POOL_CONNECTIONS = Gauge(
+    "hub_db_pool_connections",
+    "Pooled database connections, as each process's last request left them.",
+    ["pool", "state"],
+    registry=REGISTRY,
+    multiprocess_mode="livesum",
+)
+# The gauges' children, looked up once: they are set after every request.
+READS_IN_USE, READS_IDLE, SESSIONS_IN_USE, SESSIONS_IDLE = (
+    POOL_CONNECTIONS.labels(pool, state)
+    for pool in ("reads", "sessions")
+    for state in ("in_use", "idle")
+)
+MULTIPROCESS_DIRECTORY = "PROMETHEUS_MULTIPROC_DIR"
 
 
 @dataclass
@@ -96,32 +114,35 @@ class OperationNames:
 OPERATION_NAMES = OperationNames()
 
 
-class PoolCollector(Collector):
-    """Database connections in use and idle per pool, read from the pools when scraped."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    def collect(self) -> Iterator[GaugeMetricFamily]:
-        gauge = GaugeMetricFamily(
-            "hub_db_pool_connections", "Pooled database connections.", labels=["pool", "state"]
-        )
-        state = self.app.state
-        reads = getattr(state, "reads", None)
-        if reads is not None:
-            gauge.add_metric(["reads", "in_use"], reads.get_size() - reads.get_idle_size())
-            gauge.add_metric(["reads", "idle"], reads.get_idle_size())
-        sessions = getattr(state, "sessions", None)
-        pool = getattr(getattr(sessions, "kw", {}).get("bind"), "pool", None)
-        if pool is not None and hasattr(pool, "checkedout"):
-            gauge.add_metric(["sessions", "in_use"], pool.checkedout())
-            gauge.add_metric(["sessions", "idle"], pool.checkedin())
-        yield gauge
+def count_pool_connections(state: Any) -> None:
+    """Set the pool gauges from the app's pools: connections in use and idle."""
+    reads = getattr(state, "reads", None)
+    if reads is not None:
+        idle = reads.get_idle_size()
+        READS_IN_USE.set(reads.get_size() - idle)
+        READS_IDLE.set(idle)
+    sessions = getattr(state, "sessions", None)
+    pool = getattr(getattr(sessions, "kw", {}).get("bind"), "pool", None)
+    if pool is not None and hasattr(pool, "checkedout"):
+        SESSIONS_IN_USE.set(pool.checkedout())
+        SESSIONS_IDLE.set(pool.checkedin())
 
 
 async def metrics(request: Request) -> Response:
-    """The metrics in Prometheus' text format."""
-    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+    """The metrics in Prometheus' text format: of all worker processes together where they
+    count in a shared directory, else of this process."""
+    count_pool_connections(request.app.state)
+    if MULTIPROCESS_DIRECTORY not in os.environ:
+        return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+
+def forget_process() -> None:
+    """Take this process's gauges out of the shared figures, as it ends (its counts stay)."""
+    if MULTIPROCESS_DIRECTORY in os.environ:
+        multiprocess.mark_process_dead(os.getpid())
 
 
 def request_id(scope: Scope) -> str:
@@ -171,6 +192,8 @@ def observe(scope: Scope, identifier: str, status: int, seconds: float) -> None:
     figures: OperationFigures | None = scope["state"].get("operation")
     if scope["path"] == "/metrics":
         return
+    if "app" in scope:
+        count_pool_connections(scope["app"].state)
     if status == 429:
         RATE_LIMITED.inc()
     line: dict[str, Any] = {

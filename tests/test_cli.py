@@ -51,12 +51,15 @@ def free_port() -> int:
 
 @contextmanager
 def serving(
-    port: int, env: dict[str, str], stop: signal.Signals = signal.SIGINT
+    port: int,
+    env: dict[str, str],
+    stop: signal.Signals = signal.SIGINT,
+    options: tuple[str, ...] = (),
 ) -> Iterator[subprocess.Popen[str]]:
-    """`engagement-hub serve` on `port` until its /readyz answers; stopped by `stop` afterwards
-    (Ctrl+C's SIGINT unless told)."""
+    """`engagement-hub serve` on `port` (with `options`) until its /readyz answers; stopped by
+    `stop` afterwards (Ctrl+C's SIGINT unless told)."""
     process = subprocess.Popen(
-        [COMMAND, "serve", "--port", str(port)],
+        [COMMAND, "serve", "--port", str(port), *options],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

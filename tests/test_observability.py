@@ -2,7 +2,10 @@
 
 import json
 import re
+import subprocess
+import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -81,3 +84,52 @@ async def test_logs_are_json_lines_without_personal_data(own_database: str) -> N
     )
     assert any(record.get("status") == 200 and record.get("sql_statements") for record in requests)
     assert "erika" not in output.lower() and "Muster" not in output
+
+
+# Run in processes of their own: prometheus-client picks its multiprocess mode on import.
+COUNT_IN_A_WORKER = (
+    "from hub.observability import REQUESTS; REQUESTS.labels('Shared', 'ok').inc({})"
+)
+SCRAPE = """
+import asyncio, httpx
+from server import create_app
+
+async def scrape():
+    transport = httpx.ASGITransport(app=create_app())
+    async with httpx.AsyncClient(transport=transport, base_url="http://hub") as client:
+        print((await client.get("/metrics")).text)
+
+asyncio.run(scrape())
+"""
+
+
+def test_metrics_add_up_what_every_worker_process_counted(tmp_path: Path) -> None:
+    env = environment(PROMETHEUS_MULTIPROC_DIR=str(tmp_path))
+    for requests in (2, 3):
+        subprocess.run(
+            [sys.executable, "-c", COUNT_IN_A_WORKER.format(requests)], env=env, check=True
+        )
+    scraped = subprocess.run(
+        [sys.executable, "-c", SCRAPE], env=env, check=True, capture_output=True, text=True
+    )
+    assert sample(scraped.stdout, "hub_requests_total", operation="Shared", outcome="ok") == 5
+
+
+@pytest.mark.slow
+async def test_serve_with_workers_reports_the_requests_of_all_of_them(own_database: str) -> None:
+    port = free_port()
+    env = environment(DATABASE_URL=own_database)
+    assert "PROMETHEUS_MULTIPROC_DIR" not in env
+    with serving(port, env, options=("--workers", "2")):
+        # A new connection for each request, so that both workers get some.
+        for _ in range(12):
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+                assert (await client.post("/graphql", json=STATES)).status_code == 200
+        scrapes = []
+        for _ in range(4):
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+                scrapes.append((await client.get("/metrics")).text)
+    for scraped in scrapes:
+        requests = sample(scraped, "hub_requests_total", operation="StatesForMetrics", outcome="ok")
+        assert requests == 12
+        assert sample(scraped, "hub_db_pool_connections", pool="reads", state="idle") >= 1
