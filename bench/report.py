@@ -31,9 +31,11 @@ The hub against PostGraphile and against the floor, on the same machine, the sam
 in the same run. **PostGraphile 5** (amber preset) serves the same PostgreSQL schema; the
 **floor** answers each query with one hand-written SQL statement that builds the hub's response
 in PostgreSQL (`json_build_object`, `json_agg`, LATERAL) behind a bare Starlette endpoint: what
-this stack does with SQL as one writes it by hand. (The hub builds its objects with `row_to_json`
-instead, which costs PostgreSQL about a fifth less on the large queries: there the hub can pass
-the floor.) All three run as users run them: uvicorn over a real socket with uvloop, httptools
+this stack does with SQL as one writes it by hand. (The hub's compiled SQL is cheaper for
+PostgreSQL on the large queries, where the hub passes the floor: `row_to_json` of LATERAL rows
+instead of `json_build_object`, pages aggregated in the order their rows are read instead of
+sorted again, and `textsend` for the global IDs; see docs/architecture.md.) All three run as
+users run them: uvicorn over a real socket with uvloop, httptools
 and no access log (the hub with `HUB_ENV=production` and without `HUB_DEBUG`), PostGraphile on
 Node.js 22 in production mode; with several workers, each server runs that many processes
 (uvicorn workers, node:cluster). `wrk` drives each query of the portal mix alone, in closed
