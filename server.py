@@ -30,7 +30,13 @@ from strawberry.types import ExecutionResult
 from strawberry.types.unset import UnsetType
 
 from hub import landing, tracing
-from hub.auth import BearerAuthentication, BearerBackend, close_reason, refusal_error
+from hub.auth import (
+    BearerAuthentication,
+    BearerBackend,
+    close_reason,
+    payload_authorization,
+    refusal_error,
+)
 from hub.body_limit import BodySizeLimit
 from hub.config import Settings
 from hub.database import (
@@ -96,6 +102,7 @@ class GraphQLApp(GraphQL[Context, None]):
             compiled=state.settings.compiled,
             max_page_size=state.settings.max_page_size,
             viewer=request.user.viewer,
+            authorization=request.headers.get("authorization"),
             reads=state.reads,
             events=state.events,
             replica=state.replica_sessions,
@@ -111,6 +118,9 @@ class GraphQLApp(GraphQL[Context, None]):
         try:
             context.viewer = await authentication.connection_viewer(
                 websocket, context.connection_params
+            )
+            context.authorization = (
+                payload_authorization(context.connection_params) or context.authorization
             )
         except AuthenticationError as error:
             websocket.state.refusal = close_reason(error)

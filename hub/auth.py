@@ -192,9 +192,13 @@ def refuse(connection: HTTPConnection, error: AuthenticationError) -> JSONRespon
 
 def refusal_error(error: AuthenticationError) -> dict[str, object]:
     """A refusal as a GraphQL error: its message and `extensions.code`."""
+    return {"message": str(error), "extensions": {"code": refusal_code(error)}}
+
+
+def refusal_code(error: AuthenticationError) -> str:
+    """The `extensions.code` of a refusal."""
     unavailable = isinstance(error, AuthenticationUnavailable)
-    code = "AUTHENTICATION_UNAVAILABLE" if unavailable else "UNAUTHENTICATED"
-    return {"message": str(error), "extensions": {"code": code}}
+    return "AUTHENTICATION_UNAVAILABLE" if unavailable else "UNAUTHENTICATED"
 
 
 def close_reason(error: AuthenticationError) -> str:

@@ -46,6 +46,7 @@ class Context:
         compiled: bool = False,
         max_page_size: int = 100,
         viewer: Viewer = PUBLIC,
+        authorization: str | None = None,
         reads: asyncpg.Pool | None = None,
         events: Events | None = None,
         replica: async_sessionmaker[AsyncSession] | None = None,
@@ -60,6 +61,9 @@ class Context:
         # Sessions on a read replica, for the resolvers of queries (`read_from_replica`).
         self.replica = replica
         self.viewer = viewer
+        # The `Authorization` value the viewer comes from (none for the public), for
+        # subscriptions to check again between events.
+        self.authorization = authorization
         # A WebSocket's `connection_init` payload, set by strawberry (see server.on_ws_connect).
         self.connection_params: dict[str, object] | None = None
         self.debug = debug

@@ -5,9 +5,12 @@ from typing import Annotated, Any
 
 import strawberry
 from graphql import GraphQLError
+from starlette.authentication import AuthenticationError
 
 import models as m
+from hub.auth import refusal_code
 from hub.events import events_of
+from resolvers.access import Viewer
 from resolvers.context import Context, Info
 from schema.joining import Application
 from schema.types import Funding
@@ -48,12 +51,20 @@ class Subscription:
         "rejected, withdrawn). Only the network office may subscribe."
     )
     async def application_status_changed(self, info: Info) -> AsyncGenerator[Application, None]:
-        if not info.context.viewer.is_admin:
-            raise GraphQLError("Only the network office may subscribe.", extensions=FORBIDDEN)
+        if not is_office(info.context.viewer):
+            raise GraphQLError(ONLY_THE_OFFICE, extensions=FORBIDDEN)
         async for application in delivered(
-            info.context, "application_status_changed", m.Application
+            info.context, "application_status_changed", m.Application, allowed=is_office
         ):
             yield application
+
+
+ONLY_THE_OFFICE = "Only the network office may subscribe."
+
+
+def is_office(viewer: Viewer) -> bool:
+    """Whether `viewer` is the network office."""
+    return viewer.is_admin
 
 
 async def delivered(
@@ -61,8 +72,10 @@ async def delivered(
     kind: str,
     model: Any,
     wanted: Callable[[dict[str, Any]], bool] = lambda _data: True,
+    allowed: Callable[[Viewer], bool] = lambda _viewer: True,
 ) -> AsyncIterator[Any]:
-    """The rows of `model` that events of `kind` name (by `id`), read afresh for each event.
+    """The rows of `model` that events of `kind` name (by `id`), read afresh for each event,
+    for as long as the subscriber's credential holds and its viewer is `allowed`.
 
     Between events the subscription holds no database connection and no loaded rows.
     """
@@ -70,7 +83,23 @@ async def delivered(
         raise GraphQLError("This server delivers no events.")
     await context.between_events()
     async for data in events_of(context.events, kind, wanted):
+        await check_viewer_again(context, allowed)
         row = await context.loaders.by_key(model.id).load(data["id"])
         if row is not None:
             yield row
         await context.between_events()
+
+
+async def check_viewer_again(context: Context, allowed: Callable[[Viewer], bool]) -> None:
+    """Resolve the subscriber's credential again before an event: one revoked or expired
+    since the subscription began ends it, and a changed role or scope applies from this
+    event on. The credentials' cache answers for HUB_AUTH_CACHE_SECONDS, as for requests."""
+    if context.authorization is None or context.request is None:
+        return
+    state = context.request.app.state
+    try:
+        context.viewer = await state.authentication.viewer_of(state.sessions, context.authorization)
+    except AuthenticationError as error:
+        raise GraphQLError(str(error), extensions={"code": refusal_code(error)}) from None
+    if not allowed(context.viewer):
+        raise GraphQLError(ONLY_THE_OFFICE, extensions=FORBIDDEN)

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 import websockets
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from starlette.types import Message
 
@@ -412,3 +412,46 @@ async def test_a_query_over_websocket_is_answered_in_a_text_frame(
     assert answer["type"] == "next"
     assert answer["payload"]["data"] == {"city": {"name": "Königswinter"}}
     assert answer["payload"]["extensions"]["debug"]["readPath"] == "compiled"
+
+
+@pytest.mark.slow
+async def test_a_revoked_key_ends_the_subscriptions_it_opened(events_database: str) -> None:
+    admin, _ = await admin_key_and_recipient(events_database)
+    port = free_port()
+    env = environment(DATABASE_URL=events_database, HUB_AUTH_CACHE_SECONDS="0")
+    with serving(port, env):
+        async with (
+            httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as writer,
+            subscribed(port, APPLICATIONS, init_key=admin) as office,
+        ):
+            # Heard while the key holds (submitted until the subscription, listening a moment
+            # after it was sent, hears one).
+            for attempt in range(10):
+                submitted = {"input": application(f"Stiftung {attempt}")}
+                await mutate(writer, "submitApplication", submitted, selection="")
+                if await received(office) is not None:
+                    break
+            else:
+                pytest.fail("no application event delivered")
+
+            await revoke_all_keys(events_database)
+            submitted = {"input": application("Stiftung danach")}
+            await mutate(writer, "submitApplication", submitted, selection="")
+            ended = await received(office)
+            assert ended is not None, "the subscription went on silently"
+            assert ended["type"] == "next", ended
+            [error] = ended["payload"]["errors"]
+            assert error["extensions"] == {"code": "UNAUTHENTICATED"}
+            assert error["message"] == UNKNOWN_KEY
+            assert ended["payload"].get("data") is None
+            assert json.loads(await office.recv())["type"] == "complete"
+
+
+async def revoke_all_keys(url: str) -> None:
+    """Revoke every API key of the database at `url`, committed."""
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(update(models.ApiKey).values(revoked_at=func.now()))
+    finally:
+        await engine.dispose()
