@@ -22,6 +22,7 @@ from hub.config import Settings
 from hub.database import create_engine, session_factory
 from hub.features import BASELINE
 from hub.keys import UNKNOWN_KEY
+from schema.subscriptions import ONLY_THE_OFFICE
 from server import create_app
 from tests.conftest import demo_database, drop_database, sessions_on
 from tests.factories import add_key
@@ -414,8 +415,23 @@ async def test_a_query_over_websocket_is_answered_in_a_text_frame(
     assert answer["payload"]["extensions"]["debug"]["readPath"] == "compiled"
 
 
+KEY_CHANGES = {
+    # A revoked key is refused as at the start.
+    "revoked": ({"revoked_at": func.now()}, "UNAUTHENTICATED", UNKNOWN_KEY),
+    # A key that is no longer the office's may not follow applications any more.
+    "no longer the office's": (
+        {"role": models.Role.STATE_PARTNER, "state_code": "NW"},
+        "FORBIDDEN",
+        ONLY_THE_OFFICE,
+    ),
+}
+
+
 @pytest.mark.slow
-async def test_a_revoked_key_ends_the_subscriptions_it_opened(events_database: str) -> None:
+@pytest.mark.parametrize(("change", "code", "message"), KEY_CHANGES.values(), ids=KEY_CHANGES)
+async def test_a_changed_key_ends_the_subscriptions_it_may_no_longer_follow(
+    events_database: str, change: dict[str, Any], code: str, message: str
+) -> None:
     admin, _ = await admin_key_and_recipient(events_database)
     port = free_port()
     env = environment(DATABASE_URL=events_database, HUB_AUTH_CACHE_SECONDS="0")
@@ -434,24 +450,23 @@ async def test_a_revoked_key_ends_the_subscriptions_it_opened(events_database: s
             else:
                 pytest.fail("no application event delivered")
 
-            await revoke_all_keys(events_database)
+            await change_all_keys(events_database, change)
             submitted = {"input": application("Stiftung danach")}
             await mutate(writer, "submitApplication", submitted, selection="")
             ended = await received(office)
             assert ended is not None, "the subscription went on silently"
             assert ended["type"] == "next", ended
             [error] = ended["payload"]["errors"]
-            assert error["extensions"] == {"code": "UNAUTHENTICATED"}
-            assert error["message"] == UNKNOWN_KEY
+            assert (error["extensions"], error["message"]) == ({"code": code}, message)
             assert ended["payload"].get("data") is None
             assert json.loads(await office.recv())["type"] == "complete"
 
 
-async def revoke_all_keys(url: str) -> None:
-    """Revoke every API key of the database at `url`, committed."""
+async def change_all_keys(url: str, values: dict[str, Any]) -> None:
+    """Set `values` on every API key of the database at `url`, committed."""
     engine = create_engine(url)
     try:
         async with engine.begin() as connection:
-            await connection.execute(update(models.ApiKey).values(revoked_at=func.now()))
+            await connection.execute(update(models.ApiKey).values(**values))
     finally:
         await engine.dispose()
