@@ -1,6 +1,7 @@
 """Operations: metrics at /metrics, one JSON log line per request, request ids."""
 
 import json
+import logging
 import re
 import subprocess
 import sys
@@ -10,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from hub.observability import FIELDS, JSONLines
 from tests.conftest import create_database, drop_database
 from tests.test_cli import environment, free_port, serving
 from tests.writes import mutate
@@ -133,3 +135,23 @@ async def test_serve_with_workers_reports_the_requests_of_all_of_them(own_databa
         requests = sample(scraped, "hub_requests_total", operation="StatesForMetrics", outcome="ok")
         assert requests == 12
         assert sample(scraped, "hub_db_pool_connections", pool="reads", state="idle") >= 1
+
+
+def test_json_lines_hold_time_level_fields_and_exception() -> None:
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        record = logging.LogRecord(
+            "hub.test", logging.ERROR, __file__, 1, "failed %s", ("x",), sys.exc_info()
+        )
+    setattr(record, FIELDS, {"request_id": "r1", "status": 500})
+    line = json.loads(JSONLines().format(record))
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", line.pop("time"))
+    assert "ValueError: boom" in line.pop("exception")
+    assert line == {
+        "level": "ERROR",
+        "name": "hub.test",
+        "message": "failed x",
+        "request_id": "r1",
+        "status": 500,
+    }
