@@ -88,7 +88,10 @@ counted in one separate request that is not timed: the hub's with `HUB_DEBUG=1`
 user and system time of the server's processes, and of PostgreSQL (the postmaster's tree:
 backends and parallel workers, those that ended during the run included; live backends of other
 databases left out), from `/proc`, from the start of the run until the server is idle again,
-divided by the requests completed plus the one each connection left in flight. **Peak RSS** is
+divided by the requests completed plus the one each connection left in flight; **server
+cores** is that CPU time per second of the run: with 1 worker, the hub's one process can keep
+one core busy at most, while Node.js, PostGraphile's, does part of its work (garbage
+collection, compiling) in threads of its own, on another core. **Peak RSS** is
 the largest resident memory of the server's processes together, sampled every 0.25 s.
 """
 
@@ -342,6 +345,7 @@ def results_table(results: Results, scale: int, workers: int) -> str:
         *(f"req/s c={c}" for c in connections),
         f"p50 / p95 / p99 ms c={results.focus_connections}",
         f"CPU ms/req server c={results.focus_connections}",
+        f"server cores c={results.focus_connections}",
         f"CPU ms/req PostgreSQL c={results.focus_connections}",
         "peak RSS MB",
     ]
@@ -384,6 +388,7 @@ def result_row(
         *rates,
         latency,
         number(at_goal.server_cpu_ms if at_goal else None, 2),
+        number(at_goal.server_cores if at_goal else None, 2),
         number(at_goal.postgres_cpu_ms if at_goal else None, 2),
         number(max(run.peak_rss_mb for run in heaviest)),
     ]

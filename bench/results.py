@@ -32,6 +32,11 @@ class Measurement:
     peak_rss_mb: float
 
     @property
+    def server_cores(self) -> float | None:
+        """How many cores the server's processes kept busy, on average over the run."""
+        return None if self.server_cpu_ms is None else self.server_cpu_ms * self.rate / 1000
+
+    @property
     def saturated(self) -> bool:
         """Fewer requests completed than there were connections: the rate is a lower bound."""
         return self.requests < self.connections
