@@ -406,20 +406,20 @@ class Compiler:
         window, where, order_by = self.page_arguments(strawberry_field, arguments)
         rows, scope = self.related_rows(relation, parent, where)
         ordering = [scope.adapt(term) for term in (*order_by, *relation.ordering)]
-        total: Any = (
-            select(func.count()).select_from(rows.subquery()).scalar_subquery()
-            if self.needs_total(field_def, details)
-            else null()
-        )
-        if window.end is not None and not self.selects_cursors(field_def, details):
-            return self.ordered_page(field_def, details, rows, ordering, total, window, scope)
         if window.end is None:
             # The last rows of all: numbering them needs every row, and so does the total.
             number = func.row_number().over(order_by=ordering).label("number")
             counted = rows.add_columns(number, func.count().over().label("total"))
             numbered = counted.subquery("numbered")
-            total = func.max(numbered.c["total"])
+            total: Any = func.max(numbered.c["total"])
         else:
+            total = (
+                select(func.count()).select_from(rows.subquery()).scalar_subquery()
+                if self.needs_total(field_def, details)
+                else null()
+            )
+            if not self.selects_cursors(field_def, details):
+                return self.ordered_page(field_def, details, rows, ordering, total, window, scope)
             # A page counted from the start whose edges have cursors: the rows up to its end
             # are numbered after the limit, as in `ordered_page`.
             limited = rows.order_by(*ordering).limit(window.end).subquery()
@@ -655,7 +655,8 @@ class JSONRow:
     LATERAL subquery joined to them, which `value` writes with `row_to_json`. PostgreSQL
     makes such a subquery part of the plan, where `json_object`'s scalar subquery runs as a
     subplan of its own for each row (cities-500: 9% less time). Each row joined gets its
-    object, so the rows are those of the page, list or relation, not more."""
+    object, so the rows are those of the page, list or relation, not more (but for the first
+    row that a numbered page keeps for its count)."""
 
     value: ColumnElement[Any]
     laterals: tuple[Any, ...]
