@@ -34,7 +34,6 @@ from hub.auth import (
     BearerAuthentication,
     BearerBackend,
     close_reason,
-    payload_authorization,
     refusal_error,
 )
 from hub.body_limit import BodySizeLimit
@@ -116,11 +115,8 @@ class GraphQLApp(GraphQL[Context, None]):
         assert isinstance(websocket, WebSocket), "only WebSockets send connection_init"
         authentication: BearerBackend = websocket.app.state.authentication
         try:
-            context.viewer = await authentication.connection_viewer(
+            context.viewer, context.authorization = await authentication.connection_credential(
                 websocket, context.connection_params
-            )
-            context.authorization = (
-                payload_authorization(context.connection_params) or context.authorization
             )
         except AuthenticationError as error:
             websocket.state.refusal = close_reason(error)

@@ -12,7 +12,7 @@ tokens by hub/tokens.py. Resolved credentials are cached for
 
 Browsers cannot send headers with a WebSocket upgrade: a subscription client may instead put
 the header into its `connection_init` payload, which the same backend checks
-(`BearerBackend.connection_viewer`, called by the GraphQL view's `on_ws_connect`).
+(`BearerBackend.connection_credential`, called by the GraphQL view's `on_ws_connect`).
 """
 
 import time
@@ -134,23 +134,27 @@ class BearerBackend(AuthenticationBackend):
         viewer = await self.viewer_of(connection.app.state.sessions, authorization)
         return AuthCredentials([viewer.role.value]), AuthenticatedViewer(viewer)
 
-    async def connection_viewer(self, websocket: HTTPConnection, payload: object) -> Viewer:
-        """The viewer of a WebSocket once its `connection_init` arrived: that of the payload's
-        credential if it names one, else the one its upgrade request authenticated as.
+    async def connection_credential(
+        self, websocket: HTTPConnection, payload: object
+    ) -> tuple[Viewer, str | None]:
+        """The viewer of a WebSocket once its `connection_init` arrived, and the
+        `Authorization` value it comes from (None: the public): the payload's credential if
+        it names one, else the one its upgrade request authenticated with.
 
         A payload naming another credential than the upgrade's header is refused: which of
         the two should count is anybody's guess.
         """
         authorization = payload_authorization(payload)
         upgraded: Viewer = websocket.user.viewer
-        if authorization is None:
-            return upgraded
         header = websocket.headers.get("authorization")
+        if authorization is None:
+            return upgraded, header
         if header is None:
-            return await self.viewer_of(websocket.app.state.sessions, authorization)
+            viewer = await self.viewer_of(websocket.app.state.sessions, authorization)
+            return viewer, authorization
         if bearer_credential(header) != bearer_credential(authorization):
             raise AuthenticationError(CONFLICTING_CREDENTIALS)
-        return upgraded
+        return upgraded, header
 
     async def viewer_of(
         self, sessions: async_sessionmaker[AsyncSession], authorization: str
