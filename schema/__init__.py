@@ -1,7 +1,6 @@
 """The GraphQL schema, assembled in one place."""
 
 import strawberry
-from strawberry.extensions import AddValidationRules, ParserCache
 from strawberry.extensions.tracing import OpenTelemetryExtension
 
 from hub import tracing
@@ -17,7 +16,7 @@ from schema.extensions import (
 from schema.federation import SCALARS, FederatedSchema, FederationQuery
 from schema.joining import ApplicationsQuery
 from schema.labels import LabelsQuery
-from schema.limits import QueryCost, ShapeLimit, TokenLimit
+from schema.limits import QueryCost, ShapeLimit, TokenLimitedParsing
 from schema.mutations import Mutation
 from schema.mutations.payloads import ERROR_TYPES
 from schema.policy import DeploymentPolicy
@@ -53,14 +52,13 @@ schema = FederatedSchema(
     execution_context_class=CompilingExecutor,
     scalar_overrides=SCALARS,
     extensions=[
-        # Parsing and validating a document is done once, not per request.
-        lambda: ParserCache(maxsize=1000),
-        lambda: ValidationCacheByText(maxsize=1000),
+        # Parsing and validating a document is done once, not per request, both with the
+        # safety limits (schema/limits.py) on tokens and shape; the cost is charged before
+        # anything runs. Few extensions: each costs every request its hooks' set-up.
+        lambda: TokenLimitedParsing(maxsize=1000),
+        lambda: ValidationCacheByText(maxsize=1000, rules=(NoNulInStrings, ShapeLimit)),
         CloseSession,
         OperationFigures,
-        # The safety limits (schema/limits.py), all before anything runs.
-        TokenLimit,
-        lambda: AddValidationRules([NoNulInStrings, ShapeLimit]),
         QueryCost,
         # After ValidationCache: it replaces that one's errors for operations it refuses.
         DeploymentPolicy,

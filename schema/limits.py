@@ -48,7 +48,7 @@ from graphql.execution.collect_fields import (
 )
 from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
 from graphql.language import Lexer, Source, TokenKind
-from strawberry.extensions import MaxTokensLimiter, SchemaExtension
+from strawberry.extensions import ParserCache, SchemaExtension
 from strawberry.types import ExecutionContext
 
 from hub.config import Settings
@@ -75,29 +75,28 @@ def limit_error(message: str, code: str) -> GraphQLError:
     return GraphQLError(message, extensions={"code": code})
 
 
-class TokenLimit(MaxTokensLimiter):
-    """Strawberry's token limit, whose refusal says how many tokens the document has.
+class TokenLimitedParsing(ParserCache):
+    """Strawberry's parser cache, where the parser stops reading at the token limit
+    (graphql-core's `max_tokens`, comments included) and the refusal says how many tokens
+    the document has: it is counted to the end only then, which the request body limit bounds.
 
-    The parser stops reading at the limit (graphql-core's `max_tokens`, comments included);
-    only then is the document counted to the end, which the request body limit bounds.
-    Parsing runs inside the operation (strawberry's ParserCache parses in its own hook), so
-    its syntax error passes through here.
+    One extension for both (strawberry's MaxTokensLimiter only sets the parser's option):
+    each extension costs every request the same hook set-up, whatever it does.
     """
 
-    def __init__(self) -> None:
-        super().__init__(max_token_count=LIMITS.max_tokens)
-
-    def on_operation(self) -> Iterator[None]:
+    def on_parse(self) -> Iterator[None]:
+        context = self.execution_context
+        context.parse_options["max_tokens"] = LIMITS.max_tokens
         try:
-            yield from super().on_operation()
+            yield from super().on_parse()
         except GraphQLSyntaxError:
-            query = self.execution_context.query or ""
+            query = context.query or ""
             # A token takes at least one character: a short document is within the limit.
-            tokens = count_tokens(query) if len(query) > self.max_token_count else 0
-            if tokens <= self.max_token_count:
+            tokens = count_tokens(query) if len(query) > LIMITS.max_tokens else 0
+            if tokens <= LIMITS.max_tokens:
                 raise
             raise limit_error(
-                f"Query has {tokens} tokens, more than the limit of {self.max_token_count}.",
+                f"Query has {tokens} tokens, more than the limit of {LIMITS.max_tokens}.",
                 "TOO_MANY_TOKENS",
             ) from None
 
