@@ -101,26 +101,41 @@ class Context:
 
     async def read_json(self, sql: str, arguments: Sequence[Any]) -> bytes:
         """The one text value a rendered SELECT returns (the compiled read path's JSON), as
-        the UTF-8 bytes PostgreSQL sent."""
-        return await self._one_at_a_time(lambda: self._read_json(sql, tuple(arguments)))
+        the UTF-8 bytes PostgreSQL sent.
 
-    async def _read_json(self, sql: str, arguments: tuple[Any, ...]) -> bytes:
-        """Run one SELECT outside any transaction: a statement sees one snapshot by itself,
-        so a read needs no BEGIN and no ROLLBACK, only the statement's round trip.
+        It runs outside any transaction: a statement sees one snapshot by itself, so a read
+        needs no BEGIN and no ROLLBACK, only the statement's round trip. Without a read pool
+        (tests' transactions), the session's connection reads, one statement at a time.
+        """
+        if self.reads is None:
+            return await self._one_at_a_time(lambda: self._session_json(sql, arguments))
+        # The operation's only statement, on a connection of its own: no other statement
+        # waits for it, and asyncpg's pool takes a connection back whose statement was
+        # cancelled (a client gone) once PostgreSQL has cancelled it. So neither the
+        # request's lock nor a shield, which cost a task per request.
+        self._check_open()
+        self.statements += 1
+        return await self._pooled_json(self.reads, sql, tuple(arguments))
+
+    async def _session_json(self, sql: str, arguments: Sequence[Any]) -> bytes:
+        """The JSON of `sql`, read on the request's session."""
+        connection = await self.session.connection()
+        text: str = (await connection.exec_driver_sql(sql, tuple(arguments))).scalar_one()
+        return text.encode()
+
+    @staticmethod
+    async def _pooled_json(reads: asyncpg.Pool, sql: str, arguments: tuple[Any, ...]) -> bytes:
+        """The JSON of `sql`, read on a pooled connection.
 
         Pooled connections are not pinged before use (that would cost a round trip more);
         a read that finds its connection lost, because the server restarted, say, runs once
-        more on a fresh one. Without a read pool (tests' transactions), the session's
-        connection reads.
+        more on a fresh one.
         """
-        if self.reads is None:
-            connection = await self.session.connection()
-            text: str = (await connection.exec_driver_sql(sql, arguments)).scalar_one()
-            return text.encode()
         for attempt in range(2):
-            async with self.reads.acquire() as pooled:
+            async with reads.acquire() as pooled:
                 try:
-                    return await pooled.fetchval(sql, *arguments)
+                    json: bytes = await pooled.fetchval(sql, *arguments)
+                    return json
                 except CONNECTION_LOST:
                     if attempt > 0:
                         raise
