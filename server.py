@@ -48,7 +48,13 @@ from hub.database import (
 from hub.events import Events
 from hub.features import BASELINE, Features, detect
 from hub.graphiql import graphiql_page
-from hub.observability import RequestObserver, configure_logging, forget_process, metrics
+from hub.observability import (
+    RequestObserver,
+    configure_logging,
+    forget_process,
+    metrics,
+    pool_connections_counted,
+)
 from hub.persisted import PersistedQueries, PersistedQueryError
 from hub.ratelimit import RateLimiter, add_headers
 from hub.views import serve_view
@@ -279,7 +285,8 @@ async def open_configured_database(app: Starlette) -> AsyncIterator[None]:
         # otherwise pause a request now and then for tens of milliseconds (the p99).
         gc.collect()
         gc.freeze()
-        yield
+        async with pool_connections_counted(app.state):
+            yield
     finally:
         forget_process()
         await app.state.events.stop()
