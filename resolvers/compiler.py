@@ -705,7 +705,9 @@ def output(value: Any, graphql_type: Any) -> ColumnElement[Any]:
     """A column's value in the form GraphQL serializes it."""
     if isinstance(graphql_type, GraphQLEnumType):
         check_enum_names(graphql_type)
-        return func.upper(value)
+        # GraphQL names are ASCII: in the "C" collation, upper() maps bytes, where a UTF-8
+        # locale's converts each text to wide characters and back.
+        return func.upper(value.collate("C"))
     if isinstance(graphql_type, GraphQLScalarType) and graphql_type.name == "Decimal":
         return cast(value, Text)
     if isinstance(graphql_type, GraphQLScalarType) and graphql_type.name == "DateTime":
