@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from bench.mix import MIX
 from bench.report import write_report
 from bench.results import Results
 from bench.run import Options, run
@@ -32,12 +33,25 @@ def names(text: str) -> tuple[str, ...]:
     return chosen
 
 
+def query_names(text: str) -> tuple[str, ...]:
+    """`city,cities-500` as ("city", "cities-500"), each a query of the mix."""
+    chosen = tuple(part.strip() for part in text.split(",") if part.strip())
+    known = [query.name for query in MIX]
+    unknown = set(chosen) - set(known)
+    if unknown:
+        raise typer.BadParameter(f"unknown queries {sorted(unknown)}; choose from {known}")
+    return chosen
+
+
 @app.command()
 def main(
     scales: Annotated[str, typer.Option(help="Cities of each data set.")] = "1000,10000",
     workers: Annotated[str, typer.Option(help="Worker processes of each server.")] = "1,2",
     connections: Annotated[str, typer.Option(help="wrk connections.")] = "1,10,50",
     servers: Annotated[str, typer.Option(help="Servers to time.")] = ",".join(SERVERS),
+    queries: Annotated[str, typer.Option(help="Queries of the mix to time.")] = ",".join(
+        query.name for query in MIX
+    ),
     duration: Annotated[float, typer.Option(help="Seconds of each timed run, at least.")] = 3.0,
     max_duration: Annotated[
         float, typer.Option(help="Seconds a run may take for slow queries at many connections.")
@@ -82,6 +96,7 @@ def main(
         workers=(1,) if smoke else numbers(workers),
         connections=(1,) if smoke else numbers(connections),
         servers=("hub", "floor") if smoke else names(servers),
+        queries=query_names(queries),
         duration=1.0 if smoke else 2.0 if quick else duration,
         max_duration=1.0 if smoke else 5.0 if quick else max_duration,
         warmup=0.0 if smoke else 1.0 if quick else warmup,

@@ -100,6 +100,7 @@ OPTIONS = (
     ("`--workers`", "`1,2`", "worker processes of each server"),
     ("`--connections`", "`1,10,50`", "wrk connections"),
     ("`--servers`", "`hub,postgraphile,floor`", "the servers to time"),
+    ("`--queries`", "all of the mix", "the queries to time (their names, e.g. `city,cities-500`)"),
     (
         "`--duration`, `--max-duration`",
         "`3`, `10`",

@@ -59,6 +59,7 @@ class Options:
     workers: tuple[int, ...] = (1, 2)
     connections: tuple[int, ...] = (1, 10, 50)
     servers: tuple[str, ...] = (HUB, POSTGRAPHILE, FLOOR)
+    queries: tuple[str, ...] = tuple(query.name for query in MIX)
     hub_commit: str | None = None
     hub_settings: tuple[tuple[str, str], ...] = ()
     duration: float = 3.0
@@ -123,7 +124,7 @@ def prepare(url: str, cities: int, source: HubSource, options: Options, results:
     scale = Scale(cities, url, url.rsplit("/", 1)[1].split("?")[0], postmaster, source, [])
     offered = hub_root_fields(source)
     with running(HUB, url, debug=True, hub=source) as hub:
-        for query in MIX:
+        for query in (query for query in MIX if query.name in options.queries):
             query_facts = QueryFacts(cities, query.name, query.title, query.large)
             results.queries.append(query_facts)
             if query.root_field not in offered:
