@@ -3,6 +3,7 @@ goals, a chart, and the history of runs (kept in benchmarks/history.json next to
 
 import json
 import math
+import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,7 +41,11 @@ and no access log (the hub with `HUB_ENV=production` and without `HUB_DEBUG`), P
 Node.js 22 in production mode; with several workers, each server runs that many processes
 (uvicorn workers, node:cluster). `wrk` drives each query of the portal mix alone, in closed
 loop, the three servers in turn on each query, so that a slower spell of the shared machine
-falls on all three alike.
+falls on all three alike. At the goals' 10 connections they take turns in several rounds
+(`--rounds`, 3): each server's figures are those of its median round, and the goals' ratios
+are the medians of the rounds' ratios, each round's hub against the other server's next to
+it, with their range in brackets. The machine's speed drifts from minute to minute by more
+than the margins the goals are about; a pair of runs side by side drifts far less.
 
 Before anything is timed, every server must answer each query like the hub: the floor with the
 very same JSON, PostGraphile with the same objects in the same order (its field names differ:
@@ -108,6 +113,7 @@ OPTIONS = (
         "every connection completes 2 requests",
     ),
     ("`--warmup`", "`1`", "seconds of warm-up per server and query, at 1 connection"),
+    ("`--rounds`", "`3`", "rounds at 10 connections, the servers in turn"),
     ("`--soak`", "`300`", "seconds of the hub's memory soak (0: none)"),
     (
         "`--hub-commit`",
@@ -120,7 +126,11 @@ OPTIONS = (
         "`KEY=VALUE` for the hub's environment, repeatable (e.g. `HUB_COMPILED=0`)",
     ),
     ("`--quick`", "", "2 s runs (5 s at most), no soak"),
-    ("`--smoke`", "", "20 cities, hub and floor, 1 worker, 1 connection, 1 s: what CI runs"),
+    (
+        "`--smoke`",
+        "",
+        "20 cities, hub and floor, 1 worker, 10 connections in 2 rounds, 1 s: what CI runs",
+    ),
     ("`--label`", "`unlabelled run`", "the run's label in the history"),
     ("`--output`", "`docs/benchmarks.md`", "where the report goes"),
     ("`--render-only`", "", "only write the report again from the last results"),
@@ -171,6 +181,22 @@ def ratio(mine: float | None, theirs: float | None) -> float | None:
     if not mine or not theirs:
         return None
     return mine / theirs
+
+
+def round_ratios(mine: Measurement | None, theirs: Measurement | None) -> list[float]:
+    """mine / theirs of each round, paired in the order they ran (none without rounds)."""
+    if mine is None or theirs is None or len(mine.round_rates) != len(theirs.round_rates):
+        return []
+    return [a / b for a, b in zip(mine.round_rates, theirs.round_rates, strict=True) if a and b]
+
+
+def paired_ratio(mine: Measurement | None, theirs: Measurement | None) -> float | None:
+    """mine / theirs: the median of their rounds' ratios where both ran in rounds, else the
+    ratio of their runs."""
+    ratios = round_ratios(mine, theirs)
+    if ratios:
+        return statistics.median(ratios)
+    return ratio(mine and mine.rate, theirs and theirs.rate)
 
 
 def table(header: Iterable[str], rows: Iterable[Iterable[str]]) -> str:
@@ -239,12 +265,6 @@ def hub_settings(results: Results) -> str:
     return "".join(f", `{key}={value}`" for key, value in settings)
 
 
-def rate_at(results: Results, scale: int, workers: int, server: str, query: str) -> float | None:
-    """Requests per second at the goals' number of connections."""
-    measured = results.measurement(scale, workers, server, query, GOAL_CONNECTIONS)
-    return None if measured is None else measured.rate
-
-
 def goals_section(results: Results) -> str:
     """Each goal per scale and workers, at 10 connections."""
     if GOAL_CONNECTIONS not in results.options["connections"]:
@@ -267,28 +287,34 @@ def goal_rows(results: Results, scale: int, workers: int) -> list[list[str]]:
     """The throughput goals of one scale and number of workers, one row per query."""
     rows = []
     for query in MIX:
-        hub = rate_at(results, scale, workers, HUB, query.name)
+        hub = results.measurement(scale, workers, HUB, query.name, GOAL_CONNECTIONS)
         if hub is None:
             continue
         wanted = 2.0 if query.large else 1.0
-        versus_postgraphile = ratio(hub, rate_at(results, scale, workers, POSTGRAPHILE, query.name))
-        versus_floor = ratio(hub, rate_at(results, scale, workers, FLOOR, query.name))
+        postgraphile, floor = (
+            results.measurement(scale, workers, server, query.name, GOAL_CONNECTIONS)
+            for server in (POSTGRAPHILE, FLOOR)
+        )
         rows.append(
             [
                 number(scale),
                 str(workers),
                 query.name,
-                goal_cell(versus_postgraphile, wanted) if query.postgraphile else "n/a",
+                goal_cell(hub, postgraphile, wanted) if query.postgraphile else "n/a",
                 f"≥ {wanted:.0f}" if query.postgraphile else "",
-                goal_cell(versus_floor, 0.5),
+                goal_cell(hub, floor, 0.5),
             ]
         )
     return rows
 
 
-def goal_cell(value: float | None, wanted: float) -> str:
-    """A ratio with a tick when it reaches `wanted`, a cross when not."""
-    return f"{number(value, 2)} {check(None if value is None else value >= wanted)}"
+def goal_cell(hub: Measurement, other: Measurement | None, wanted: float) -> str:
+    """The hub's ratio to another server with a tick when it reaches `wanted`, a cross when
+    not, and the range of the rounds' ratios."""
+    value = paired_ratio(hub, other)
+    ratios = round_ratios(hub, other)
+    spread = f" ({min(ratios):.2f} to {max(ratios):.2f})" if ratios else ""
+    return f"{number(value, 2)} {check(None if value is None else value >= wanted)}{spread}"
 
 
 def latency_goal(results: Results) -> str:
@@ -418,7 +444,7 @@ def ratios_table(results: Results, scale: int, workers: int) -> str:
         for server in others:
             for mine, c in zip(hub, connections, strict=True):
                 theirs = results.measurement(scale, workers, server, query.name, c)
-                cells.append(number(ratio(mine and mine.rate, theirs and theirs.rate), 2))
+                cells.append(number(paired_ratio(mine, theirs), 2))
         rows.append(cells)
     return "\n" + table(header, rows)
 

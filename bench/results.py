@@ -13,7 +13,8 @@ NOT_COMPARABLE = "n/a: not comparable"
 
 @dataclass
 class Measurement:
-    """One wrk run: one server, one query, one number of connections."""
+    """One wrk run: one server, one query, one number of connections (at the goals'
+    connections, the median of several rounds)."""
 
     scale: int
     workers: int
@@ -30,6 +31,9 @@ class Measurement:
     server_cpu_ms: float | None
     postgres_cpu_ms: float | None
     peak_rss_mb: float
+    # At the goals' connections, the rate of every round in the order they ran (this run is
+    # the median one); empty where the run was a single one.
+    round_rates: list[float] = field(default_factory=list)
 
     @property
     def server_cores(self) -> float | None:
