@@ -1,5 +1,6 @@
 """The compiled read path answers exactly as the resolver path does: same data, same errors."""
 
+import asyncio
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from hub.config import Settings
 from hub.database import asyncpg_dsn, create_engine, create_read_pool, session_factory
 from hub.features import detect
 from models import City, Funder, Funding, Role
+from resolvers.context import Context
 from resolvers.executor import PLANS
 from schema import schema
 from server import create_app
@@ -459,6 +461,31 @@ async def test_compiled_reads_survive_a_lost_database_connection(
         await engine.dispose()
     assert first["data"] == second["data"] == {"city": {"name": "Dessau-Roßlau"}}
     assert second["extensions"]["debug"]["readPath"] == "compiled"
+
+
+async def test_a_cancelled_compiled_read_leaves_its_pooled_connection_usable(
+    demo_database_url: str,
+) -> None:
+    """A client that goes away cancels its request's read halfway; the pool's one connection
+    then serves the next read at once (asyncpg has PostgreSQL cancel the statement before it
+    hands the connection out again), not after the cancelled statement's end."""
+    reads = await create_read_pool(demo_database_url, size=1)
+    engine = create_engine(demo_database_url, pool_size=1)
+    sessions = session_factory(engine)
+    try:
+        slow = asyncio.create_task(
+            Context(None, sessions, reads=reads).read_json("SELECT 'slow' FROM pg_sleep(60)", [])
+        )
+        await asyncio.sleep(0.5)  # the statement runs
+        slow.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await slow
+        read = Context(None, sessions, reads=reads).read_json("SELECT 'next'", [])
+        answer = await asyncio.wait_for(read, timeout=20)
+    finally:
+        await reads.close()
+        await engine.dispose()
+    assert answer == b"next"
 
 
 async def terminate(url: str, backend: int) -> None:
