@@ -56,12 +56,16 @@ def main(
     max_duration: Annotated[
         float, typer.Option(help="Seconds a run may take for slow queries at many connections.")
     ] = 10.0,
-    warmup: Annotated[float, typer.Option(help="Seconds of warm-up per server and query.")] = 1.0,
+    warmup: Annotated[
+        float, typer.Option(help="Seconds of warm-up per server and query, at 10 connections.")
+    ] = 5.0,
     rounds: Annotated[
         int, typer.Option(min=1, help="Rounds at 10 connections, the servers in turn.")
     ] = 3,
     soak: Annotated[float, typer.Option(help="Seconds of the hub's memory soak (0: none).")] = 300,
-    quick: Annotated[bool, typer.Option(help="2 s runs (5 s at most), no soak.")] = False,
+    quick: Annotated[
+        bool, typer.Option(help="2 s runs (5 s at most), 2 s of warm-up, no soak.")
+    ] = False,
     smoke: Annotated[
         bool,
         typer.Option(help="20 cities, 1 worker, 10 connections in 2 rounds, 1 s, hub and floor."),
@@ -103,7 +107,7 @@ def main(
         queries=query_names(queries),
         duration=1.0 if smoke else 2.0 if quick else duration,
         max_duration=1.0 if smoke else 5.0 if quick else max_duration,
-        warmup=0.0 if smoke else 1.0 if quick else warmup,
+        warmup=0.0 if smoke else 2.0 if quick else warmup,
         rounds=2 if smoke else rounds,
         soak=0.0 if smoke or quick else soak,
         hub_commit=hub_commit,

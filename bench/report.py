@@ -7,6 +7,7 @@ import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from bench.chart import draw_throughput
 from bench.mix import MIX
@@ -45,7 +46,9 @@ falls on all three alike. At the goals' 10 connections they take turns in severa
 (`--rounds`, 3): each server's figures are those of its median round, and the goals' ratios
 are the medians of the rounds' ratios, each round's hub against the other server's next to
 it, with their range in brackets. The machine's speed drifts from minute to minute by more
-than the margins the goals are about; a pair of runs side by side drifts far less.
+than the margins the goals are about; a pair of runs side by side drifts far less. Each server
+is warmed up on each query first (`--warmup`, 5 s at 10 connections), long enough for Node.js
+to have compiled PostGraphile's hot code.
 
 Before anything is timed, every server must answer each query like the hub: the floor with the
 very same JSON, PostGraphile with the same objects in the same order (its field names differ:
@@ -112,7 +115,7 @@ OPTIONS = (
         "seconds per run: at least the first, up to the second for slow queries, so that "
         "every connection completes 2 requests",
     ),
-    ("`--warmup`", "`1`", "seconds of warm-up per server and query, at 1 connection"),
+    ("`--warmup`", "`5`", "seconds of warm-up per server and query, at 10 connections"),
     ("`--rounds`", "`3`", "rounds at 10 connections, the servers in turn"),
     ("`--soak`", "`300`", "seconds of the hub's memory soak (0: none)"),
     (
@@ -125,7 +128,7 @@ OPTIONS = (
         "none",
         "`KEY=VALUE` for the hub's environment, repeatable (e.g. `HUB_COMPILED=0`)",
     ),
-    ("`--quick`", "", "2 s runs (5 s at most), no soak"),
+    ("`--quick`", "", "2 s runs (5 s at most), 2 s of warm-up, no soak"),
     (
         "`--smoke`",
         "",
@@ -234,6 +237,7 @@ def latest_run(results: Results, chart: Path) -> str:
 - **When**: {results.started} to {results.finished} (UTC)
 - **Hub**: commit `{results.commit}`{hub_settings(results)}
 - **Command**: `{results.command}`
+- **Timing**: {timing(results.options)}
 - **Machine**: {machine["cores"]} cores ({machine["cpu"]}), {machine["memory"]} memory,
   {machine["os"]}, Linux {machine["kernel"]}; wrk, the servers and PostgreSQL share it
 - **Versions**: {versions}
@@ -241,6 +245,17 @@ def latest_run(results: Results, chart: Path) -> str:
 {datasets(results)}
 ![Requests per second at {results.focus_connections} connections, per query and server]({chart})
 """
+
+
+def timing(options: dict[str, Any]) -> str:
+    """How long each server was warmed up and timed, and in how many rounds."""
+    # Runs before warm-ups at 10 connections and rounds warmed up at 1 and ran once.
+    warmup = f"{number(options['warmup'], 1)} s at {options.get('warmup_connections', 1)}"
+    return (
+        f"warm-up {warmup} connection(s) per server and query, runs of "
+        f"{number(options['duration'], 1)} s (up to {number(options['max_duration'], 1)} s), "
+        f"{options.get('rounds', 1)} round(s) at {GOAL_CONNECTIONS} connections"
+    )
 
 
 def datasets(results: Results) -> str:

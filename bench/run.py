@@ -65,7 +65,8 @@ class Options:
     rounds: int = 3
     duration: float = 3.0
     max_duration: float = 10.0
-    warmup: float = 1.0
+    warmup: float = 5.0
+    warmup_connections: int = GOAL_CONNECTIONS
     soak: float = 0.0
 
 
@@ -244,13 +245,17 @@ def measure_query(
 ) -> None:
     """Warm the server up on one query, then time it at each number of connections.
 
+    The warm-up runs at the goals' connections for seconds: Node.js compiles PostGraphile's hot
+    code only after thousands of calls, and with one second at one connection its first timed
+    rounds ran a third slower than the later ones.
+
     A run with more connections than the goals' 10, which could not each complete one request
     within the longest run at the rate measured with fewer connections, is not run: the server
     is saturated.
     """
     rate = None
     if options.warmup:
-        rate = run_wrk(server.url(query), [body], 1, options.warmup).rate
+        rate = run_wrk(server.url(query), [body], options.warmup_connections, options.warmup).rate
         calm_down(server, scale)
     for connections in options.connections:
         saturated = rate and connections / rate > options.max_duration
