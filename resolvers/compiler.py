@@ -29,6 +29,7 @@ from graphql.execution.values import get_argument_values
 from sqlalchemy import (
     ColumnElement,
     False_,
+    Integer,
     Select,
     Text,
     and_,
@@ -265,7 +266,7 @@ class Compiler:
         as a JSON object; null where there is none."""
         scope = new_scope(column.class_)
         row = self.object(object_type, self.subfields(object_type, details), scope)
-        statement = select(row).where(scope.adapt(column) == value).limit(1)
+        statement = select(row).where(scope.adapt(column) == value).limit(fixed(1))
         return statement.correlate_except(inspect(scope.row).selectable).scalar_subquery()
 
     def variant(
@@ -282,7 +283,7 @@ class Compiler:
             rows, scope = self.related_rows(relation, parent)
             row = self.object_row(member, self.subfields(member, details), scope)
             chosen = parent.adapt(variant.discriminator) == value
-            related = row.beside(rows).with_only_columns(row.value).limit(1)
+            related = row.beside(rows).with_only_columns(row.value).limit(fixed(1))
             branches.append((chosen, related.scalar_subquery()))
         return case(*branches, else_=null())
 
@@ -370,7 +371,7 @@ class Compiler:
                 literal_column("'[]'::json"),
             )
             return rows.with_only_columns(aggregated).scalar_subquery()
-        return rows.with_only_columns(row.value).limit(1).scalar_subquery()
+        return rows.with_only_columns(row.value).limit(fixed(1)).scalar_subquery()
 
     def related_rows(
         self, relation: Relation, parent: Scope | None, where: tuple[Any, ...] = ()
@@ -422,7 +423,7 @@ class Compiler:
                 return self.ordered_page(field_def, details, rows, ordering, total, window, scope)
             # A page counted from the start whose edges have cursors: the rows up to its end
             # are numbered after the limit, as in `ordered_page`.
-            limited = rows.order_by(*ordering).limit(window.end).subquery()
+            limited = rows.order_by(*ordering).limit(fixed(window.end)).subquery()
             renumbered = [ClauseAdapter(limited).traverse(term) for term in ordering]
             number = func.row_number().over(order_by=renumbered).label("number")
             numbered = select(limited, number).subquery()
@@ -451,8 +452,8 @@ class Compiler:
         parent's rows, which a subquery of the same name around it would hide.
         """
         assert window.end is not None, "a page with an end"
-        ordered = rows.order_by(*ordering).limit(window.end - window.start)
-        limited = (ordered.offset(window.start) if window.start else ordered).subquery()
+        ordered = rows.order_by(*ordering).limit(fixed(window.end - window.start))
+        limited = (ordered.offset(fixed(window.start)) if window.start else ordered).subquery()
         page_scope = Scope(scope.model, aliased(scope.model, limited), ClauseAdapter(limited))
         connection_type = object_type_of(field_def)
         edge = self.edge(connection_type, details, page_scope, None)
@@ -688,6 +689,17 @@ def node_id(type_name: str, scope: Scope) -> ColumnElement[Any]:
 def cursor(offset: Any) -> ColumnElement[Any]:
     """The cursor of an offset, as strawberry's connections encode it."""
     return base64(literal(f"{PREFIX}:") + cast(offset, Text))
+
+
+def fixed(number: int) -> ColumnElement[int]:
+    """A number the plan fixes (a page's size or start), written into the SQL, not bound.
+
+    The plan's statement is prepared once per connection; PostgreSQL plans it anew on every
+    run (a custom plan, a tenth of a large query's time) unless one plan for all runs (a
+    generic plan) is as cheap by its estimate, which it is not where a page's size is a
+    parameter: with the figure in the text, it is.
+    """
+    return literal(number, Integer, literal_execute=True)
 
 
 def base64(text: Any) -> ColumnElement[Any]:

@@ -1,6 +1,7 @@
 """The compiled read path answers exactly as the resolver path does: same data, same errors."""
 
 import asyncio
+import re
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -436,6 +437,24 @@ async def test_a_variable_that_also_shapes_the_sql_keys_the_plan(
     (entry,) = PLANS.documents.values()
     # `$nowhere` stands in a skipped field, so the compiler never bound it.
     assert entry.bound_variables == {"slug"}
+
+
+async def test_page_sizes_are_written_into_the_sql(demo_connection: AsyncConnection) -> None:
+    """A page's size and start stand in the statement's text, not in parameters: PostgreSQL
+    then plans the prepared statement once for all its runs (a generic plan) as well as it
+    would plan each run, instead of planning each run anew."""
+    query = """query Pages($first: Int!) {
+      cities(first: $first, after: "YXJyYXljb25uZWN0aW9uOjI=") {
+        edges { node { slug localNetwork { actors(first: 3) { edges { node { name } } } } } }
+      }
+    }"""
+    PLANS.documents.clear()
+    _body, path = await both_paths(demo_connection, query, {"first": 7})
+    (entry,) = PLANS.documents.values()
+    (plan,) = entry.plans.values()
+    assert path == "compiled" and plan is not None
+    assert re.search(r"LIMIT 7\b", plan.sql) and re.search(r"OFFSET 3\b", plan.sql)
+    assert re.search(r"LIMIT 3\b", plan.sql)
 
 
 async def test_compiled_reads_survive_a_lost_database_connection(
