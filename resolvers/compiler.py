@@ -694,10 +694,10 @@ def cursor(offset: Any) -> ColumnElement[Any]:
 def fixed(number: int) -> ColumnElement[int]:
     """A number the plan fixes (a page's size or start), written into the SQL, not bound.
 
-    The plan's statement is prepared once per connection; PostgreSQL plans it anew on every
-    run (a custom plan, a tenth of a large query's time) unless one plan for all runs (a
-    generic plan) is as cheap by its estimate, which it is not where a page's size is a
-    parameter: with the figure in the text, it is.
+    The plan's statement is prepared once per connection. PostgreSQL plans it anew on every
+    run (custom plans) unless one plan for all runs (a generic plan) is as cheap by its
+    estimate, which it is not where a page's size is a parameter it must guess; with the
+    figure in the text, it is. Planning every run cost `cities-100` a sixth of its time.
     """
     return literal(number, Integer, literal_execute=True)
 
