@@ -30,12 +30,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.unset import UnsetType
 
 from hub import landing, tracing
-from hub.auth import (
-    BearerAuthentication,
-    BearerBackend,
-    close_reason,
-    refusal_error,
-)
+from hub.auth import BearerAuthentication, BearerBackend, close_reason, refusal_error
 from hub.body_limit import BodySizeLimit
 from hub.config import Settings
 from hub.database import (

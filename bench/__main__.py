@@ -2,6 +2,7 @@
 
 import shlex
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
 
@@ -24,23 +25,13 @@ def numbers(text: str) -> tuple[int, ...]:
     return tuple(int(part) for part in text.split(",") if part.strip())
 
 
-def names(text: str) -> tuple[str, ...]:
-    """`hub,floor` as ("hub", "floor"), each one of the known servers."""
-    chosen = tuple(part.strip() for part in text.split(",") if part.strip())
-    unknown = set(chosen) - set(SERVERS)
+def chosen(text: str, known: Sequence[str], what: str) -> tuple[str, ...]:
+    """`a,b` as ("a", "b"), each one of the `known` servers or queries (`what`)."""
+    names = tuple(part.strip() for part in text.split(",") if part.strip())
+    unknown = set(names) - set(known)
     if unknown:
-        raise typer.BadParameter(f"unknown servers {sorted(unknown)}; choose from {SERVERS}")
-    return chosen
-
-
-def query_names(text: str) -> tuple[str, ...]:
-    """`city,cities-500` as ("city", "cities-500"), each a query of the mix."""
-    chosen = tuple(part.strip() for part in text.split(",") if part.strip())
-    known = [query.name for query in MIX]
-    unknown = set(chosen) - set(known)
-    if unknown:
-        raise typer.BadParameter(f"unknown queries {sorted(unknown)}; choose from {known}")
-    return chosen
+        raise typer.BadParameter(f"unknown {what} {sorted(unknown)}; choose from {list(known)}")
+    return names
 
 
 @app.command()
@@ -103,8 +94,8 @@ def main(
         scales=(20,) if smoke else numbers(scales),
         workers=(1,) if smoke else numbers(workers),
         connections=(10,) if smoke else numbers(connections),
-        servers=("hub", "floor") if smoke else names(servers),
-        queries=query_names(queries),
+        servers=("hub", "floor") if smoke else chosen(servers, SERVERS, "servers"),
+        queries=chosen(queries, [query.name for query in MIX], "queries"),
         duration=1.0 if smoke else 2.0 if quick else duration,
         max_duration=1.0 if smoke else 5.0 if quick else max_duration,
         warmup=0.0 if smoke else 2.0 if quick else warmup,

@@ -51,10 +51,9 @@ class Subscription:
         "rejected, withdrawn). Only the network office may subscribe."
     )
     async def application_status_changed(self, info: Info) -> AsyncGenerator[Application, None]:
-        if not is_office(info.context.viewer):
-            raise GraphQLError(ONLY_THE_OFFICE, extensions=FORBIDDEN)
+        only_the_office(info.context.viewer)
         async for application in delivered(
-            info.context, "application_status_changed", m.Application, allowed=is_office
+            info.context, "application_status_changed", m.Application, check=only_the_office
         ):
             yield application
 
@@ -62,9 +61,14 @@ class Subscription:
 ONLY_THE_OFFICE = "Only the network office may subscribe."
 
 
-def is_office(viewer: Viewer) -> bool:
-    """Whether `viewer` is the network office."""
-    return viewer.is_admin
+def only_the_office(viewer: Viewer) -> None:
+    """Refuse a subscriber that is not the network office."""
+    if not viewer.is_admin:
+        raise GraphQLError(ONLY_THE_OFFICE, extensions=FORBIDDEN)
+
+
+def anyone(viewer: Viewer) -> None:
+    """Refuse no subscriber."""
 
 
 async def delivered(
@@ -72,10 +76,10 @@ async def delivered(
     kind: str,
     model: Any,
     wanted: Callable[[dict[str, Any]], bool] = lambda _data: True,
-    allowed: Callable[[Viewer], bool] = lambda _viewer: True,
+    check: Callable[[Viewer], None] = anyone,
 ) -> AsyncIterator[Any]:
     """The rows of `model` that events of `kind` name (by `id`), read afresh for each event,
-    for as long as the subscriber's credential holds and its viewer is `allowed`.
+    for as long as the subscriber's credential holds and `check` does not refuse its viewer.
 
     Between events the subscription holds no database connection and no loaded rows.
     """
@@ -83,14 +87,14 @@ async def delivered(
         raise GraphQLError("This server delivers no events.")
     await context.between_events()
     async for data in events_of(context.events, kind, wanted):
-        await check_viewer_again(context, allowed)
+        await check_viewer_again(context, check)
         row = await context.loaders.by_key(model.id).load(data["id"])
         if row is not None:
             yield row
         await context.between_events()
 
 
-async def check_viewer_again(context: Context, allowed: Callable[[Viewer], bool]) -> None:
+async def check_viewer_again(context: Context, check: Callable[[Viewer], None]) -> None:
     """Resolve the subscriber's credential again before an event: one revoked or expired
     since the subscription began ends it, and a changed role or scope applies from this
     event on. The credentials' cache answers for HUB_AUTH_CACHE_SECONDS, as for requests."""
@@ -101,5 +105,4 @@ async def check_viewer_again(context: Context, allowed: Callable[[Viewer], bool]
         context.viewer = await state.authentication.viewer_of(state.sessions, context.authorization)
     except AuthenticationError as error:
         raise GraphQLError(str(error), extensions={"code": refusal_code(error)}) from None
-    if not allowed(context.viewer):
-        raise GraphQLError(ONLY_THE_OFFICE, extensions=FORBIDDEN)
+    check(context.viewer)
