@@ -57,6 +57,7 @@ from resolvers.compiler import fragment_of
 from resolvers.context import Context
 from schema import schema
 from schema.extensions import NUL_MESSAGE
+from schema.prepared import PreparedOperations, answered
 
 logger = logging.getLogger(__name__)
 
@@ -189,7 +190,8 @@ class GraphQLApp(GraphQL[Context, None]):
         request_data: GraphQLRequestData,
     ) -> ExecutionResult:
         """Strawberry's execution of the request's query, or of the query its persisted-query
-        hash stands for (`hub.persisted`)."""
+        hash stands for (`hub.persisted`); a query the compiled path answered before goes
+        without strawberry's execution (`schema.prepared`)."""
         persisted: PersistedQueries = request.app.state.persisted
         try:
             query = await persisted.query_of(request_data.query, request_data.extensions)
@@ -198,7 +200,15 @@ class GraphQLApp(GraphQL[Context, None]):
             # Uncacheable, as Apollo Server answers: the same GET succeeds once it is registered.
             sub_response.headers["Cache-Control"] = "private, no-cache, must-revalidate"
             return ExecutionResult(data=None, errors=[error])
-        return await super().execute_single(
+        operations: PreparedOperations | None = request.app.state.prepared
+        prepared = (
+            operations.get(query, request_data.operation_name, context) if operations else None
+        )
+        if prepared is not None:
+            result = await answered(prepared, self.schema, context, request_data.variables)
+            if result is not None:
+                return result
+        result = await super().execute_single(
             request=request,
             request_adapter=request_adapter,
             sub_response=sub_response,
@@ -206,6 +216,9 @@ class GraphQLApp(GraphQL[Context, None]):
             root_value=root_value,
             request_data=replace(request_data, query=query),
         )
+        if operations is not None and prepared is None:
+            operations.learn(query, request_data.operation_name, context, result)
+        return result
 
 
 def contains_nul(value: object) -> bool:
@@ -370,6 +383,9 @@ def create_app(
     app.state.settings = settings
     app.state.features = features
     app.state.persisted = PersistedQueries.from_settings(settings)
+    # Prepared operations skip the extensions, and with them the spans of tracing.
+    prepared = settings.compiled and not tracing.enabled()
+    app.state.prepared = PreparedOperations() if prepared else None
     app.state.rate_limiter = RateLimiter(settings)
     return app
 

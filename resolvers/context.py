@@ -15,6 +15,7 @@ from hub.events import Events
 from hub.features import BASELINE, Features
 from resolvers.access import PUBLIC, Viewer
 from resolvers.loaders import Loaders
+from resolvers.plans import CompiledOperation
 
 T = TypeVar("T")
 
@@ -71,6 +72,8 @@ class Context:
         # Whether to try the compiled read path, and which path answered.
         self.compiled = compiled
         self.read_path = "resolvers"
+        # What answering the operation again takes, once the compiled path answered it.
+        self.compiled_operation: CompiledOperation | None = None
         self.max_page_size = max_page_size
         self.statements = 0
         self._lock = asyncio.Lock()

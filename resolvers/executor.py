@@ -1,6 +1,7 @@
 """graphql-core's executor, trying the compiled read path before per-field execution."""
 
 import logging
+from collections.abc import Hashable
 from typing import Any
 
 import orjson
@@ -9,7 +10,7 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from resolvers.compiler import Compiler, NotCompilable, RawJSON
 from resolvers.permissions import FORBIDDEN_MARKER, without_forbidden
-from resolvers.plans import Plan, PlanCache, RefusedValue
+from resolvers.plans import CompiledOperation, Plan, PlanCache, RefusedValue
 
 logger = logging.getLogger(__name__)
 
@@ -46,13 +47,7 @@ class CompilingExecutor(StrawberryGraphQLCoreExecutionContext):
         features (search plans differ with pg_trgm), the viewer's role and scope (guarded
         fields differ), and the values
         of those variables that shape the SQL; the others are bind values of each run."""
-        document = (
-            self.operation.loc.source.body if self.operation.loc else id(self.operation),
-            self.operation.name.value if self.operation.name else None,
-            max_page_size,
-            self.context_value.features,
-            self.context_value.viewer.access,
-        )
+        document = self.plan_key(max_page_size)
         variables = self.variable_values.coerced
         found, plan = PLANS.get(document, variables)
         if found:
@@ -68,6 +63,16 @@ class CompilingExecutor(StrawberryGraphQLCoreExecutionContext):
         PLANS.put(document, variables, compiler.bound_variables(), plan)
         return plan
 
+    def plan_key(self, max_page_size: int) -> Hashable:
+        """The key of this operation's plans in PLANS."""
+        return (
+            self.operation.loc.source.body if self.operation.loc else id(self.operation),
+            self.operation.name.value if self.operation.name else None,
+            max_page_size,
+            self.context_value.features,
+            self.context_value.viewer.access,
+        )
+
     async def run_compiled(self, plan: Plan, arguments: tuple[Any, ...]) -> ExecutionResult:
         """Run the plan's statement; its JSON is the response data. Only a plan that may
         mark forbidden fields has its JSON searched for markers (a search through large
@@ -78,6 +83,12 @@ class CompilingExecutor(StrawberryGraphQLCoreExecutionContext):
             json = await context.read_json(plan.sql, arguments)
         except Exception as error:  # masked for the client, logged with its traceback
             return ExecutionResult(None, [GraphQLError(str(error), original_error=error)])
+        if not plan.marks_forbidden:
+            context.compiled_operation = CompiledOperation(
+                self.plan_key(context.max_page_size),
+                self.operation.name.value if self.operation.name else None,
+                tuple(self.operation.variable_definitions or ()),
+            )
         if not plan.marks_forbidden or FORBIDDEN_MARKER not in json:
             return ExecutionResult(RawJSON(json), None)  # type: ignore[arg-type]
         assert self.operation.loc is not None, "the markers come from a parsed document"

@@ -11,7 +11,13 @@ from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from graphql import FragmentDefinitionNode, OperationDefinitionNode, VariableNode, visit
+from graphql import (
+    FragmentDefinitionNode,
+    OperationDefinitionNode,
+    VariableDefinitionNode,
+    VariableNode,
+    visit,
+)
 from graphql.language import Visitor
 from sqlalchemy import Select
 from sqlalchemy.engine import Dialect
@@ -91,6 +97,17 @@ def unchanged(value: Any) -> Any:
 def compose(outer: Callable[[Any], Any], inner: Callable[[Any], Any]) -> Callable[[Any], Any]:
     """`outer` after `inner`."""
     return lambda value: outer(inner(value))
+
+
+@dataclass(frozen=True)
+class CompiledOperation:
+    """An operation the compiled path answered with a plan that marks no forbidden fields:
+    what answering its text again takes (schema.prepared). `plan_key` is its document's key in
+    PLANS."""
+
+    plan_key: Hashable
+    name: str | None
+    variable_definitions: tuple[VariableDefinitionNode, ...]
 
 
 @dataclass

@@ -4,7 +4,6 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Hashable, Iterator
-from functools import cached_property
 from typing import Any
 
 from graphql import ASTValidationRule, GraphQLError, StringValueNode, ValidationRule
@@ -16,6 +15,7 @@ from hub.observability import OperationFigures as Figures
 
 logger = logging.getLogger(__name__)
 
+UNEXPECTED_MESSAGE = "Unexpected error."
 NUL_MESSAGE = "Text must not contain the NUL character (U+0000)."
 TIMEOUT_MESSAGE = (
     "The query ran longer than the statement timeout and was cancelled; "
@@ -36,10 +36,15 @@ class CloseSession(SchemaExtension):
 
     async def on_operation(self) -> AsyncIterator[None]:
         yield
-        try:
-            await self.execution_context.context.close()
-        except Exception:
-            logger.warning("closing the request's database session failed", exc_info=True)
+        await close_session(self.execution_context.context)
+
+
+async def close_session(context: Any) -> None:
+    """Close the request's session; a failure goes to the log."""
+    try:
+        await context.close()
+    except Exception:
+        logger.warning("closing the request's database session failed", exc_info=True)
 
 
 class OperationFigures(SchemaExtension):
@@ -53,25 +58,36 @@ class OperationFigures(SchemaExtension):
 
     def get_results(self) -> dict[str, Any]:
         execution = self.execution_context
-        context = execution.context
-        request = context.request
-        if isinstance(request, Request):  # over HTTP; WebSocket messages log no request line
-            result = execution.result
-            errors = (result.errors if result else execution.pre_execution_errors) or []
-            request.scope.setdefault("state", {})["operation"] = Figures(
-                name=execution.operation_name,
-                error_codes=[
-                    (error.extensions or {}).get("code", "GRAPHQL_ERROR") for error in errors
-                ],
-                statements=context.statements,
-                read_path=context.read_path,
-                has_data=result is not None and result.data is not None,
-            )
-        if not context.debug:
-            return {}
-        elapsed_ms = round((time.perf_counter() - self.started) * 1000, 2)
-        figures = {"sqlStatements": context.statements, "serverTimeMs": elapsed_ms}
-        return {"debug": figures | {"readPath": context.read_path}}
+        result = execution.result
+        errors = (result.errors if result else execution.pre_execution_errors) or []
+        has_data = result is not None and result.data is not None
+        record_figures(execution.context, execution.operation_name, errors, has_data)
+        return debug_report(execution.context, self.started)
+
+
+def record_figures(
+    context: Any, operation_name: str | None, errors: list[GraphQLError], has_data: bool
+) -> None:
+    """Leave the operation's figures where the request's log line and metrics find them;
+    WebSocket messages log no request line."""
+    request = context.request
+    if isinstance(request, Request):
+        request.scope.setdefault("state", {})["operation"] = Figures(
+            name=operation_name,
+            error_codes=[error_code(error) for error in errors],
+            statements=context.statements,
+            read_path=context.read_path,
+            has_data=has_data,
+        )
+
+
+def debug_report(context: Any, started: float) -> dict[str, Any]:
+    """`extensions.debug` with debugging on: SQL statements, server time and read path."""
+    if not context.debug:
+        return {}
+    elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
+    figures = {"sqlStatements": context.statements, "serverTimeMs": elapsed_ms}
+    return {"debug": figures | {"readPath": context.read_path}}
 
 
 def error_code(error: GraphQLError) -> str:
@@ -133,15 +149,7 @@ class NoNulInStrings(ValidationRule):
 
 
 class MaskUnexpectedErrors(MaskErrors):
-    """Strawberry's error masking of unexpected errors (is_unexpected), where a statement that
-    ran out of time (HUB_STATEMENT_TIMEOUT_MS) says so: the client can ask for less.
-
-    So do the statements after it that its transaction then refused: the resolver path runs
-    all statements of a request in one transaction.
-    """
-
-    def __init__(self) -> None:
-        super().__init__(should_mask_error=is_unexpected)
+    """Strawberry's error masking, of unexpected errors only (`masked`)."""
 
     def _process_result(self, result: object) -> None:
         # Strawberry's first asks whether the result has errors by a runtime protocol check,
@@ -149,25 +157,31 @@ class MaskUnexpectedErrors(MaskErrors):
         if getattr(result, "errors", None):
             super()._process_result(result)
 
-    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
-        if not self.timed_out(error):
-            return super().anonymise_error(error)
+    def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
+        return masked(errors)
+
+
+def masked(errors: list[GraphQLError]) -> list[GraphQLError]:
+    """The errors as clients see them: unexpected ones (`is_unexpected`) say only
+    "Unexpected error.", except that a statement that ran out of time
+    (HUB_STATEMENT_TIMEOUT_MS) says so, as do the statements after it that its transaction
+    then refused (the resolver path runs all statements of a request in one transaction):
+    the client can ask for less."""
+    any_timed_out = any(has_sqlstate(error.original_error, QUERY_CANCELED) for error in errors)
+    return [anonymised(error, any_timed_out) if is_unexpected(error) else error for error in errors]
+
+
+def anonymised(error: GraphQLError, any_timed_out: bool) -> GraphQLError:
+    """An unexpected error without its text; `any_timed_out`: whether a statement of the
+    operation ran out of time."""
+    original = error.original_error
+    if has_sqlstate(original, QUERY_CANCELED) or (
+        any_timed_out and has_sqlstate(original, IN_FAILED_TRANSACTION)
+    ):
         return GraphQLError(
             TIMEOUT_MESSAGE, error.nodes, path=error.path, extensions={"code": "TIMEOUT"}
         )
-
-    def timed_out(self, error: GraphQLError) -> bool:
-        """Whether `error` comes from the statement timeout."""
-        if has_sqlstate(error.original_error, QUERY_CANCELED):
-            return True
-        return has_sqlstate(error.original_error, IN_FAILED_TRANSACTION) and self.any_timed_out
-
-    @cached_property
-    def any_timed_out(self) -> bool:
-        """Whether a statement of the operation ran out of time."""
-        result = self.execution_context.result
-        errors = getattr(result, "errors", None) or ()
-        return any(has_sqlstate(error.original_error, QUERY_CANCELED) for error in errors)
+    return GraphQLError(UNEXPECTED_MESSAGE, error.nodes, error.source, error.positions, error.path)
 
 
 def has_sqlstate(error: BaseException | None, sqlstate: str) -> bool:

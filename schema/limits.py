@@ -48,11 +48,13 @@ from graphql.execution.collect_fields import (
 )
 from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
 from graphql.language import Lexer, Source, TokenKind
+from starlette.requests import HTTPConnection
 from strawberry.extensions import ParserCache, SchemaExtension
 from strawberry.types import ExecutionContext
 
 from hub.config import Settings
 from hub.ratelimit import charge
+from resolvers.access import Viewer
 
 LIMITS = Settings.from_env()
 
@@ -214,36 +216,42 @@ class QueryCost(SchemaExtension):
     async def on_execute(self) -> Any:
         self.cost = COSTS.cost(self.execution_context)
         if self.cost is not None:
-            self.refuse_over_limit(self.cost)
-            await self.charge(self.cost)
+            refuse_over_limit(self.cost)
+            context = self.execution_context.context
+            await charge_or_refuse(context.request, context.viewer, self.cost)
         yield
 
-    @staticmethod
-    def refuse_over_limit(cost: int) -> None:
-        """Refuse an operation costing more than the limit."""
-        if cost > LIMITS.max_query_cost:
-            raise limit_error(
-                f"Query cost {cost} exceeds the limit of {LIMITS.max_query_cost}: ask for "
-                "smaller pages (first/last) or fewer nested connections.",
-                "QUERY_TOO_COSTLY",
-            )
-
-    async def charge(self, cost: int) -> None:
-        """Charge the cost to the client's rate budget; refuse the operation if it cannot pay."""
-        context = self.execution_context.context
-        charged = await charge(context.request, context.viewer, cost)
-        if charged is not None and not charged.allowed:
-            raise limit_error(
-                f"Rate limit exceeded: this query costs {cost} points, and "
-                f"{math.floor(charged.points)} of the {charged.limit} points per hour remain; "
-                f"retry in {charged.retry_after} s.",
-                "RATE_LIMITED",
-            )
-
     def get_results(self) -> dict[str, Any]:
-        if self.cost is None:
-            return {}
-        return {"cost": {"requested": self.cost, "limit": LIMITS.max_query_cost}}
+        return cost_report(self.cost)
+
+
+def refuse_over_limit(cost: int) -> None:
+    """Refuse an operation costing more than the limit."""
+    if cost > LIMITS.max_query_cost:
+        raise limit_error(
+            f"Query cost {cost} exceeds the limit of {LIMITS.max_query_cost}: ask for "
+            "smaller pages (first/last) or fewer nested connections.",
+            "QUERY_TOO_COSTLY",
+        )
+
+
+async def charge_or_refuse(request: HTTPConnection | None, viewer: Viewer, cost: int) -> None:
+    """Charge the cost to the client's rate budget; refuse the operation if it cannot pay."""
+    charged = await charge(request, viewer, cost)
+    if charged is not None and not charged.allowed:
+        raise limit_error(
+            f"Rate limit exceeded: this query costs {cost} points, and "
+            f"{math.floor(charged.points)} of the {charged.limit} points per hour remain; "
+            f"retry in {charged.retry_after} s.",
+            "RATE_LIMITED",
+        )
+
+
+def cost_report(cost: int | None) -> dict[str, Any]:
+    """`extensions.cost` of an operation whose cost is known."""
+    if cost is None:
+        return {}
+    return {"cost": {"requested": cost, "limit": LIMITS.max_query_cost}}
 
 
 def measure(execution: ExecutionContext) -> int | None:
@@ -296,6 +304,17 @@ class CostCache:
                 entry.costs.clear()
             entry.costs[key] = cost
         return entry.costs[key]
+
+    def known(
+        self, query: str, operation_name: str | None, variables: dict[str, Any]
+    ) -> int | None:
+        """The cost of an operation measured before with these variables, or None."""
+        key = (query, operation_name)
+        entry = self.documents.get(key)
+        if entry is None:
+            return None
+        self.documents.move_to_end(key)
+        return entry.costs.get(entry.key(variables))
 
     def entry(self, key: tuple[str, str | None], document: DocumentNode) -> DocumentCosts:
         """The document's entry, made if new; least recently used documents go first."""
