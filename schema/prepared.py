@@ -69,7 +69,7 @@ class PreparedOperations:
         self, query: str | None, operation_name: str | None, context: Context
     ) -> PreparedOperation | None:
         """The prepared operation of this request, or None."""
-        key = (query, operation_name, context.viewer.access)
+        key = operation_key(query, operation_name, context)
         prepared = self.operations.get(key)
         if prepared is not None:
             self.operations.move_to_end(key)
@@ -86,10 +86,15 @@ class PreparedOperations:
         compiled = context.compiled_operation
         if compiled is None or query is None or result.errors:
             return
-        key = (query, operation_name, context.viewer.access)
+        key = operation_key(query, operation_name, context)
         self.operations[key] = PreparedOperation(query, operation_name, compiled)
         if len(self.operations) > self.max_operations:
             self.operations.popitem(last=False)
+
+
+def operation_key(query: str | None, operation_name: str | None, context: Context) -> Hashable:
+    """The key of a request's prepared operation."""
+    return (query, operation_name, context.viewer.access)
 
 
 async def answered(
@@ -101,7 +106,7 @@ async def answered(
     """The answer to a request of `prepared` with these variables, or None where the normal
     path must answer it (nothing has been charged or run then)."""
     started = time.perf_counter()
-    run = planned_run(prepared, schema._schema, context, variables or {})
+    run = planned_run(prepared, schema._schema, variables or {})
     if run is None:
         return None
     try:
@@ -118,21 +123,29 @@ async def answered(
 
 async def read(run: Run, context: Context) -> tuple[Any, list[GraphQLError] | None]:
     """Charge the run's cost, then read its JSON: (data, None), or (None, errors) where the
-    rate limit refused it or the read failed."""
+    rate limit refused it, or the charge or the read failed (errors masked for the client,
+    logged with their tracebacks)."""
     try:
         await charge_or_refuse(context.request, context.viewer, run.cost)
-    except GraphQLError as refusal:
-        return None, [refusal]
+    except Exception as error:
+        return None, [as_graphql_error(error)]
     context.read_from_replica()
     context.read_path = "prepared"
     try:
         return RawJSON(await context.read_json(run.plan.sql, run.arguments)), None
-    except Exception as error:  # masked for the client, logged with its traceback
-        return None, [GraphQLError(str(error), original_error=error)]
+    except Exception as error:
+        return None, [as_graphql_error(error)]
+
+
+def as_graphql_error(error: Exception) -> GraphQLError:
+    """`error` as the GraphQL error strawberry reports for it."""
+    if isinstance(error, GraphQLError):
+        return error
+    return GraphQLError(str(error), original_error=error)
 
 
 def planned_run(
-    prepared: PreparedOperation, schema: GraphQLSchema, context: Context, variables: dict[str, Any]
+    prepared: PreparedOperation, schema: GraphQLSchema, variables: dict[str, Any]
 ) -> Run | None:
     """The plan, bind values and cost of this request, if all are cached and it may run."""
     compiled = prepared.compiled
