@@ -2,6 +2,7 @@
 
 import logging
 from collections.abc import Hashable
+from functools import cached_property
 from typing import Any
 
 import orjson
@@ -32,7 +33,7 @@ class CompilingExecutor(StrawberryGraphQLCoreExecutionContext):
         context.read_from_replica()
         if not context.compiled:
             return super().execute_operation(serially)
-        plan = self.plan(context.max_page_size)
+        plan = self.plan()
         if plan is None:
             return super().execute_operation(serially)
         try:
@@ -41,18 +42,18 @@ class CompilingExecutor(StrawberryGraphQLCoreExecutionContext):
             return super().execute_operation(serially)
         return self.run_compiled(plan, arguments)
 
-    def plan(self, max_page_size: int) -> Plan | None:
+    def plan(self) -> Plan | None:
         """The plan of this operation, cached or newly made (None: the compiler cannot plan
         it). The cache key is the document, the operation, the page limit, the database's
         features (search plans differ with pg_trgm), the viewer's role and scope (guarded
         fields differ), and the values
         of those variables that shape the SQL; the others are bind values of each run."""
-        document = self.plan_key(max_page_size)
+        document = self.plan_key
         variables = self.variable_values.coerced
         found, plan = PLANS.get(document, variables)
         if found:
             return plan
-        compiler = Compiler(self, max_page_size)
+        compiler = Compiler(self, self.context_value.max_page_size)
         try:
             dialect = self.context_value.dialect
             statement = compiler.statement()
@@ -63,12 +64,13 @@ class CompilingExecutor(StrawberryGraphQLCoreExecutionContext):
         PLANS.put(document, variables, compiler.bound_variables(), plan)
         return plan
 
-    def plan_key(self, max_page_size: int) -> Hashable:
+    @cached_property
+    def plan_key(self) -> Hashable:
         """The key of this operation's plans in PLANS."""
         return (
             self.operation.loc.source.body if self.operation.loc else id(self.operation),
             self.operation.name.value if self.operation.name else None,
-            max_page_size,
+            self.context_value.max_page_size,
             self.context_value.features,
             self.context_value.viewer.access,
         )
@@ -85,7 +87,7 @@ class CompilingExecutor(StrawberryGraphQLCoreExecutionContext):
             return ExecutionResult(None, [GraphQLError(str(error), original_error=error)])
         if not plan.marks_forbidden:
             context.compiled_operation = CompiledOperation(
-                self.plan_key(context.max_page_size),
+                self.plan_key,
                 self.operation.name.value if self.operation.name else None,
                 tuple(self.operation.variable_definitions or ()),
             )

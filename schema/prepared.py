@@ -40,10 +40,9 @@ MAX_OPERATIONS = 1000
 
 @dataclass(frozen=True)
 class PreparedOperation:
-    """A query text and operation name the compiled path answered without errors."""
+    """A query text the compiled path answered without errors, and how it did."""
 
     query: str
-    operation_name: str | None
     compiled: CompiledOperation
 
 
@@ -87,7 +86,7 @@ class PreparedOperations:
         if compiled is None or query is None or result.errors:
             return
         key = operation_key(query, operation_name, context)
-        self.operations[key] = PreparedOperation(query, operation_name, compiled)
+        self.operations[key] = PreparedOperation(query, compiled)
         if len(self.operations) > self.max_operations:
             self.operations.popitem(last=False)
 
