@@ -148,6 +148,8 @@ class Goal(TimestampMixin, Base):
     """A goal the actors of a local network defined together (Ziel)."""
 
     __tablename__ = "goals"
+    # Measures reference (goal, network) pairs, so a measure's goal is of its own network.
+    __table_args__ = (UniqueConstraint("id", "network_id"),)
 
     id: Mapped[int] = id_column()
     network_id: Mapped[int] = mapped_column(
@@ -183,15 +185,23 @@ class Measure(TimestampMixin, PeriodMixin, Base):
     """A measure a local network carries out (Maßnahme), carried by some of its actors."""
 
     __tablename__ = "measures"
-    __table_args__ = (slug_check(), period_check(), UniqueConstraint("id", "network_id"))
+    __table_args__ = (
+        slug_check(),
+        period_check(),
+        UniqueConstraint("id", "network_id"),
+        # The goal it serves is of its own network; removing the goal clears only `goal_id`.
+        ForeignKeyConstraint(
+            ["goal_id", "network_id"],
+            ["goals.id", "goals.network_id"],
+            ondelete="SET NULL (goal_id)",
+        ),
+    )
 
     id: Mapped[int] = id_column()
     network_id: Mapped[int] = mapped_column(
         ForeignKey("local_networks.id", ondelete="CASCADE"), index=True
     )
-    goal_id: Mapped[int | None] = mapped_column(
-        ForeignKey("goals.id", ondelete="SET NULL"), index=True
-    )
+    goal_id: Mapped[int | None] = mapped_column(index=True)
     slug: Mapped[str] = slug_column()
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, server_default="")

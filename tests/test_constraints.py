@@ -51,3 +51,24 @@ async def test_a_vanished_reference_is_not_found(db: AsyncSession) -> None:
     problem = await violation(db, lambda: db.execute(goal))
     assert problem.kind is ProblemKind.NOT_FOUND
     assert "999" not in problem.message and "goals" not in problem.message
+
+
+async def test_the_database_refuses_a_goal_of_another_network(db: AsyncSession) -> None:
+    measure = await factories.add_measure(db)
+    foreign = await factories.add(
+        db, models.Goal(network_id=(await factories.add_network(db)).id, title="Fremd")
+    )
+    measure.goal_id = foreign.id
+    problem = await violation(db, db.flush)
+    assert problem.kind is ProblemKind.NOT_FOUND
+
+
+async def test_removing_a_goal_clears_only_the_goal_of_its_measures(db: AsyncSession) -> None:
+    measure = await factories.add_measure(db)
+    goal = await factories.add(db, models.Goal(network_id=measure.network_id, title="Ziel"))
+    measure.goal_id = goal.id
+    await db.flush()
+    await db.delete(goal)
+    await db.flush()
+    await db.refresh(measure)
+    assert (measure.goal_id, measure.network_id) == (None, goal.network_id)

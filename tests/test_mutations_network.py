@@ -218,7 +218,14 @@ async def test_a_measure_is_carried_by_actors_of_its_own_network(
     refused = await mutate(
         client, "createMeasure", {"input": measure | {"actorIds": [gid(theirs)]}}, own.key
     )
-    assert (codes(refused), paths(refused)) == (["NOT_FOUND"], [["input", "actorIds"]])
+    assert refused["errors"] == [
+        {
+            "__typename": "ValidationError",
+            "code": "INVALID",
+            "message": "Must be an actor of the same local network.",
+            "path": ["input", "actorIds", "0"],
+        }
+    ]
     created = await mutate(
         client,
         "createMeasure",
@@ -336,3 +343,62 @@ async def test_each_mutation_of_an_operation_is_a_transaction_of_its_own(
     network = "query ($id: ID!) { node(id: $id) { ... on LocalNetwork { goals { totalCount } } } }"
     body = await send(client, network, {"id": gid(own.network)})
     assert body["data"]["node"]["goals"]["totalCount"] == 2
+
+
+async def test_a_measure_serves_a_goal_of_its_own_network_only(
+    client: httpx.AsyncClient,
+    connection: AsyncConnection,
+    db: AsyncSession,
+    own: Town,
+    foreign: Town,
+) -> None:
+    theirs = await factories.add(db, models.Goal(network_id=foreign.network.id, title="Fremd"))
+    ours = await factories.add(db, models.Goal(network_id=own.network.id, title="Eigen"))
+    measure = await factories.add_measure(db, own.network)
+    admin = await add_key(db, Role.ADMIN)
+    new = {"networkId": gid(own.network), "slug": "boerse", "title": "Börse"}
+    before = await snapshot(connection)
+    for key in (own.key, admin):
+        created = await mutate(
+            client,
+            "createMeasure",
+            {"input": new | {"startsOn": "2025-03-01", "goalId": gid(theirs)}},
+            key,
+        )
+        updated = await mutate(
+            client, "updateMeasure", {"id": gid(measure), "input": {"goalId": gid(theirs)}}, key
+        )
+        for payload in (created, updated):
+            assert payload["errors"] == [
+                {
+                    "__typename": "ValidationError",
+                    "code": "INVALID",
+                    "message": "Must be a goal of the same local network.",
+                    "path": ["input", "goalId"],
+                }
+            ]
+    assert await snapshot(connection) == before
+    served = await mutate(
+        client, "updateMeasure", {"id": gid(measure), "input": {"goalId": gid(ours)}}, own.key
+    )
+    assert served["errors"] == []
+
+
+async def test_a_no_op_update_writes_nothing(
+    client: httpx.AsyncClient, connection: AsyncConnection, db: AsyncSession, own: Town
+) -> None:
+    actor = await factories.add_actor(db, own.network)
+    measure = await factories.add_measure(db, own.network)
+    await db.execute(
+        models.measure_actors.insert().values(
+            measure_id=measure.id, actor_id=actor.id, network_id=own.network.id
+        )
+    )
+    before = await snapshot(connection)
+    same = {"title": measure.title, "slug": measure.slug, "actorIds": [gid(actor)]}
+    payload = await mutate(
+        client, "updateMeasure", {"id": gid(measure), "input": same}, own.key, "result { id }"
+    )
+    assert payload == {"result": {"id": gid(measure)}, "errors": []}
+    # No audit entry of an empty change, no new `updated_at`, no links written again.
+    assert await snapshot(connection) == before

@@ -77,7 +77,7 @@ class Kind:
         """A new entry of checked `values`, once they keep the kind's rules, the rows they
         refer to exist, and the viewer may write what belongs to the entry's owner."""
         self.keep_rules(values)
-        await write.references(self.model, values)
+        await write.references(self.model, values, values)
         entry = self.model(**values)
         write.allow(await self.owner(write.session, entry))
         return await write.add(entry, values)
@@ -88,8 +88,9 @@ class Kind:
         refuse_any([invalid(field_path(name), "Cannot be changed.") for name in fixed])
         changes = checked(self.model, changes)
         entry = await self.find(write, global_id)
-        self.keep_rules(column_values(entry) | changes)
-        await write.references(self.model, changes)
+        merged = column_values(entry) | changes
+        self.keep_rules(merged)
+        await write.references(self.model, changes, merged)
         return await write.change(entry, changes)
 
     def keep_rules(self, values: Values) -> None:
@@ -102,7 +103,7 @@ class Kind:
         return global_id
 
     async def find(self, write: Write, global_id: str) -> Any:
-        """The entry of `global_id` (the mutation's `id`), once the viewer may write it."""
+        """The entry of `global_id` (the mutation's `id`), locked, once the viewer may write it."""
         entry = await write.find_by_id(self.model, global_id, ID)
         write.allow(await self.owner(write.session, entry))
         return entry

@@ -27,14 +27,32 @@ def key_of(global_id: str, model: type[Base]) -> int | None:
 def referenced_model(column: Column[Any]) -> type[Base] | None:
     """The model whose rows an integer foreign-key column refers to by ID (codes such as a
     state's or a sector's are no IDs)."""
-    if not column.foreign_keys or not isinstance(column.type, Integer):
+    target = referenced_column(column)
+    if target is None or not isinstance(column.type, Integer):
         return None
-    (foreign_key,) = column.foreign_keys
-    return next(
-        mapper.class_
-        for mapper in Base.registry.mappers
-        if mapper.local_table is foreign_key.column.table
-    )
+    return model_of(target.table)
+
+
+def referenced_column(column: Column[Any]) -> Column[Any] | None:
+    """The primary-key column of the row a foreign-key column names (a column may also be part
+    of a composite foreign key that names no row but the scope the two rows share)."""
+    return next((key.column for key in column.foreign_keys if key.column.primary_key), None)
+
+
+def shared_columns(table: Table, name: str) -> dict[str, str]:
+    """The columns a row of `table` shares with the row its column `name` refers to, as a
+    composite foreign key declares them, e.g. {"network_id": "network_id"} for a measure's
+    `goal_id`: the goal is of the measure's own network."""
+    for constraint in table.foreign_key_constraints:
+        pairs = {key.parent.name: key.column for key in constraint.elements}
+        if name in pairs and pairs[name].primary_key:
+            return {ours: theirs.name for ours, theirs in pairs.items() if ours != name}
+    return {}
+
+
+def model_of(table: Table) -> type[Base]:
+    """The model mapped to `table`."""
+    return next(mapper.class_ for mapper in Base.registry.mappers if mapper.local_table is table)
 
 
 def column_of(model: type[Base], name: str) -> Column[Any]:

@@ -104,7 +104,7 @@ async def withdraw(write: Write, values: Values) -> m.Application:
     """The applicant withdraws its application with the token it got at submission; an ID
     and a token that do not belong together are refused like an unknown ID."""
     key = key_of(values["application_id"], m.Application)
-    application = None if key is None else await write.session.get(m.Application, key)
+    application = None if key is None else await write.locked(m.Application, key)
     token_hash = hash_key(values["withdraw_token"])
     if application is None or not hmac.compare_digest(application.withdraw_token_hash, token_hash):
         raise Rejected(not_found(INPUT, UNKNOWN_APPLICATION))

@@ -44,19 +44,9 @@ async def remove_measure(write: Write, global_id: str) -> str:
 
 async def carry(write: Write, measure: m.Measure, actor_keys: list[int]) -> None:
     """Make the actors of `actor_keys` (of the measure's network) the ones carrying it."""
-    await write.all_exist(
-        m.Actor.id,
-        actor_keys,
-        field_path("actor_ids"),
-        "No actor of the measure's local network has this ID.",
-        m.Actor.network_id == measure.network_id,
-    )
-    rows = [
-        {"measure_id": measure.id, "actor_id": key, "network_id": measure.network_id}
-        for key in actor_keys
-    ]
+    of_measure = {"measure_id": measure.id, "network_id": measure.network_id}
     await write.replace_links(
-        measure, m.measure_actors, "measure_id", rows, {"actor_ids": actor_keys}
+        measure, m.measure_actors, "actor_ids", "actor_id", actor_keys, of_measure
     )
 
 
@@ -117,6 +107,6 @@ async def unlink(
 async def linked_city(write: Write, model: type[m.Base], values: Values) -> m.City:
     """The city whose link `values` concern, once the rows they name exist and the viewer may
     write what is the city's."""
-    await write.references(model, values)
+    await write.references(model, values, values)
     write.allow(Owner(city_id=values["city_id"]))
     return await write.find(m.City, values["city_id"], field_path("city_id"))

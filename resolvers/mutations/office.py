@@ -8,8 +8,6 @@ list before (null leaves it), and is audited as a change of the funder of its ow
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.orm import InstrumentedAttribute
-
 import models as m
 from resolvers.mutations.entries import FUNDERS
 from resolvers.mutations.ids import column_of, table_of
@@ -21,24 +19,20 @@ from resolvers.mutations.write import Write
 @dataclass(frozen=True)
 class Linked:
     """A list of the funder's input kept in a link table: `field` names it in the input and
-    the audit log, `column` the link table's column of the rows of `target` it lists."""
+    the audit log, `column` the link table's column of what it lists."""
 
     field: str
     link: type[m.Base]
     column: str
-    target: InstrumentedAttribute[Any]
-    missing: str
 
     async def store(self, write: Write, funder: m.Funder, values: list[Any]) -> None:
         """Make `values` (each existing) the funder's list."""
-        await write.all_exist(self.target, values, field_path(self.field), self.missing)
-        rows = [{"funder_id": funder.id, self.column: value} for value in values]
-        table = table_of(self.link)
-        await write.replace_links(funder, table, "funder_id", rows, {self.field: values})
+        table, of_funder = table_of(self.link), {"funder_id": funder.id}
+        await write.replace_links(funder, table, self.field, self.column, values, of_funder)
 
 
-STATES = Linked("state_codes", m.FunderState, "state_code", m.State.code, "No state has this code.")
-THEMES = Linked("theme_ids", m.FunderTheme, "theme_id", m.Theme.id, "No theme has this ID.")
+STATES = Linked("state_codes", m.FunderState, "state_code")
+THEMES = Linked("theme_ids", m.FunderTheme, "theme_id")
 Reach = dict[Linked, list[Any]]
 
 

@@ -6,22 +6,30 @@ database exactly as it was, and the caller gets the problems as data (`Outcome`)
 """
 
 import enum
-from collections.abc import Awaitable, Callable
+import re
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Table, delete, insert, inspect, select
+from sqlalchemy import Integer, Table, delete, insert, inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute
 
 from models import AuditEntry, Base
 from resolvers.access import Owner, Viewer, may_write
 from resolvers.context import Context
 from resolvers.mutations.constraints import FOREIGN_KEY, problem_of, sqlstate_of
-from resolvers.mutations.ids import column_of, key_of, referenced_model
+from resolvers.mutations.ids import (
+    column_of,
+    key_of,
+    model_of,
+    referenced_column,
+    referenced_model,
+    shared_columns,
+    table_of,
+)
 from resolvers.mutations.problems import (
     Path,
     Problem,
@@ -85,31 +93,62 @@ class Write:
         return found
 
     async def find_by_id(self, model: type[M], global_id: str, path: Path) -> M:
-        """The row a global ID of `model`'s type names; refused when there is none."""
+        """The row a global ID of `model`'s type names, which this write changes (locked);
+        refused when there is none."""
         key = key_of(global_id, model)
         if key is None:
             raise Rejected(invalid(path, f"Must be an ID of type {model.__name__}."))
-        return await self.find(model, key, path)
+        found = await self.locked(model, key)
+        if found is None:
+            raise Rejected(not_found(path, f"No {model.__name__} has this ID."))
+        return found
 
-    async def references(self, model: type[Base], values: Values) -> None:
-        """Refuse the write when a row that `values` (checked) refer to by key does not exist."""
+    async def locked(self, model: type[M], key: Any) -> M | None:
+        """The row of `model` with the primary key `key`, as last committed, locked until this
+        write ends (SELECT ... FOR UPDATE): concurrent writes of one row (a review step, a
+        list replaced) run one after the other, each seeing what the one before did."""
+        return await self.session.get(model, key, with_for_update=True, populate_existing=True)
+
+    async def references(self, model: type[Base], values: Values, entry: Values) -> None:
+        """Refuse the write unless every row that `values` (checked) refer to by ID exists and
+        is in the scope of the entry, which has `entry` as its values after the write."""
+        table = table_of(model)
         for name, value in values.items():
-            target = referenced_model(column_of(model, name))
-            if target is not None and value is not None:
-                await self.find(target, value, field_path(name))
+            if value is not None and referenced_model(table.columns[name]) is not None:
+                await self.referred(table, name, [value], entry, field_path(name))
 
-    async def all_exist(
+    async def referred(
         self,
-        column: InstrumentedAttribute[Any],
-        values: list[Any],
+        table: Table,
+        name: str,
+        keys: list[Any],
+        row: Values,
         path: Path,
-        message: str,
-        *where: ColumnElement[bool],
+        listed: bool = False,
     ) -> None:
-        """Refuse the write unless, for each of `values`, a row has it in `column` (and meets
-        `where`); `message` says what is missing, at `path`."""
-        found = set(await self.session.scalars(select(column).where(column.in_(values), *where)))
-        refuse_any([not_found(path, message) for value in values if value not in found])
+        """Refuse the write unless each of `keys`, written to the column `name` of a row `row`
+        of `table`, names a stored row that shares with `row` the columns a composite foreign
+        key pairs (a measure's goal and actors are of the measure's own network).
+
+        The one check of every reference's scope; the composite foreign keys refuse the same
+        in the database. An unknown key is a NotFoundError at `path`, one of another scope a
+        ValidationError at `path` (at its index, for a `listed` one)."""
+        target = referenced_column(table.columns[name])
+        assert target is not None, f"{table.name}.{name} refers to no row"
+        model, shared = model_of(target.table), shared_columns(table, name)
+        stored = await self.session.scalars(select(model).where(target.in_(keys)))
+        found = {getattr(entry, target.key): entry for entry in stored}
+        noun, what = words(model.__name__), "ID" if isinstance(target.type, Integer) else "code"
+        problems = []
+        for index, key in enumerate(keys):
+            entry = found.get(key)
+            if entry is None:
+                problems.append(not_found(path, f"No {noun} has this {what}."))
+            elif any(getattr(entry, theirs) != row[ours] for ours, theirs in shared.items()):
+                at = (*path, str(index)) if listed else path
+                scope = scope_of(model, shared.values())
+                problems.append(invalid(at, f"Must be {article(noun)} of the same {scope}."))
+        refuse_any(problems)
 
     async def add(self, entity: M, values: Values) -> M:
         """Insert `entity`, made of `values`, and audit them."""
@@ -121,8 +160,11 @@ class Write:
         return entity
 
     async def change(self, entity: M, values: Values) -> M:
-        """Set `values` on `entity`; audit those that differ from what was stored."""
+        """Set `values` on `entity`; audit those that differ from what was stored (none: the
+        entity is left as it was, its `updated_at` too, and nothing is audited)."""
         changed = {name: value for name, value in values.items() if getattr(entity, name) != value}
+        if not changed:
+            return entity
         for name, value in changed.items():
             setattr(entity, name, value)
         await self.session.flush()
@@ -152,15 +194,23 @@ class Write:
         self.session.expunge(entity)
 
     async def replace_links(
-        self, entity: Base, links: Table, column: str, rows: list[Values], changes: Values
+        self, entity: Base, links: Table, field: str, listed: str, keys: list[Any], fixed: Values
     ) -> None:
-        """Make `rows` the rows of the link table `links` whose `column` names `entity` (its
-        key), and audit that as `changes` of the entity, e.g. a measure's `actor_ids`."""
-        (key,) = inspect(entity).identity or (None,)
-        await self.session.execute(delete(links).where(links.c[column] == key))
-        if rows:
-            await self.session.execute(insert(links), rows)
-        self.audit(entity, changes)
+        """Make `keys` the `listed` column of the rows of the link table `links` that have the
+        `fixed` values of `entity` (its key, its network), once each names a row in the
+        entity's scope; the input field `field` gave them, the audit names the change so.
+        An unchanged list writes nothing. The caller holds `entity` locked (or made it), so
+        concurrent replacements of one list run one after the other."""
+        path = field_path(field)
+        await self.referred(links, listed, keys, fixed, path, listed=True)
+        of_entity = [links.c[name] == value for name, value in fixed.items()]
+        stored = set(await self.session.scalars(select(links.c[listed]).where(*of_entity)))
+        if stored == set(keys):
+            return
+        await self.session.execute(delete(links).where(*of_entity))
+        if keys:
+            await self.session.execute(insert(links), [fixed | {listed: key} for key in keys])
+        self.audit(entity, {field: keys})
 
     def audit(self, entity: Base, changes: Values) -> None:
         """Record the change of `entity` in the audit log, in this write's transaction."""
@@ -175,6 +225,23 @@ class Write:
                 changes={name: jsonable(value) for name, value in changes.items()},
             )
         )
+
+
+def scope_of(model: type[Base], columns: Iterable[str]) -> str:
+    """What `model`'s `columns` name in words, e.g. "local network" for a goal's `network_id`."""
+    targets = [referenced_column(column_of(model, name)) for name in columns]
+    names = [words(model_of(target.table).__name__) for target in targets if target is not None]
+    return " and ".join(names)
+
+
+def words(name: str) -> str:
+    """A model's name in words: `LocalNetwork` -> `local network`."""
+    return re.sub(r"(?<!^)(?=[A-Z])", " ", name).lower()
+
+
+def article(noun: str) -> str:
+    """`noun` with its indefinite article."""
+    return f"{'an' if noun[0] in 'aeiou' else 'a'} {noun}"
 
 
 def column_values(entity: Base) -> Values:
