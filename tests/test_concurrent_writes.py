@@ -3,7 +3,8 @@
 Two review steps of one application sent at once end as if one had come after the other: where
 only one can be taken (two acceptances, accepting and withdrawing, ...) exactly one is, the other
 is refused with `InvalidTransitionError`, and the history records one step and one city.
-Two replacements of one list sent at once both succeed, the later one's list stays.
+Two replacements of one list sent at once both succeed, the later one's list stays; of two
+removals of one row, one removes it and the other finds nothing (one audit entry).
 """
 
 import asyncio
@@ -15,7 +16,7 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from strawberry.relay import GlobalID
 
 import models
@@ -26,7 +27,7 @@ from resolvers.mutations.joining import TRANSITIONS
 from server import create_app
 from tests import factories
 from tests.factories import add_key
-from tests.writes import gid, mutate
+from tests.writes import codes, gid, mutate
 
 T = TypeVar("T")
 # How much later the second of two writes starts, in seconds, race after race: its statements
@@ -236,3 +237,47 @@ async def test_two_replacements_of_one_list_at_once_both_succeed(hub: Hub) -> No
                 )
             )
             assert sorted(stored) in ([a.id for a in actors[:2]], [a.id for a in actors[1:]])
+
+
+async def removals(session: AsyncSession) -> dict[str, dict[str, Any]]:
+    """Removal mutations and their arguments, each of a row of its own (committed later)."""
+    await factories.add_sector(session)
+    network = await factories.add_network(session)
+    partner = await factories.add_city(session)
+    theme = await factories.add(session, models.Theme(slug="thema", name_de="T", name_en="T"))
+    group = await factories.add(session, models.WorkingGroup(slug="ag", name="AG"))
+    city = network.city_id
+    low, high = sorted((city, partner.id))
+    await factories.add(session, models.CityPartnership(city_id=low, partner_city_id=high))
+    await factories.add(
+        session, models.WorkingGroupMembership(working_group_id=group.id, city_id=city)
+    )
+    city_gid = gid(await session.get(models.City, city))
+    return {
+        "removeActor": {"id": gid(await factories.add_actor(session, network))},
+        "removeGoal": {
+            "id": gid(await factories.add(session, models.Goal(network_id=network.id, title="Z")))
+        },
+        "removeMeasure": {"id": gid(await factories.add_measure(session, network))},
+        "removeTheme": {"id": gid(theme)},
+        "removePartnerCity": {"input": {"cityId": city_gid, "partnerCityId": gid(partner)}},
+        "leaveWorkingGroup": {"input": {"cityId": city_gid, "workingGroupId": gid(group)}},
+    }
+
+
+async def test_of_two_removals_of_one_row_at_once_one_removes_it(hub: Hub) -> None:
+    async with session_factory(hub.engine)() as session:
+        cases = await removals(session)
+        await session.commit()
+    for mutation, arguments in cases.items():
+        payloads = await asyncio.gather(
+            *(
+                later(0.001 * index, mutate(hub.client, mutation, arguments, hub.office))
+                for index in range(2)
+            )
+        )
+        outcomes = sorted(codes(payload) for payload in payloads)
+        assert outcomes == [[], ["NOT_FOUND"]], (mutation, payloads)
+        async with session_factory(hub.engine)() as session:
+            audited = select(func.count()).where(models.AuditEntry.operation == mutation)
+            assert await session.scalar(audited) == 1, mutation

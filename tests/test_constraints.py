@@ -31,7 +31,9 @@ async def test_a_taken_unique_value_is_a_conflict_at_its_field(db: AsyncSession)
     )
 
 
-async def test_a_broken_check_names_its_rule(db: AsyncSession) -> None:
+async def test_a_broken_check_is_invalid_without_the_constraints_wording(
+    db: AsyncSession,
+) -> None:
     measure = await factories.add_measure(db)
     ended = insert(models.Measure).values(
         network_id=measure.network_id,
@@ -42,7 +44,9 @@ async def test_a_broken_check_names_its_rule(db: AsyncSession) -> None:
     )
     problem = await violation(db, lambda: db.execute(ended))
     assert problem == Problem(
-        ProblemKind.INVALID, "The input breaks the rule: period ends after start.", ("input",)
+        ProblemKind.INVALID,
+        "The change would break a rule of the Measure; nothing was changed.",
+        ("input",),
     )
 
 

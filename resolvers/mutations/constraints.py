@@ -54,9 +54,10 @@ def problem_of(error: IntegrityError) -> Problem:
     if sqlstate == FOREIGN_KEY:
         return not_found(INPUT, "Something the input refers to no longer exists.")
     if sqlstate == CHECK:
-        table = getattr(driver, "table_name", None) or ""
-        rule = constraint.removeprefix(f"ck_{table}_").replace("_", " ")
-        return invalid(INPUT, f"The input breaks the rule: {rule}.")
+        # The checks before the database keep every rule a check states, so a check fails
+        # only when the stored row changed in between: its wording would mislead the client.
+        entry = model_name(Base.metadata.tables.get(getattr(driver, "table_name", None) or ""))
+        return invalid(INPUT, f"The change would break a rule of the {entry}; nothing was changed.")
     if sqlstate == NOT_NULL:
         column = getattr(driver, "column_name", None) or ""
         return invalid(field_path(column), "Must be given.")
@@ -85,9 +86,9 @@ def unique_columns(constraint: str) -> tuple[Table, list[str]] | None:
     return None
 
 
-def model_name(table: Table) -> str:
+def model_name(table: Table | None) -> str:
     """The name of the model mapped to `table` (the GraphQL type's too), or `entry`."""
     for mapper in Base.registry.mappers:
-        if mapper.local_table is table:
+        if table is not None and mapper.local_table is table:
             return mapper.class_.__name__
     return "entry"

@@ -97,7 +97,7 @@ async def unlink(
     """Delete the link of the city `values` name that `row` keys; `missing` says it is not."""
     city = await linked_city(write, model, values)
     key = tuple(row[column.name] for column in model.__table__.primary_key)
-    stored: Any = await write.session.get(model, key)
+    stored: Any = await write.locked(model, key)
     if stored is None:
         raise Rejected(not_found(INPUT, missing))
     await write.remove(stored, INPUT)
