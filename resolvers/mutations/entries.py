@@ -77,7 +77,7 @@ class Kind:
         """A new entry of checked `values`, once they keep the kind's rules, the rows they
         refer to exist, and the viewer may write what belongs to the entry's owner."""
         self.keep_rules(values)
-        await write.references(self.model, values, values)
+        await write.references(self.model, values)
         entry = self.model(**values)
         write.allow(await self.owner(write.session, entry))
         return await write.add(entry, values)

@@ -107,6 +107,6 @@ async def unlink(
 async def linked_city(write: Write, model: type[m.Base], values: Values) -> m.City:
     """The city whose link `values` concern, once the rows they name exist and the viewer may
     write what is the city's."""
-    await write.references(model, values, values)
+    await write.references(model, values)
     write.allow(Owner(city_id=values["city_id"]))
     return await write.find(m.City, values["city_id"], field_path("city_id"))

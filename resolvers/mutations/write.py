@@ -109,13 +109,16 @@ class Write:
         list replaced) run one after the other, each seeing what the one before did."""
         return await self.session.get(model, key, with_for_update=True, populate_existing=True)
 
-    async def references(self, model: type[Base], values: Values, entry: Values) -> None:
+    async def references(
+        self, model: type[Base], values: Values, entry: Values | None = None
+    ) -> None:
         """Refuse the write unless every row that `values` (checked) refer to by ID exists and
-        is in the scope of the entry, which has `entry` as its values after the write."""
+        is in the scope of the entry, which has `entry` as its values after the write (a new
+        one: `values`)."""
         table = table_of(model)
         for name, value in values.items():
             if value is not None and referenced_model(table.columns[name]) is not None:
-                await self.referred(table, name, [value], entry, field_path(name))
+                await self.referred(table, name, [value], entry or values, field_path(name))
 
     async def referred(
         self,
@@ -136,8 +139,8 @@ class Write:
         target = referenced_column(table.columns[name])
         assert target is not None, f"{table.name}.{name} refers to no row"
         model, shared = model_of(target.table), shared_columns(table, name)
-        stored = await self.session.scalars(select(model).where(target.in_(keys)))
-        found = {getattr(entry, target.key): entry for entry in stored}
+        rows = await self.session.scalars(select(model).where(target.in_(keys)))
+        found = {getattr(stored, target.key): stored for stored in rows}
         noun, what = words(model.__name__), "ID" if isinstance(target.type, Integer) else "code"
         problems = []
         for index, key in enumerate(keys):
