@@ -307,6 +307,13 @@ async def recorded(connection: AsyncConnection, events: Events) -> None:
     events._receive(None, 0, CHANNEL, json.dumps(payload))
 
 
+async def done_delivering(events: Events) -> None:
+    """Wait until the delivery under way has finished (its session closed): closing its
+    WebSocket sooner would cancel it on the test's one connection."""
+    async with events.deliveries:
+        pass
+
+
 # Each event costs its 60 list items: the public's budget pays for the subscription (charged as
 # it starts) and one event.
 CHARGED = """subscription { fundingRecorded { title
@@ -380,6 +387,7 @@ async def test_a_connection_runs_at_most_the_limit_of_subscriptions(
     await recorded(demo_connection, events)
     ids = {(await socket.receive())["id"] for _ in range(2)}
     assert ids == {"2", "4"}
+    await done_delivering(events)
     await socket.close()
 
 
@@ -444,6 +452,37 @@ async def test_one_event_reaches_its_subscribers_one_at_a_time(
     await recorded(demo_connection, events)
     for socket in subscribers:
         assert (await socket.receive())["type"] == "next"
+    await done_delivering(events)
     assert most == 1
     for socket in subscribers:
         await socket.close()
+
+
+@settings(
+    max_examples=15,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=st.data())
+async def test_no_event_delivers_more_list_items_than_it_is_charged(
+    demo_connection: AsyncConnection, data: st.DataObject
+) -> None:
+    subscription_type = schema._schema.subscription_type
+    assert subscription_type is not None
+    funding = named(subscription_type.fields["fundingRecorded"].type)
+    chosen = data.draw(selection(schema._schema, funding, 1))
+    events = Events("postgresql://unused")
+    socket = Socket(subscription_app(demo_connection, events))
+    try:
+        await socket.open()
+        await socket.send(subscribe("1", f"subscription {{ fundingRecorded {chosen} }}"))
+        await listening(events, 1)
+        await recorded(demo_connection, events)
+        delivered = await socket.receive()
+        await done_delivering(events)
+    finally:
+        await socket.close()
+    assert delivered["type"] == "next", delivered
+    charged = delivered["payload"]["extensions"]["cost"]["requested"]
+    assert list_items(delivered["payload"].get("data")) <= charged, chosen
