@@ -28,6 +28,7 @@ from schema import schema
 from schema.limits import LIMITS, Cost
 from server import create_app
 from tests.conftest import sessions_on
+from tests.factories import add_key
 from tests.generated_queries import field_selection, named, selection
 from tests.helpers import websocket_scope
 from tests.test_limits import list_items
@@ -486,3 +487,47 @@ async def test_no_event_delivers_more_list_items_than_it_is_charged(
     assert delivered["type"] == "next", delivered
     charged = delivered["payload"]["extensions"]["cost"]["requested"]
     assert list_items(delivered["payload"].get("data")) <= charged, chosen
+
+
+@settings(
+    max_examples=15,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=st.data())
+async def test_no_mutation_payload_holds_more_list_items_than_its_cost(
+    demo_connection: AsyncConnection, data: st.DataObject
+) -> None:
+    """A mutation's payload is costed by the same rule: a funding recorded, its payload
+    selecting anything of the funding (its funder's fundings, their cities, ...)."""
+    mutation_type = schema._schema.mutation_type
+    assert mutation_type is not None
+    payload_type = named(mutation_type.fields["recordFunding"].type)
+    chosen = data.draw(selection(schema._schema, payload_type, 1))
+    savepoint = await demo_connection.begin_nested()
+    try:
+        async with sessions_on(demo_connection)() as session:
+            key = await add_key(session, models.Role.ADMIN)
+            await session.commit()
+        funder = await demo_connection.scalar(select(models.Funder.id).limit(1))
+        network = await demo_connection.scalar(select(models.LocalNetwork.id).limit(1))
+        funding = {
+            "funderId": global_id("Funder", funder),
+            "recipientId": global_id("LocalNetwork", network),
+            "contributionType": "FINANCIAL",
+            "amountEur": "5000.00",
+            "startsOn": "2025-01-01",
+            "title": "Kosten",
+        }
+        query = f"mutation M($input: FundingInput!) {{ recordFunding(input: $input) {chosen} }}"
+        async for client in demo_app_client(demo_connection):
+            response = await client.post(
+                "/graphql",
+                json={"query": query, "variables": {"input": funding}},
+                headers={"Authorization": f"Bearer {key}"},
+            )
+    finally:
+        await savepoint.rollback()
+    body = response.json()
+    assert list_items(body.get("data")) <= body["extensions"]["cost"]["requested"], chosen
