@@ -10,6 +10,7 @@ import math
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from graphlib import CycleError, TopologicalSorter
 from typing import Any, NamedTuple, cast
 
@@ -20,14 +21,18 @@ from graphql import (
     FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLAbstractType,
+    GraphQLEnumType,
     GraphQLError,
     GraphQLField,
+    GraphQLInputObjectType,
+    GraphQLInterfaceType,
     GraphQLList,
     GraphQLNamedType,
     GraphQLObjectType,
     GraphQLResolveInfo,
     GraphQLSchema,
     GraphQLSyntaxError,
+    GraphQLUnionType,
     InlineFragmentNode,
     ListTypeNode,
     NonNullTypeNode,
@@ -71,8 +76,8 @@ MISSING = object()
 
 # Lists that are no connection hold a short domain (schema.fields.to_list: the 16 states, the
 # 5 sectors) or one figure per group (the demo data's 17 funders, 12 themes, 8 years); each
-# counts as this many items. (Introspection lists nest 3 deep at most: graphql-core's
-# MaxIntrospectionDepthRule, one of the specified rules.)
+# counts as this many items, unless a list argument says how many (Cost.list_items) or it is
+# one of introspection (introspection_lists).
 ASSUMED_LIST_ITEMS = 20
 
 
@@ -412,10 +417,13 @@ class Cost:
         """The cost of the fields selected on `parent`; `page` bounds the lists of the
         connection `parent` is (None: it is none)."""
         total = 0
+        introspection = introspection_lists(self.schema)
         for details in fields:
-            definition = self.schema.get_field(parent, details[0].node.name.value)
+            name = details[0].node.name.value
+            definition = self.schema.get_field(parent, name)
             if definition is not None:
-                total += self.of_field(definition, details, page)
+                bound = introspection.get((parent.name, name), page)
+                total += self.of_field(definition, details, bound)
         return total
 
     def of_field(
@@ -474,3 +482,28 @@ class Cost:
         else the assumed number."""
         lengths = [len(value) for value in arguments.values() if isinstance(value, list)]
         return max(lengths, default=ASSUMED_LIST_ITEMS)
+
+
+@cache
+def introspection_lists(schema: GraphQLSchema) -> dict[tuple[str, str], int]:
+    """The most items each list of introspection can hold, by its type and field: they grow
+    with the schema, not with the data (e.g. `__Schema.types`: every type of the schema)."""
+    types = list(schema.type_map.values())
+    with_fields = [t for t in types if isinstance(t, GraphQLObjectType | GraphQLInterfaceType)]
+    fields = [field for t in with_fields for field in t.fields.values()]
+    abstract = [t for t in types if isinstance(t, GraphQLInterfaceType | GraphQLUnionType)]
+    enums = [t for t in types if isinstance(t, GraphQLEnumType)]
+    inputs = [t for t in types if isinstance(t, GraphQLInputObjectType)]
+    return {
+        ("__Schema", "types"): len(types),
+        ("__Schema", "directives"): len(schema.directives),
+        ("__Type", "fields"): max((len(t.fields) for t in with_fields), default=0),
+        ("__Type", "interfaces"): max((len(t.interfaces) for t in with_fields), default=0),
+        ("__Type", "possibleTypes"): max(
+            (len(schema.get_possible_types(t)) for t in abstract), default=0
+        ),
+        ("__Type", "enumValues"): max((len(t.values) for t in enums), default=0),
+        ("__Type", "inputFields"): max((len(t.fields) for t in inputs), default=0),
+        ("__Field", "args"): max((len(field.args) for field in fields), default=0),
+        ("__Directive", "args"): max((len(d.args) for d in schema.directives), default=0),
+    }

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from graphql import GraphQLList, get_nullable_type, parse
+from graphql import GraphQLList, get_introspection_query, get_nullable_type, parse
 from graphql.execution.values import VariableValues, get_variable_values
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -531,3 +531,22 @@ async def test_no_mutation_payload_holds_more_list_items_than_its_cost(
         await savepoint.rollback()
     body = response.json()
     assert list_items(body.get("data")) <= body["extensions"]["cost"]["requested"], chosen
+
+
+INTROSPECTION = {
+    "types": "{ __schema { types { name } } }",
+    "enum values": "{ __schema { types { enumValues { name } } } }",
+    "graphiql": get_introspection_query(descriptions=True, input_value_deprecation=True),
+}
+
+
+@pytest.mark.parametrize("query", INTROSPECTION.values(), ids=INTROSPECTION.keys())
+async def test_introspection_answers_no_more_list_items_than_its_cost(
+    client: httpx.AsyncClient, query: str
+) -> None:
+    """Introspection's lists grow with the schema (152 types), not with the data: each counts
+    what the schema holds at most, not the 20 items of a short domain."""
+    body = await answer(client, query, {})
+    assert "errors" not in body
+    assert list_items(body["data"]) <= body["extensions"]["cost"]["requested"]
+    assert body["extensions"]["cost"]["requested"] <= LIMITS.max_query_cost
