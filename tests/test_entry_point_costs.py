@@ -66,6 +66,23 @@ async def global_ids(demo_connection: AsyncConnection) -> list[tuple[str, str]]:
     return found
 
 
+@pytest.fixture
+async def keys(demo_connection: AsyncConnection) -> list[str | None]:
+    """The credentials of every role (none: the public), each seeing more than the public."""
+    city = await demo_connection.scalar(select(models.City.id).order_by(models.City.id).limit(1))
+    funder = await demo_connection.scalar(select(models.Funder.id).limit(1))
+    async with sessions_on(demo_connection)() as session:
+        found: list[str | None] = [
+            None,
+            await add_key(session, models.Role.ADMIN),
+            await add_key(session, models.Role.STATE_PARTNER, state_code="NW"),
+            await add_key(session, models.Role.FUNDER, funder_id=funder),
+            await add_key(session, models.Role.COORDINATOR, city_id=city),
+        ]
+        await session.commit()
+    return found
+
+
 async def demo_app_client(
     connection: AsyncConnection, **changes: Any
 ) -> AsyncIterator[httpx.AsyncClient]:
@@ -88,9 +105,11 @@ async def client(
 
 
 async def answer(
-    client: httpx.AsyncClient, query: str, variables: dict[str, Any]
+    client: httpx.AsyncClient, query: str, variables: dict[str, Any], key: str | None = None
 ) -> dict[str, Any]:
-    response = await client.post("/graphql", json={"query": query, "variables": variables})
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    body = {"query": query, "variables": variables}
+    response = await client.post("/graphql", json=body, headers=headers)
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -215,14 +234,18 @@ def field_selection_of(draw: st.DrawFn, name: str) -> str:
 )
 @given(data=st.data())
 async def test_no_root_field_answers_more_list_items_than_its_cost(
-    demo_connection: AsyncConnection, global_ids: list[tuple[str, str]], data: st.DataObject
+    demo_connection: AsyncConnection,
+    global_ids: list[tuple[str, str]],
+    keys: list[str | None],
+    data: st.DataObject,
 ) -> None:
     query, variables = data.draw(root_queries(global_ids))
     compiled = data.draw(st.booleans())
+    key = data.draw(st.sampled_from(keys))
     savepoint = await demo_connection.begin_nested()
     try:
         async for client in demo_app_client(demo_connection, compiled=compiled):
-            body = await answer(client, query, variables)
+            body = await answer(client, query, variables, key)
     finally:
         await savepoint.rollback()
     cost = body.get("extensions", {}).get("cost")
