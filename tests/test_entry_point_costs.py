@@ -371,6 +371,25 @@ async def test_each_event_is_charged_and_an_exhausted_budget_ends_the_subscripti
     await socket.close()
 
 
+async def test_queries_over_a_websocket_are_charged_like_those_over_http(
+    demo_connection: AsyncConnection, events: Events
+) -> None:
+    app = subscription_app(demo_connection, events, rate_limit_public=150)
+    socket = Socket(app)
+    await socket.open()
+    query = "{ cities(first: 100) { edges { node { slug } } } }"
+    await socket.send(subscribe("1", query))
+    answered = await socket.receive()
+    assert "errors" not in answered["payload"], answered
+    assert (await socket.receive())["type"] == "complete"
+    await socket.send(subscribe("2", query))
+    refused = await socket.receive()
+    assert refused["type"] == "error", refused
+    [error] = refused["payload"]
+    assert error["extensions"] == {"code": "RATE_LIMITED"}
+    await socket.close()
+
+
 async def test_a_subscription_costlier_than_the_limit_is_refused_at_once(
     demo_connection: AsyncConnection, events: Events
 ) -> None:
