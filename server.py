@@ -33,6 +33,7 @@ from hub import landing, tracing
 from hub.auth import BearerAuthentication, BearerBackend, close_reason, refusal_error
 from hub.body_limit import BodySizeLimit
 from hub.config import Settings
+from hub.connections import LimitedTransportWSHandler, OpenConnections
 from hub.database import (
     create_engine,
     create_read_pool,
@@ -85,6 +86,7 @@ class GraphQLApp(GraphQL[Context, None]):
     """Strawberry's ASGI app, with a context holding the request's session and loaders."""
 
     websocket_adapter_class = WebSocketAdapter  # type: ignore[assignment]
+    graphql_transport_ws_handler_class = LimitedTransportWSHandler
 
     async def render_graphql_ide(self, request: Request) -> Response:
         """GraphiQL with the hub's example queries as tabs, under its Content-Security-Policy."""
@@ -123,11 +125,22 @@ class GraphQLApp(GraphQL[Context, None]):
         except AuthenticationError as error:
             websocket.state.refusal = close_reason(error)
             raise ConnectionRejectionError(refusal_error(error)) from None
+        connections: OpenConnections = websocket.app.state.connections
+        refusal = connections.admit(websocket, context.viewer)
+        if refusal is not None:
+            websocket.state.refusal = refusal
+            error = {"message": refusal, "extensions": {"code": "TOO_MANY_CONNECTIONS"}}
+            raise ConnectionRejectionError(error)
         return await super().on_ws_connect(context)
 
     async def run(self, request: Request | WebSocket, **options: Any) -> Any:
-        """Strawberry's answer, with the client's rate limit budget in its headers."""
-        response = await super().run(request, **options)
+        """Strawberry's answer, with the client's rate limit budget in its headers; a
+        WebSocket's connection counts for its client until it closes."""
+        try:
+            response = await super().run(request, **options)
+        finally:
+            if isinstance(request, WebSocket):
+                request.app.state.connections.release(request)
         if isinstance(response, Response):
             add_headers(request, response)
         return response
@@ -354,6 +367,7 @@ def create_app(
         graphql_ide="graphiql" if settings.graphiql else None,
         # Cross-origin WebSockets are allowed from the origins CORS allows.
         allowed_origins=settings.cors_origins,
+        max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
     )
     app = Starlette(
         routes=[
@@ -387,6 +401,7 @@ def create_app(
     prepared = settings.compiled and not tracing.enabled()
     app.state.prepared = PreparedOperations() if prepared else None
     app.state.rate_limiter = RateLimiter(settings)
+    app.state.connections = OpenConnections(settings.max_connections_per_client)
     return app
 
 

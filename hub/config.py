@@ -85,6 +85,10 @@ class Settings:
     rate_limit_public: int
     rate_limit_key: int
     redis_url: str | None
+    # WebSockets (hub/connections.py): operations one connection may run at once, and
+    # connections one client (a credential, or the public's address) may hold open.
+    max_subscriptions_per_connection: int
+    max_connections_per_client: int
     # Logs: one JSON object per line (the default in production) or plain text; the level.
     log_json: bool
     log_level: str
@@ -140,6 +144,10 @@ class Settings:
             rate_limit_public=int(os.environ.get("HUB_RATE_LIMIT_PUBLIC", "1000000")),
             rate_limit_key=int(os.environ.get("HUB_RATE_LIMIT_KEY", "10000000")),
             redis_url=os.environ.get("HUB_REDIS_URL") or None,
+            max_subscriptions_per_connection=int(
+                os.environ.get("HUB_MAX_SUBSCRIPTIONS_PER_CONNECTION", "10")
+            ),
+            max_connections_per_client=int(os.environ.get("HUB_MAX_CONNECTIONS_PER_CLIENT", "10")),
             log_json=choice("HUB_LOG_FORMAT", LOG_FORMATS, "json" if production else "text")
             == "json",
             log_level=choice("HUB_LOG_LEVEL", LOG_LEVELS, default="INFO"),

@@ -25,6 +25,10 @@ CHANNEL = "hub_events"
 # Events a subscription has not taken yet; a subscriber that falls further behind misses some.
 QUEUE_SIZE = 100
 RECONNECT_SECONDS = 1.0
+# Deliveries of events that run at once, in the whole process: one, so that however many
+# subscribers an event has, requests wait at most for one delivery's step at a time (an await
+# to the next), and for one of the pool's connections.
+DELIVERIES_AT_ONCE = 1
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,8 @@ class Events:
         self._queues: set[asyncio.Queue[Event]] = set()
         self._listening = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        # Held by a subscription while it reads and sends one event (schema.subscriptions).
+        self.deliveries = asyncio.Semaphore(DELIVERIES_AT_ONCE)
 
     async def start(self) -> None:
         """Listen from now on, reconnecting when the connection is lost."""

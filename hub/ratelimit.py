@@ -187,12 +187,9 @@ class RateLimiter:
 
 
 async def charge(request: HTTPConnection | None, viewer: Viewer, cost: int) -> Charge | None:
-    """Charge an HTTP request's cost to its client's budget (None: no budget applies).
-
-    Subscriptions over WebSockets are not charged: they deliver what is recorded, at the
-    pace it is recorded.
-    """
-    if request is None or request.scope["type"] != "http":
+    """Charge the cost of an operation, sent over HTTP or a WebSocket, or of an event a
+    subscription delivers, to its client's budget (None: no budget applies)."""
+    if request is None:
         return None
     limiter: RateLimiter = request.app.state.rate_limiter
     return await limiter.charge(request, viewer, cost)

@@ -10,6 +10,7 @@ import math
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from graphlib import CycleError, TopologicalSorter
 from typing import Any, NamedTuple, cast
 
@@ -20,18 +21,26 @@ from graphql import (
     FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLAbstractType,
+    GraphQLEnumType,
     GraphQLError,
     GraphQLField,
+    GraphQLInputObjectType,
+    GraphQLInterfaceType,
     GraphQLList,
     GraphQLNamedType,
     GraphQLObjectType,
+    GraphQLResolveInfo,
     GraphQLSchema,
     GraphQLSyntaxError,
+    GraphQLUnionType,
     InlineFragmentNode,
+    ListTypeNode,
+    NonNullTypeNode,
     OperationDefinitionNode,
     SelectionNode,
     SelectionSetNode,
     ValidationRule,
+    VariableDefinitionNode,
     VariableNode,
     Visitor,
     get_named_type,
@@ -58,17 +67,17 @@ from resolvers.access import Viewer
 
 LIMITS = Settings.from_env()
 
-# The arguments whose values can change a cost: page sizes, the ids of `nodes`, and the
-# conditions of @include and @skip.
-SHAPING_ARGUMENTS = frozenset({"first", "last", "ids", "if"})
+# The arguments whose values can change a cost, besides lists (see Cost.list_items): page
+# sizes, and the conditions of @include and @skip.
+SHAPING_ARGUMENTS = frozenset({"first", "last", "if"})
 MAX_DOCUMENTS = 1000
 MAX_COSTS_PER_DOCUMENT = 50
 MISSING = object()
 
 # Lists that are no connection hold a short domain (schema.fields.to_list: the 16 states, the
 # 5 sectors) or one figure per group (the demo data's 17 funders, 12 themes, 8 years); each
-# counts as this many items. (Introspection lists nest 3 deep at most: graphql-core's
-# MaxIntrospectionDepthRule, one of the specified rules.)
+# counts as this many items, unless a list argument says how many (Cost.list_items) or it is
+# one of introspection (introspection_lists).
 ASSUMED_LIST_ITEMS = 20
 
 
@@ -247,6 +256,14 @@ async def charge_or_refuse(request: HTTPConnection | None, viewer: Viewer, cost:
         )
 
 
+def cost_of_operation(info: GraphQLResolveInfo) -> int:
+    """The cost of the operation a resolver runs in, with its variables: for a subscription,
+    what each event it delivers costs."""
+    document = DocumentNode(definitions=(info.operation, *info.fragments.values()))
+    cost = Cost(info.schema, document, info.operation, info.variable_values, LIMITS.max_page_size)
+    return cost.total()
+
+
 def cost_report(cost: int | None) -> dict[str, Any]:
     """`extensions.cost` of an operation whose cost is known."""
     if cost is None:
@@ -278,14 +295,20 @@ class DocumentCosts:
     costs: dict[str, int] = field(default_factory=dict)
 
     def key(self, variables: dict[str, Any]) -> str:
-        """The values of the shaping variables."""
-        return repr([variables.get(name, MISSING) for name in self.shaping])
+        """The values of the shaping variables, a list by its length."""
+        return repr([length_or_value(variables.get(name, MISSING)) for name in self.shaping])
+
+
+def length_or_value(value: Any) -> Any:
+    """What of a variable's value a cost depends on: a list's length, another value itself."""
+    return ("list", len(value)) if isinstance(value, list) else value
 
 
 class CostCache:
     """Costs by document and operation, and by the values of the variables that can change
-    them (those given to `first`, `last`, `ids` and `if`): measuring an operation takes about
-    80 µs, a sixth of the CPU a compiled read takes, so each cost is measured once."""
+    them (those given to `first`, `last` and `if`, and the lengths of lists): measuring an
+    operation takes about 80 µs, a sixth of the CPU a compiled read takes, so each cost is
+    measured once."""
 
     def __init__(self) -> None:
         self.documents: OrderedDict[tuple[str, str | None], DocumentCosts] = OrderedDict()
@@ -328,7 +351,8 @@ class CostCache:
 
 
 def shaping_variables(document: DocumentNode) -> tuple[str, ...]:
-    """The variables a cost can depend on: those given to SHAPING_ARGUMENTS."""
+    """The variables a cost can depend on: those given to SHAPING_ARGUMENTS, and those of a
+    list type (`nodes(ids: $ids)`, `_entities(representations: $representations)`)."""
 
     class Collect(Visitor):
         def __init__(self) -> None:
@@ -345,6 +369,11 @@ def shaping_variables(document: DocumentNode) -> tuple[str, ...]:
         def enter_variable(self, node: VariableNode, *_: Any) -> None:
             if self.inside:
                 self.names.add(node.name.value)
+
+        def enter_variable_definition(self, node: VariableDefinitionNode, *_: Any) -> None:
+            wrapped = node.type.type if isinstance(node.type, NonNullTypeNode) else node.type
+            if isinstance(wrapped, ListTypeNode):
+                self.names.add(node.variable.name.value)
 
     collect = Collect()
     visit(document, collect)
@@ -388,10 +417,13 @@ class Cost:
         """The cost of the fields selected on `parent`; `page` bounds the lists of the
         connection `parent` is (None: it is none)."""
         total = 0
+        introspection = introspection_lists(self.schema)
         for details in fields:
-            definition = self.schema.get_field(parent, details[0].node.name.value)
+            name = details[0].node.name.value
+            definition = self.schema.get_field(parent, name)
             if definition is not None:
-                total += self.of_field(definition, details, page)
+                bound = introspection.get((parent.name, name), page)
+                total += self.of_field(definition, details, bound)
         return total
 
     def of_field(
@@ -445,7 +477,33 @@ class Cost:
 
     @staticmethod
     def list_items(arguments: dict[str, Any]) -> int:
-        """The items of a list that is no connection: as many as ids are asked for by
-        `nodes(ids:)`, else the assumed number."""
-        ids = arguments.get("ids")
-        return len(ids) if isinstance(ids, list) else ASSUMED_LIST_ITEMS
+        """The items of a list that is no connection: one per item of its longest list
+        argument (`nodes(ids:)`, `_entities(representations:)` answer one object for each),
+        else the assumed number."""
+        lengths = [len(value) for value in arguments.values() if isinstance(value, list)]
+        return max(lengths, default=ASSUMED_LIST_ITEMS)
+
+
+@cache
+def introspection_lists(schema: GraphQLSchema) -> dict[tuple[str, str], int]:
+    """The most items each list of introspection can hold, by its type and field: they grow
+    with the schema, not with the data (e.g. `__Schema.types`: every type of the schema)."""
+    types = list(schema.type_map.values())
+    with_fields = [t for t in types if isinstance(t, GraphQLObjectType | GraphQLInterfaceType)]
+    fields = [field for t in with_fields for field in t.fields.values()]
+    abstract = [t for t in types if isinstance(t, GraphQLInterfaceType | GraphQLUnionType)]
+    enums = [t for t in types if isinstance(t, GraphQLEnumType)]
+    inputs = [t for t in types if isinstance(t, GraphQLInputObjectType)]
+    return {
+        ("__Schema", "types"): len(types),
+        ("__Schema", "directives"): len(schema.directives),
+        ("__Type", "fields"): max((len(t.fields) for t in with_fields), default=0),
+        ("__Type", "interfaces"): max((len(t.interfaces) for t in with_fields), default=0),
+        ("__Type", "possibleTypes"): max(
+            (len(schema.get_possible_types(t)) for t in abstract), default=0
+        ),
+        ("__Type", "enumValues"): max((len(t.values) for t in enums), default=0),
+        ("__Type", "inputFields"): max((len(t.fields) for t in inputs), default=0),
+        ("__Field", "args"): max((len(field.args) for field in fields), default=0),
+        ("__Directive", "args"): max((len(d.args) for d in schema.directives), default=0),
+    }

@@ -13,6 +13,7 @@ from hub.events import events_of
 from resolvers.access import Viewer
 from resolvers.context import Context, Info
 from schema.joining import Application
+from schema.limits import charge_or_refuse, cost_of_operation
 from schema.types import Funding
 
 FORBIDDEN = {"code": "FORBIDDEN"}
@@ -38,7 +39,7 @@ class Subscription:
                 raise GraphQLError(f"No funder has the slug {funder!r}.")
             funder_id = found.id
         recorded = delivered(
-            info.context,
+            info,
             "funding_recorded",
             m.Funding,
             lambda data: funder_id in (None, data["funder_id"]),
@@ -53,7 +54,7 @@ class Subscription:
     async def application_status_changed(self, info: Info) -> AsyncGenerator[Application, None]:
         only_the_office(info.context.viewer)
         async for application in delivered(
-            info.context, "application_status_changed", m.Application, check=only_the_office
+            info, "application_status_changed", m.Application, check=only_the_office
         ):
             yield application
 
@@ -72,26 +73,35 @@ def anyone(viewer: Viewer) -> None:
 
 
 async def delivered(
-    context: Context,
+    info: Info,
     kind: str,
     model: Any,
     wanted: Callable[[dict[str, Any]], bool] = lambda _data: True,
     check: Callable[[Viewer], None] = anyone,
 ) -> AsyncIterator[Any]:
     """The rows of `model` that events of `kind` name (by `id`), read afresh for each event,
-    for as long as the subscriber's credential holds and `check` does not refuse its viewer.
+    for as long as the subscriber's credential holds, `check` does not refuse its viewer and
+    its rate budget pays for each event what the subscription's selection costs.
 
-    Between events the subscription holds no database connection and no loaded rows.
+    One event is delivered at a time in the process (`Events.deliveries`): the slot is held
+    from reading the row until the subscriber's answer is sent, which happens while this
+    generator waits at its `yield`. Between events the subscription holds no database
+    connection and no loaded rows.
     """
+    context = info.context
     if context.events is None:
         raise GraphQLError("This server delivers no events.")
+    # graphql-core's info: the operation, its fragments and its coerced variables.
+    cost = cost_of_operation(info._raw_info)
     await context.between_events()
     async for data in events_of(context.events, kind, wanted):
-        await check_viewer_again(context, check)
-        row = await context.loaders.by_key(model.id).load(data["id"])
-        if row is not None:
-            yield row
-        await context.between_events()
+        async with context.events.deliveries:
+            await check_viewer_again(context, check)
+            await charge_or_refuse(context.request, context.viewer, cost)
+            row = await context.loaders.by_key(model.id).load(data["id"])
+            if row is not None:
+                yield row
+            await context.between_events()
 
 
 async def check_viewer_again(context: Context, check: Callable[[Viewer], None]) -> None:
