@@ -1,9 +1,10 @@
 """What operators see of the hub: Prometheus metrics at /metrics and one JSON log line per
 request, both keyed by a request id and the GraphQL operation's name and outcome.
 
-Neither carries variables, query texts or personal data: an operation is named by its
-operation name only (clients choose it; at most MAX_OPERATION_NAMES distinct names are kept
-as labels, the rest count as `other`), errors by their `extensions.code`.
+Neither carries variables, query texts or personal data: the log line names an operation by
+the name its document gives it and the SHA-256 of its text, and counts its errors by their
+`extensions.code` (client errors get no log record of their own, schema.extensions). Metrics
+label operations by their names (the first MAX_OPERATION_NAMES, the rest count as `other`).
 
 With several worker processes, each counts in files of the directory PROMETHEUS_MULTIPROC_DIR
 names (prometheus-client's multiprocess mode, chosen when prometheus_client is imported), and
@@ -92,7 +93,8 @@ class OperationFigures:
     (filled in by schema.extensions.OperationFigures)."""
 
     name: str | None = None
-    error_codes: list[str] = field(default_factory=list)
+    document_hash: str | None = None
+    error_codes: dict[str, int] = field(default_factory=dict)
     statements: int = 0
     read_path: str | None = None
     has_data: bool = True
@@ -234,10 +236,11 @@ def observe(scope: Scope, identifier: str, status: int, seconds: float) -> None:
         REQUESTS.labels(operation, outcome).inc()
         LATENCY.labels(operation).observe(seconds)
         STATEMENTS.observe(figures.statements)
-        for code in figures.error_codes:
-            ERRORS.labels(code).inc()
+        for code, count in figures.error_codes.items():
+            ERRORS.labels(code).inc(count)
         line |= {
             "operation": figures.name,
+            "document_hash": figures.document_hash,
             "outcome": outcome,
             "error_codes": figures.error_codes,
             "sql_statements": figures.statements,

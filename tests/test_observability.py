@@ -1,15 +1,18 @@
 """Operations: metrics at /metrics, one JSON log line per request, request ids."""
 
+import asyncio
 import json
 import logging
 import re
 import subprocess
 import sys
 from collections.abc import AsyncIterator
+from contextlib import suppress
 from pathlib import Path
 
 import httpx
 import pytest
+import websockets
 
 from hub.observability import FIELDS, JSONLines
 from tests.conftest import create_database, drop_database
@@ -64,9 +67,21 @@ async def own_database(server_url: str) -> AsyncIterator[str]:
     await drop_database(server_url, url)
 
 
+# A contact typed as literals; personal data in a literal beside a FORBIDDEN error.
+SUBMITTED = """mutation { submitApplication(input: {kind: PARTNER, organisationName: "Logtest",
+  contact: {fullName: "Erika Muster", email: "erika@logtest.example", phone: "+49 30 1234567"}})
+  { withdrawToken } }"""
+BESIDE_FORBIDDEN = """{ search(text: "Erika Muster +49 30 1234567") { totalCount }
+  city(slug: "aachen") { contacts { email } } }"""
+SUBSCRIPTIONS = [
+    'subscription { fundingRecorded(funder: "erika@logtest.example") { title } }',
+    'subscription { fundingRecorded(funder: "erika@logtest.example") { nothing } }',
+]
+
+
 @pytest.mark.slow
 async def test_logs_are_json_lines_without_personal_data(own_database: str) -> None:
-    env = environment(HUB_LOG_FORMAT="json", DATABASE_URL=own_database)
+    env = environment(HUB_ENV="production", HUB_LOG_LEVEL="DEBUG", DATABASE_URL=own_database)
     port = free_port()
     with serving(port, env) as process:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
@@ -77,6 +92,21 @@ async def test_logs_are_json_lines_without_personal_data(own_database: str) -> N
                 "contact": {"fullName": "Erika Muster", "email": "erika@logtest.example"},
             }
             await mutate(client, "submitApplication", {"input": application}, selection="")
+            answer = (await client.post("/graphql", json={"query": SUBMITTED})).json()
+            assert answer["data"]["submitApplication"]["withdrawToken"]
+            answer = (await client.post("/graphql", json={"query": BESIDE_FORBIDDEN})).json()
+            assert answer["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+        for query in SUBSCRIPTIONS:
+            async with websockets.connect(
+                f"ws://127.0.0.1:{port}/graphql",
+                subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
+            ) as socket:
+                await socket.send(json.dumps({"type": "connection_init"}))
+                await socket.recv()
+                message = {"id": "1", "type": "subscribe", "payload": {"query": query}}
+                await socket.send(json.dumps(message))
+                with suppress(TimeoutError):
+                    await asyncio.wait_for(socket.recv(), 1.0)
     output = process.stdout.read() if process.stdout else ""
     records = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
     requests = [record for record in records if record.get("name") == "engagement_hub.requests"]
@@ -85,7 +115,9 @@ async def test_logs_are_json_lines_without_personal_data(own_database: str) -> N
         for record in requests
     )
     assert any(record.get("status") == 200 and record.get("sql_statements") for record in requests)
-    assert "erika" not in output.lower() and "Muster" not in output
+    assert any(record.get("error_codes") == {"FORBIDDEN": 1} for record in requests)
+    assert not [record for record in records if record["level"] in ("WARNING", "ERROR")]
+    assert "erika" not in output.lower() and "Muster" not in output and "1234567" not in output
 
 
 # Run in processes of their own: prometheus-client picks its multiprocess mode on import.
