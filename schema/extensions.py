@@ -20,7 +20,7 @@ from strawberry.types import ExecutionContext
 
 from hub.observability import FIELDS
 from hub.observability import OperationFigures as Figures
-from hub.persisted import query_hash
+from hub.persisted import PersistedQueries, query_hash
 
 logger = logging.getLogger(__name__)
 
@@ -95,14 +95,16 @@ def record_figures(
     has_data: bool,
 ) -> None:
     """Leave the operation's figures where the request's log line and metrics find them;
-    WebSocket messages log no request line. The query is named by its hash: its literals
-    may hold personal data."""
+    WebSocket messages log no request line. The query is named by its hash (its literals
+    may hold personal data), and is `registered` if the allowlist holds it."""
     request = context.request
     if isinstance(request, Request):
         document_hash = query_hash(query) if query is not None else None
+        persisted: PersistedQueries = request.app.state.persisted
         request.scope.setdefault("state", {})["operation"] = Figures(
             name=operation_name,
             document_hash=document_hash,
+            registered=document_hash is not None and persisted.registered(document_hash),
             error_codes=dict(Counter(error_code(error) for error in errors)),
             statements=context.statements,
             read_path=context.read_path,
