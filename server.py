@@ -45,10 +45,10 @@ from hub.events import Events
 from hub.features import BASELINE, Features, detect
 from hub.graphiql import graphiql_page
 from hub.observability import (
+    MetricsEndpoint,
     RequestObserver,
     configure_logging,
     forget_process,
-    metrics,
     pool_connections_counted,
 )
 from hub.persisted import PersistedQueries, PersistedQueryError
@@ -373,7 +373,6 @@ def create_app(
         routes=[
             Route("/healthz", healthz),
             Route("/readyz", readyz),
-            Route("/metrics", metrics),
             Route("/views/{name}", serve_view),
             Route("/graphql", tracing.traced(graphql), methods=["GET", "POST"]),
             WebSocketRoute("/graphql", tracing.traced(graphql)),
@@ -382,6 +381,10 @@ def create_app(
         middleware=[
             # Outermost: every request gets its id, log line and metrics, refusals included.
             Middleware(RequestObserver),
+            # /metrics, ahead of the API's authentication: scrapers bear a token of their own.
+            Middleware(
+                MetricsEndpoint, token=settings.metrics_token, production=settings.production
+            ),
             *cors(settings.cors_origins),
             Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
             Middleware(BearerAuthentication, backend=authentication),

@@ -92,6 +92,8 @@ class Settings:
     # Logs: one JSON object per line (the default in production) or plain text; the level.
     log_json: bool
     log_level: str
+    # The bearer token scrapers send to read /metrics; without it, production serves none.
+    metrics_token: str | None
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -151,6 +153,7 @@ class Settings:
             log_json=choice("HUB_LOG_FORMAT", LOG_FORMATS, "json" if production else "text")
             == "json",
             log_level=choice("HUB_LOG_LEVEL", LOG_LEVELS, default="INFO"),
+            metrics_token=os.environ.get("HUB_METRICS_TOKEN") or None,
         )
         settings.check_rate_limits()
         return settings

@@ -101,11 +101,15 @@ def create_engine(
     request that got it. SQLAlchemy's `pool_pre_ping` would also find connections whose end
     went unnoticed, at the price of three round trips (asyncpg's ping is BEGIN, an empty
     statement, ROLLBACK) for every request on the resolver path and every write.
+
+    The parameters of a failed statement stay out of its error's message, which the log
+    shows with the traceback (`hide_parameters`): they may be personal data.
     """
     engine = create_async_engine(
         url,
         pool_size=pool_size,
         max_overflow=0,
+        hide_parameters=True,
         connect_args={"server_settings": server_settings(statement_timeout_ms)},
         **options,
     )

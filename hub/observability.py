@@ -1,9 +1,12 @@
 """What operators see of the hub: Prometheus metrics at /metrics and one JSON log line per
 request, both keyed by a request id and the GraphQL operation's name and outcome.
 
-Neither carries variables, query texts or personal data: an operation is named by its
-operation name only (clients choose it; at most MAX_OPERATION_NAMES distinct names are kept
-as labels, the rest count as `other`), errors by their `extensions.code`.
+Neither carries variables, query texts or personal data: the log line names an operation by
+the name its document gives it and the SHA-256 of its text, and counts its errors by their
+`extensions.code` (client errors get no log record of their own, schema.extensions). Metrics
+label an operation by its name only if an operator registered it (the allowlist of
+`HUB_PERSISTED_QUERIES=allowlist`): labels clients choose would let them grow the metrics
+without bound. In production, /metrics answers only scrapes bearing `HUB_METRICS_TOKEN`.
 
 With several worker processes, each counts in files of the directory PROMETHEUS_MULTIPROC_DIR
 names (prometheus-client's multiprocess mode, chosen when prometheus_client is imported), and
@@ -11,6 +14,7 @@ names (prometheus-client's multiprocess mode, chosen when prometheus_client is i
 """
 
 import asyncio
+import hmac
 import logging
 import os
 import re
@@ -38,7 +42,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 logger = logging.getLogger("engagement_hub.requests")
 
-MAX_OPERATION_NAMES = 100
 # A request id a client or proxy sends is kept if it looks like one (no log injection).
 REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -92,31 +95,20 @@ class OperationFigures:
     (filled in by schema.extensions.OperationFigures)."""
 
     name: str | None = None
-    error_codes: list[str] = field(default_factory=list)
+    document_hash: str | None = None
+    registered: bool = False
+    error_codes: dict[str, int] = field(default_factory=dict)
     statements: int = 0
     read_path: str | None = None
     has_data: bool = True
 
 
-class OperationNames:
-    """The operation names used as metric labels: the first MAX_OPERATION_NAMES seen, so that
-    clients cannot grow the metrics without bound."""
-
-    def __init__(self) -> None:
-        self.known: set[str] = set()
-
-    def label(self, name: str | None) -> str:
-        if not name:
-            return "anonymous"
-        if name in self.known:
-            return name
-        if len(self.known) < MAX_OPERATION_NAMES:
-            self.known.add(name)
-            return name
-        return "other"
-
-
-OPERATION_NAMES = OperationNames()
+def operation_label(figures: OperationFigures) -> str:
+    """An operation's metric label: its name if it is registered, else `anonymous` (no name)
+    or `other`; never a name a client made up."""
+    if not figures.name:
+        return "anonymous"
+    return figures.name if figures.registered else "other"
 
 
 def count_pool_connections(state: Any) -> None:
@@ -155,7 +147,35 @@ async def pool_connections_counted(state: Any) -> AsyncIterator[None]:
             await counting
 
 
-async def metrics(request: Request) -> Response:
+class MetricsEndpoint:
+    """ASGI middleware answering /metrics, ahead of the API's authentication (the scraper's
+    token is no API credential): with a `token` (HUB_METRICS_TOKEN), only to requests bearing
+    it; without one, in development to anyone, in production to nobody (404)."""
+
+    def __init__(self, app: ASGIApp, token: str | None, production: bool) -> None:
+        self.app = app
+        self.token = token
+        self.production = production
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != "/metrics":
+            await self.app(scope, receive, send)
+            return
+        response = self.answer(Request(scope, receive))
+        await response(scope, receive, send)
+
+    def answer(self, request: Request) -> Response:
+        """The metrics, or the refusal of a request that may not read them."""
+        if self.token is None:
+            return Response("Not Found", 404) if self.production else metrics(request)
+        sent = request.headers.get("authorization", "")
+        # In constant time: a comparison that stops at the first difference tells the token.
+        if hmac.compare_digest(sent.encode(), f"Bearer {self.token}".encode()):
+            return metrics(request)
+        return Response("Unauthorized", 401, {"WWW-Authenticate": 'Bearer realm="metrics"'})
+
+
+def metrics(request: Request) -> Response:
     """The metrics in Prometheus' text format: of all worker processes together where they
     count in a shared directory, else of this process."""
     count_pool_connections(request.app.state)
@@ -229,15 +249,16 @@ def observe(scope: Scope, identifier: str, status: int, seconds: float) -> None:
         "duration_ms": round(seconds * 1000, 2),
     }
     if figures is not None:
-        operation = OPERATION_NAMES.label(figures.name)
+        operation = operation_label(figures)
         outcome = outcome_of(status, figures)
         REQUESTS.labels(operation, outcome).inc()
         LATENCY.labels(operation).observe(seconds)
         STATEMENTS.observe(figures.statements)
-        for code in figures.error_codes:
-            ERRORS.labels(code).inc()
+        for code, count in figures.error_codes.items():
+            ERRORS.labels(code).inc(count)
         line |= {
             "operation": figures.name,
+            "document_hash": figures.document_hash,
             "outcome": outcome,
             "error_codes": figures.error_codes,
             "sql_statements": figures.statements,

@@ -202,12 +202,16 @@ class PersistedQueries:
         await self.store.put(key, query)
         return query
 
+    def registered(self, key: str) -> bool:
+        """Whether the query of SHA-256 `key` is registered (in allowlist mode)."""
+        return self.allowlist is not None and key in self.allowlist.queries
+
     def refusal(self, query: str | None) -> GraphQLError | None:
         """Why `query` may not run (in allowlist mode, when nobody registered it), or None."""
         if self.allowlist is None or query is None:
             return None
         key = query_hash(query)
-        if key in self.allowlist.queries:
+        if self.registered(key):
             return None
         return GraphQLError(
             f"Only registered operations run on this server, and this one (SHA-256 {key}) "

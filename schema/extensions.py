@@ -2,16 +2,25 @@
 
 import logging
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import AsyncIterator, Hashable, Iterator
 from typing import Any
 
-from graphql import ASTValidationRule, GraphQLError, StringValueNode, ValidationRule
+from graphql import (
+    ASTValidationRule,
+    GraphQLError,
+    StringValueNode,
+    ValidationRule,
+    get_operation_ast,
+)
 from starlette.requests import Request
 from strawberry.extensions import MaskErrors, SchemaExtension, ValidationCache
 from strawberry.schema.schema import validate_document
+from strawberry.types import ExecutionContext
 
+from hub.observability import FIELDS
 from hub.observability import OperationFigures as Figures
+from hub.persisted import PersistedQueries, query_hash
 
 logger = logging.getLogger(__name__)
 
@@ -25,6 +34,8 @@ TIMEOUT_MESSAGE = (
 # refused because its transaction failed before.
 QUERY_CANCELED = "57014"
 IN_FAILED_TRANSACTION = "25P02"
+# The code by which the request's log line and metrics count unexpected errors (Apollo's).
+INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
 
 
 class CloseSession(SchemaExtension):
@@ -61,20 +72,40 @@ class OperationFigures(SchemaExtension):
         result = execution.result
         errors = (result.errors if result else execution.pre_execution_errors) or []
         has_data = result is not None and result.data is not None
-        record_figures(execution.context, execution.operation_name, errors, has_data)
+        name = defined_name(execution)
+        record_figures(execution.context, name, execution.query, errors, has_data)
         return debug_report(execution.context, self.started)
 
 
+def defined_name(execution: ExecutionContext) -> str | None:
+    """The name of the operation the request runs, as its document defines it; never the
+    `operationName` the client sent, which may be any text, personal data included."""
+    document = execution.graphql_document
+    if document is None:
+        return None
+    operation = get_operation_ast(document, execution.operation_name)
+    return operation.name.value if operation is not None and operation.name else None
+
+
 def record_figures(
-    context: Any, operation_name: str | None, errors: list[GraphQLError], has_data: bool
+    context: Any,
+    operation_name: str | None,
+    query: str | None,
+    errors: list[GraphQLError],
+    has_data: bool,
 ) -> None:
     """Leave the operation's figures where the request's log line and metrics find them;
-    WebSocket messages log no request line."""
+    WebSocket messages log no request line. The query is named by its hash (its literals
+    may hold personal data), and is `registered` if the allowlist holds it."""
     request = context.request
     if isinstance(request, Request):
+        document_hash = query_hash(query) if query is not None else None
+        persisted: PersistedQueries = request.app.state.persisted
         request.scope.setdefault("state", {})["operation"] = Figures(
             name=operation_name,
-            error_codes=[error_code(error) for error in errors],
+            document_hash=document_hash,
+            registered=document_hash is not None and persisted.registered(document_hash),
+            error_codes=dict(Counter(error_code(error) for error in errors)),
             statements=context.statements,
             read_path=context.read_path,
             has_data=has_data,
@@ -91,8 +122,14 @@ def debug_report(context: Any, started: float) -> dict[str, Any]:
 
 
 def error_code(error: GraphQLError) -> str:
-    """An error's `extensions.code`; GraphQL_ERROR for those without (syntax, validation)."""
-    return str((error.extensions or {}).get("code", "GRAPHQL_ERROR"))
+    """An error's `extensions.code`; for those without, INTERNAL_SERVER_ERROR if unexpected
+    (masked or not), else GRAPHQL_ERROR (syntax, validation)."""
+    code = (error.extensions or {}).get("code")
+    if code is not None:
+        return str(code)
+    if isinstance(error, UnexpectedError) or is_unexpected(error):
+        return INTERNAL_SERVER_ERROR
+    return "GRAPHQL_ERROR"
 
 
 class ValidationCacheByText(ValidationCache):
@@ -181,7 +218,51 @@ def anonymised(error: GraphQLError, any_timed_out: bool) -> GraphQLError:
         return GraphQLError(
             TIMEOUT_MESSAGE, error.nodes, path=error.path, extensions={"code": "TIMEOUT"}
         )
-    return GraphQLError(UNEXPECTED_MESSAGE, error.nodes, error.source, error.positions, error.path)
+    return UnexpectedError(
+        UNEXPECTED_MESSAGE, error.nodes, error.source, error.positions, error.path
+    )
+
+
+class UnexpectedError(GraphQLError):
+    """What a client sees of an unexpected error: "Unexpected error." and where it happened.
+    Its own class, so that the request's log line counts it (INTERNAL_SERVER_ERROR)."""
+
+
+def log_unexpected(errors: list[GraphQLError], context: Any) -> None:
+    """Log the errors a bug or the database caused (those `masked` says only "Unexpected
+    error." of) at ERROR, with their tracebacks, each kind once (a failing loader fails every
+    field it serves). Client errors, statement timeouts among them, get no record of their
+    own: the request's log line counts them by code (hub/observability.py).
+
+    Not strawberry's logging, which logs every error at ERROR, client errors included, each
+    as `str(error)`: graphql-core's rendering, which quotes the query's text around the
+    error's location, literals and all.
+    """
+    shown = zip(errors, masked(errors), strict=True)
+    internal = [error for error, seen in shown if isinstance(seen, UnexpectedError)]
+    kinds = Counter(kind_of(error) for error in internal)
+    for error in internal:
+        count = kinds.pop(kind_of(error), 0)
+        if count:
+            place = ".".join(map(str, error.path or ())) or "the operation"
+            logger.error(
+                "unexpected error at %s (%d of this kind in the operation)",
+                place,
+                count,
+                exc_info=error.original_error,
+                extra={FIELDS: {"request_id": request_id_of(context)}},
+            )
+
+
+def kind_of(error: GraphQLError) -> tuple[type, str]:
+    """What tells one unexpected error from another: its exception's type and message."""
+    return type(error.original_error), str(error.original_error)
+
+
+def request_id_of(context: Any) -> str | None:
+    """The id of the request an operation runs for (hub/observability.py), if any."""
+    request = getattr(context, "request", None)
+    return getattr(request, "scope", {}).get("state", {}).get("request_id")
 
 
 def has_sqlstate(error: BaseException | None, sqlstate: str) -> bool:

@@ -18,6 +18,7 @@ from strawberry.federation.schema import FederationAny
 from strawberry.federation.schema_directives import Key
 from strawberry.printer import print_schema
 from strawberry.relay import GlobalID
+from strawberry.types import ExecutionContext
 from strawberry.types.scalar import scalar
 
 from resolvers import federation as sql
@@ -25,6 +26,7 @@ from resolvers.compiler import Compiler, NotCompilable
 from resolvers.context import Info
 from resolvers.plans import RefusedValue
 from resolvers.sources import SOURCE, Planned, SqlColumn
+from schema.extensions import log_unexpected
 from schema.node import MappedNode
 from schema.types import Actor, City, Funder, Funding, LocalNetwork, Measure, State
 
@@ -190,6 +192,13 @@ class FederationQuery:
 
 class FederatedSchema(strawberry.federation.Schema):
     """The hub's schema: served to clients and gateways alike."""
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        """Log the unexpected errors only (`log_unexpected`), not each error as strawberry's
+        own does."""
+        log_unexpected(errors, execution_context.context if execution_context else None)
 
     def as_str(self) -> str:
         """The SDL of the API clients query: the served types, as strawberry prints them, by

@@ -32,7 +32,13 @@ from resolvers.compiler import RawJSON
 from resolvers.context import Context
 from resolvers.executor import PLANS
 from resolvers.plans import CompiledOperation, Plan, RefusedValue
-from schema.extensions import close_session, debug_report, masked, record_figures
+from schema.extensions import (
+    close_session,
+    debug_report,
+    log_unexpected,
+    masked,
+    record_figures,
+)
 from schema.limits import COSTS, LIMITS, charge_or_refuse, cost_report
 
 MAX_OPERATIONS = 1000
@@ -113,9 +119,10 @@ async def answered(
     finally:
         await close_session(context)
     if errors:
-        schema.process_errors(errors)  # logged as they are, with their tracebacks
+        log_unexpected(errors, context)
         errors = masked(errors)
-    record_figures(context, prepared.compiled.name, errors or [], data is not None)
+    name = prepared.compiled.name
+    record_figures(context, name, prepared.query, errors or [], data is not None)
     extensions = debug_report(context, started) | cost_report(run.cost)
     return ExecutionResult(data=data, errors=errors, extensions=extensions)
 
@@ -123,7 +130,7 @@ async def answered(
 async def read(run: Run, context: Context) -> tuple[Any, list[GraphQLError] | None]:
     """Charge the run's cost, then read its JSON: (data, None), or (None, errors) where the
     rate limit refused it, or the charge or the read failed (errors masked for the client,
-    logged with their tracebacks)."""
+    unexpected ones logged with their tracebacks)."""
     try:
         await charge_or_refuse(context.request, context.viewer, run.cost)
     except Exception as error:
