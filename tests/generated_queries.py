@@ -6,6 +6,7 @@ an inline fragment; arguments come from the demo data's real values plus some th
 """
 
 import base64
+import json
 from datetime import date
 from typing import Any
 
@@ -79,6 +80,15 @@ CURSORS = st.one_of(
     st.integers(0, 40).map(lambda n: base64.b64encode(f"arrayconnection:{n}".encode()).decode()),
     st.just("not-a-cursor"),
 )
+
+
+def cursor(name: str, *key: str | None) -> str:
+    """A cursor of the connection and order `name` at the position of `key` (the sort key's
+    values as text), in the format of resolvers.pagination.SortKey, whether a row has that
+    key or not: a forged cursor, which a client may send as well as one it was given."""
+    return base64.b64encode(json.dumps([1, name, *key]).encode()).decode()
+
+
 DATES = st.dates(date(2010, 1, 1), date(2027, 12, 31)).map(str)
 
 
