@@ -53,41 +53,38 @@ COMPILED = {
     ),
     "state lookup in any case": ('{ state(code: "rp") { code cities { totalCount } } }', {}),
     "forward page with cursors": (
-        """{ cities(first: 7, after: "%s") { totalCount
+        """query($after: String) { cities(first: 7, after: $after) { totalCount
             pageInfo { hasNextPage hasPreviousPage startCursor endCursor __typename }
-            edges { cursor node { name } __typename } __typename } }"""
-        % (cursor("Query.cities", "D", "0"),),
-        {},
+            edges { cursor node { name } __typename } __typename } }""",
+        {"after": cursor("Query.cities", "D", "0")},
     ),
     "forward pages without edge cursors": (
-        """{ m: cities(first: 4, after: "%s") { totalCount
+        """query($m: String, $t: String) { m: cities(first: 4, after: $m) { totalCount
             pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
             edges { node { name } } }
-          t: cities(first: 3, after: "%s", orderBy: POPULATION_DESC) {
+          t: cities(first: 3, after: $t, orderBy: POPULATION_DESC) {
             pageInfo { startCursor endCursor } edges { node { name localNetwork {
               actors(first: 2) { pageInfo { hasNextPage endCursor }
-              edges { node { name } } } } } } } }"""
-        % (
-            cursor("Query.cities", "C", "0"),
-            cursor("Query.cities:population_desc", "100000", "A", "0"),
-        ),
-        {},
+              edges { node { name } } } } } } } }""",
+        {
+            "m": cursor("Query.cities", "C", "0"),
+            "t": cursor("Query.cities:population_desc", "100000", "A", "0"),
+        },
     ),
     "backward page": (
-        """{ cities(last: 3, before: "%s") {
+        """query($before: String) { cities(last: 3, before: $before) {
             pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
-            edges { cursor node { slug } } } }"""
-        % (cursor("Query.cities", "M", "0"),),
-        {},
+            edges { cursor node { slug } } } }""",
+        {"before": cursor("Query.cities", "M", "0")},
     ),
     "last of the whole list, and an empty page": (
-        """{ l: cities(last: 2) { pageInfo { hasNextPage hasPreviousPage } edges { node { name } } }
+        """query($end: String) {
+            l: cities(last: 2) { pageInfo { hasNextPage hasPreviousPage } edges { node { name } } }
             e: cities(first: 0) { totalCount pageInfo { hasNextPage hasPreviousPage startCursor
               endCursor } edges { node { name } } }
-            b: cities(first: 5, after: "%s") { totalCount
-              pageInfo { hasNextPage hasPreviousPage } edges { node { name } } } }"""
-        % (cursor("Query.cities", "zzz", "0"),),
-        {},
+            b: cities(first: 5, after: $end) { totalCount
+              pageInfo { hasNextPage hasPreviousPage } edges { node { name } } } }""",
+        {"end": cursor("Query.cities", "zzz", "0")},
     ),
     "variables for page and filter": (
         """query($n: Int, $f: CityFilter, $o: CityOrder) {
@@ -259,12 +256,12 @@ COMPILED |= {
     "statistics of a state": (STATISTICS, {"state": "st"}),
     "statistics of a state without cities": (STATISTICS, {"state": "HB"}),
     "pages of edges only, read up to their end": (
-        """{ cities(first: 3, after: "%s", orderBy: POPULATION_DESC) {
+        """query($after: String) {
+             cities(first: 3, after: $after, orderBy: POPULATION_DESC) {
                edges { cursor node { slug localNetwork { actors(first: 2) {
                  edges { node { slug } } } } } } }
-             states { cities(first: 2) { edges { node { name } } } } }"""
-        % (cursor("Query.cities:population_desc", "500000", "A", "0"),),
-        {},
+             states { cities(first: 2) { edges { node { name } } } } }""",
+        {"after": cursor("Query.cities:population_desc", "500000", "A", "0")},
     ),
     "fundings of two scopes and twice of one": (
         """{ nw: statistics(state: "NW") { fundingTotals { byYear { year amountEur } } }
@@ -479,13 +476,14 @@ async def test_page_sizes_are_written_into_the_sql(demo_connection: AsyncConnect
     """A page's size stands in the statement's text, not in a parameter: PostgreSQL
     then plans the prepared statement once for all its runs (a generic plan) as well as it
     would plan each run, instead of planning each run anew."""
-    query = """query Pages($first: Int!) {
-      cities(first: $first, after: "%s") {
+    query = """query Pages($first: Int!, $after: String) {
+      cities(first: $first, after: $after) {
         edges { node { slug localNetwork { actors(first: 3) { edges { node { name } } } } } }
       }
-    }""" % (cursor("Query.cities", "C", "0"),)
+    }"""
     PLANS.documents.clear()
-    _body, path = await both_paths(demo_connection, query, {"first": 7})
+    variables = {"first": 7, "after": cursor("Query.cities", "C", "0")}
+    _body, path = await both_paths(demo_connection, query, variables)
     (entry,) = PLANS.documents.values()
     (plan,) = entry.plans.values()
     assert path == "compiled" and plan is not None
