@@ -4,12 +4,17 @@ its own mistake (BAD_USER_INPUT)."""
 
 import base64
 import itertools
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import replace
+from datetime import date
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import insert
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 import models
@@ -25,18 +30,32 @@ PAGE = """pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
           edges { cursor node { id } }"""
 
 
+@asynccontextmanager
+async def client_of(
+    connection: AsyncConnection, compiled: bool
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the app, answering on the compiled path or on the resolvers only."""
+    settings = replace(Settings.from_env(), compiled=compiled)
+    app = create_app(sessions_on(connection), settings=settings, features=await detect(connection))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as client:
+        yield client
+
+
+async def post(client: httpx.AsyncClient, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+    """The response body of a query."""
+    response = await client.post("/graphql", json={"query": query, "variables": variables})
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
 async def ask(
     connection: AsyncConnection, compiled: bool, query: str, variables: dict[str, Any]
 ) -> dict[str, Any]:
     """The response body of the app, on the compiled path or on the resolvers only."""
-    settings = replace(Settings.from_env(), compiled=compiled, debug=True)
-    app = create_app(sessions_on(connection), settings=settings, features=await detect(connection))
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as client:
-        response = await client.post("/graphql", json={"query": query, "variables": variables})
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
+    async with client_of(connection, compiled) as client:
+        return await post(client, query, variables)
 
 
 async def add_city(connection: AsyncConnection, name: str, **fields: Any) -> int:
@@ -140,3 +159,145 @@ async def test_a_cursor_not_of_the_connection_is_the_clients_mistake(
     (error,) = body["errors"]
     assert error["extensions"]["code"] == "BAD_USER_INPUT", error
     assert f"Argument '{argument}'" in error["message"]
+
+
+# Connections to walk: the field (with its parent, for nested ones), its orders, and its table.
+WALKS = [
+    ("{field}", "cities", ["NAME", "POPULATION_DESC", "JOINED_ON", "JOINED_ON_DESC", None]),
+    ('state(code: "NW") {{ {field} }}', "cities", ["POPULATION_DESC", "JOINED_ON", None]),
+    ("{field}", "fundings", ["STARTS_ON", "AMOUNT_DESC", None]),
+    ('funder(slug: "bmfsfj") {{ {field} }}', "fundings", ["AMOUNT_DESC", None]),
+]
+NAMES = ["Aachen", "Bonn", "Köln", "Zwickau", "AAA", "zzz", "Mitte"]
+DAYS = [None, date(2019, 1, 1), date(2022, 6, 30), date(2024, 1, 1)]
+CHANGES = st.one_of(
+    st.tuples(
+        st.just("city"),
+        st.sampled_from(NAMES),
+        st.sampled_from([None, 0, 50_000, 1_000_000]),
+        st.sampled_from(DAYS),
+    ),
+    st.tuples(
+        st.just("funding"),
+        st.integers(0, 30),
+        st.sampled_from(["0", "5000", "1000000"]),
+        st.booleans(),
+        st.sampled_from([date(2019, 1, 1), date(2022, 6, 30), date(2024, 1, 1)]),
+    ),
+    st.tuples(st.just("delete"), st.integers(0, 10)),
+)
+
+
+@st.composite
+def walks(draw: st.DrawFn) -> dict[str, Any]:
+    """A connection in an order, a direction and page size, and changes between its pages."""
+    parent, field, orders = draw(st.sampled_from(WALKS))
+    return {
+        "parent": parent,
+        "field": field,
+        "order": draw(st.sampled_from(orders)),
+        "forward": draw(st.booleans()),
+        "size": draw(st.integers(5, 25)),
+        "compiled": draw(st.booleans()),
+        "changes": draw(st.lists(st.lists(CHANGES, max_size=3), max_size=12)),
+    }
+
+
+def walk_query(walk: dict[str, Any]) -> str:
+    """The query of one page of the walk's connection."""
+    ordered = f"orderBy: {walk['order']}, " if walk["order"] else ""
+    field = (
+        f"{walk['field']}({ordered}first: $first, last: $last, after: $after, before: $before)"
+        f" {{ totalCount {PAGE} }}"
+    )
+    body = walk["parent"].format(field=field)
+    return f"query($first: Int, $last: Int, $after: String, $before: String) {{ {body} }}"
+
+
+async def pages(
+    client: httpx.AsyncClient,
+    connection: AsyncConnection,
+    walk: dict[str, Any],
+    size: int,
+    changes: list[Any],
+) -> list[str]:
+    """The node ids of the walk's connection, page by page in its direction, in the
+    connection's order, with the changes of each step made before the next page."""
+    query, forward, seen = walk_query(walk), walk["forward"], []
+    variables: dict[str, Any] = {"first": size} if forward else {"last": size}
+    added: list[tuple[Any, int]] = []
+    for step in itertools.count():
+        body = await post(client, query, variables)
+        assert "errors" not in body, body
+        page = body["data"]
+        while "edges" not in page:
+            (page,) = page.values()
+        ids = [edge["node"]["id"] for edge in page["edges"]]
+        seen = seen + ids if forward else ids + seen
+        info = page["pageInfo"]
+        if not (info["hasNextPage"] if forward else info["hasPreviousPage"]):
+            return seen
+        cursor = info["endCursor"] if forward else info["startCursor"]
+        variables |= {"after": cursor} if forward else {"before": cursor}
+        for change in changes[step] if step < len(changes) else ():
+            await make(connection, change, added)
+        assert step < 200, "the walk does not end"
+    raise AssertionError("unreachable")
+
+
+async def make(connection: AsyncConnection, change: tuple[Any, ...], added: list[Any]) -> None:
+    """Add a city or a funding (a copy of a demo one, its sort keys changed), or delete one
+    added before: rows that come and go between pages."""
+    kind = change[0]
+    if kind == "city":
+        _, name, population, joined_on = change
+        city = await add_city(connection, name, population=population, joined_on=joined_on)
+        added.append((models.City, city))
+    elif kind == "funding":
+        _, offset, amount, confidential, starts_on = change
+        table = models.Funding.__table__
+        row = (
+            (await connection.execute(select(table).order_by(table.c.id).offset(offset).limit(1)))
+            .one()
+            ._asdict()
+        )
+        del row["id"]
+        financial = row["contribution_type"] == models.ContributionType.FINANCIAL
+        row |= {
+            "amount_eur": amount if financial else None,
+            "amount_confidential": confidential,
+            "starts_on": starts_on,
+            "ends_on": None,
+        }
+        new_id = (
+            await connection.execute(insert(table).values(row).returning(table.c.id))
+        ).scalar_one()
+        added.append((models.Funding, new_id))
+    elif added:
+        model, row_id = added.pop(change[1] % len(added))
+        await connection.execute(delete(model).where(model.id == row_id))
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(walk=walks())
+async def test_pages_neither_repeat_nor_skip_rows_whatever_changes_between_them(
+    demo_connection: AsyncConnection, walk: dict[str, Any]
+) -> None:
+    """Walking a connection page by page (any of several, nested too, in any order and either
+    direction, on either read path) while rows are added and deleted between the pages: every
+    row that stays is seen once, in order, and no row twice."""
+    savepoint = await demo_connection.begin_nested()
+    try:
+        async with client_of(demo_connection, walk["compiled"]) as client:
+            stable = await pages(client, demo_connection, walk, 100, [])
+            assert len(stable) == len(set(stable))
+            seen = await pages(client, demo_connection, walk, walk["size"], walk["changes"])
+    finally:
+        await savepoint.rollback()
+    assert len(seen) == len(set(seen)), "a row repeated"
+    assert [node for node in seen if node in set(stable)] == stable, "a row skipped or misplaced"
