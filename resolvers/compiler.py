@@ -455,8 +455,7 @@ class Compiler:
                 total.label("total"),
                 func.count().filter(in_page).label("size"),
                 func.count().label("read"),
-                cursors[1].label("first"),
-                cursors[func.cardinality(cursors)].label("last"),
+                cursors.label("cursors"),
             )
             .select_from(edge.beside(numbered))
             .subquery("page")
@@ -622,7 +621,7 @@ def keyset_page_info(
 ) -> dict[str, Any]:
     """The SQL of pageInfo's fields of a connection page from its aggregated page: columns
     `size` (its rows), `read` (with one more where more follow in reading order), and the
-    cursors of its `first` and `last` rows.
+    `cursors` of its rows, in order.
 
     Whether rows lie before and after a page is asked where the cursors cannot tell: each an
     EXISTS of the related rows up to `after`, from `before` on, or past `after` (an empty
@@ -634,19 +633,17 @@ def keyset_page_info(
         return false() if isinstance(condition, False_) else rows.where(condition).exists()
 
     empty = page.c.size == 0
-    more = page.c.read > size
+    more = page.c.read > size  # a row beyond the page was read
     earlier = any_row(keyset.up_to_after(scope.adapt))
     later = any_row(keyset.from_before(scope.adapt))
     past_after = rows.where(*keyset.bounds_after(scope.adapt)).exists()
-    if forward:
-        has_next, has_previous = or_(more, later), earlier
-    else:
-        has_next, has_previous = later, or_(more, earlier)
+    has_next = case((empty, past_after), else_=or_(more, later) if forward else later)
+    has_previous = earlier if forward else or_(earlier, and_(~empty, more))
     return {
-        "hasNextPage": case((empty, past_after), else_=has_next),
-        "hasPreviousPage": case((empty, earlier), else_=has_previous),
-        "startCursor": page.c.first,
-        "endCursor": page.c.last,
+        "hasNextPage": has_next,
+        "hasPreviousPage": has_previous,
+        "startCursor": page.c.cursors[1],
+        "endCursor": page.c.cursors[func.cardinality(page.c.cursors)],
     }
 
 
