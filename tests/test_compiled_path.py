@@ -565,3 +565,51 @@ async def test_one_search_plan_serves_every_text(demo_connection: AsyncConnectio
     body, path = await both_paths(demo_connection, query, {"text": "  "})
     assert path == "resolvers"
     assert body["errors"][0]["message"] == "The search text is empty."
+
+
+# Connections, nested too, in their orders: `{page}` stands for the arguments of a page,
+# `{s}` for its selection.
+PAGED = {
+    "cities": "cities({page}) {{ {s} }}",
+    "cities by population": "cities(orderBy: POPULATION_DESC, {page}) {{ {s} }}",
+    "cities joined last": "cities(orderBy: JOINED_ON_DESC, {page}) {{ {s} }}",
+    "a state's cities": 'state(code: "NW") {{ cities(orderBy: JOINED_ON, {page}) {{ {s} }} }}',
+    "fundings by amount": "fundings(orderBy: AMOUNT_DESC, {page}) {{ {s} }}",
+    "a funder's fundings": 'funder(slug: "bmfsfj") {{ fundings({page}) {{ {s} }} }}',
+    "a network's actors": 'city(slug: "apolda") {{ localNetwork {{ actors({page}) {{ {s} }} }} }}',
+}
+PAGE_SELECTION = """totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    edges { cursor node { id } }"""
+
+
+@pytest.mark.parametrize("template", PAGED.values(), ids=PAGED.keys())
+async def test_pages_by_cursors_from_answers_answer_the_same(
+    demo_connection: AsyncConnection, template: str
+) -> None:
+    """Cursors taken from an answer lead both paths to the same pages, either way and both
+    bounds at once (`before` earlier than `after` too)."""
+
+    def query(page: str) -> str:
+        used = ", ".join(f"${name}: String" for name in "ab" if f"${name}" in page)
+        body = template.format(page=page, s=PAGE_SELECTION)
+        return f"query({used}) {{ {body} }}" if used else f"{{ {body} }}"
+
+    first, _path = await both_paths(demo_connection, query("first: 6"), {})
+    connection = first["data"]
+    while "edges" not in connection:
+        (connection,) = connection.values()
+    cursors = [edge["cursor"] for edge in connection["edges"]]
+    if len(cursors) < 5:
+        pytest.skip("too few rows")
+    pages = {
+        "first: 3, after: $a": {"a": cursors[1]},
+        "last: 2, before: $b": {"b": cursors[4]},
+        "last: 3, before: $b": {"b": cursors[1]},
+        "first: 4, after: $a, before: $b": {"a": cursors[0], "b": cursors[3]},
+        "last: 1, after: $a, before: $b": {"a": cursors[0], "b": cursors[4]},
+        "first: 2, after: $a, before: $b": {"a": cursors[4], "b": cursors[1]},
+        "first: 2, after: $a": {"a": connection["pageInfo"]["endCursor"]},
+    }
+    for page, variables in pages.items():
+        body, path = await both_paths(demo_connection, query(page), variables)
+        assert "errors" not in body and path == "compiled", (page, body)

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 import models
 from hub.config import Settings
 from hub.features import detect
+from resolvers.executor import PLANS
 from server import create_app
 from tests.conftest import sessions_on
 from tests.generated_queries import cursor
@@ -301,3 +302,24 @@ async def test_pages_neither_repeat_nor_skip_rows_whatever_changes_between_them(
         await savepoint.rollback()
     assert len(seen) == len(set(seen)), "a row repeated"
     assert [node for node in seen if node in set(stable)] == stable, "a row skipped or misplaced"
+
+
+async def test_a_page_after_a_cursor_reads_the_index_from_there(
+    demo_connection: AsyncConnection,
+) -> None:
+    """The compiled page after a cursor of cities by name is a range of the index in that
+    order (a row comparison), read in order up to the page's end, not all rows counted
+    or sorted; pageInfo asks the index for a row each side. The demo's table is small
+    enough for PostgreSQL to prefer reading all of it, so the test tells it not to."""
+    query = """query($after: String) { cities(first: 10, after: $after) {
+        edges { node { name } } pageInfo { hasNextPage hasPreviousPage endCursor } } }"""
+    PLANS.documents.clear()
+    body = await ask(demo_connection, True, query, {"after": cursor("Query.cities", "K", "0")})
+    assert "errors" not in body
+    ((plan,),) = (entry.plans.values() for entry in PLANS.documents.values())
+    raw = (await demo_connection.get_raw_connection()).driver_connection
+    await raw.execute("SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off")
+    explained = "\n".join(row[0] for row in await raw.fetch("EXPLAIN " + plan.sql, *plan.values))
+    assert explained.count("Index Cond: (ROW(name, id) > ROW('K'::text, 0))") >= 2, explained
+    assert "Index Cond: (ROW(name, id) <= ROW('K'::text, 0))" in explained
+    assert "Sort" not in explained and "count(" not in explained
