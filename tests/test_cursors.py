@@ -4,6 +4,7 @@ its own mistake (BAD_USER_INPUT)."""
 
 import base64
 import itertools
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -323,3 +324,60 @@ async def test_a_page_after_a_cursor_reads_the_index_from_there(
     assert explained.count("Index Cond: (ROW(name, id) > ROW('K'::text, 0))") >= 2, explained
     assert "Index Cond: (ROW(name, id) <= ROW('K'::text, 0))" in explained
     assert "Sort" not in explained and "count(" not in explained
+
+
+JSON_SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**70), 2**70),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=12),
+    st.sampled_from(["0", "-1", "2147483648", "2020-02-30", "1e5", "5000.00", "Köln", "\x00"]),
+)
+# (field with its order, the name its cursors hold, how many key values they hold)
+KEYS = [
+    ("cities", "Query.cities", 2),
+    ("cities(orderBy: POPULATION_DESC)", "Query.cities:population_desc", 3),
+    ('state(code: "NW") { cities(orderBy: JOINED_ON)', "State.cities:joined_on", 3),
+    ("fundings(orderBy: AMOUNT_DESC)", "Query.fundings:amount_desc", 3),
+]
+
+
+@st.composite
+def hostile_cursors(draw: st.DrawFn, name: str, size: int) -> str:
+    """Cursors of a connection's form holding any values, and anything else base64 holds."""
+    values = draw(st.lists(JSON_SCALARS, min_size=size - 1, max_size=size + 1))
+    arrays = [[1, name, *values], [draw(JSON_SCALARS), name, *values], values]
+    text = draw(st.one_of(st.sampled_from(arrays).map(json.dumps), st.text(max_size=40)))
+    return draw(st.sampled_from([encoded(text), text]))
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    key=st.sampled_from(KEYS),
+    data=st.data(),
+    argument=st.sampled_from(["after", "before"]),
+    compiled=st.booleans(),
+)
+async def test_no_cursor_is_more_than_the_clients_mistake(
+    demo_connection: AsyncConnection,
+    key: tuple[str, str, int],
+    data: st.DataObject,
+    argument: str,
+    compiled: bool,
+) -> None:
+    """Whatever a cursor holds, the answer is a page or BAD_USER_INPUT, on both paths."""
+    field, name, size = key
+    value = data.draw(hostile_cursors(name, size))
+    arguments = f"first: 3, {argument}: $cursor"
+    opened = f"{field[:-1]}, {arguments})" if field.endswith(")") else f"{field}({arguments})"
+    closing = " }" if "{" in field else ""
+    query = f"query($cursor: String) {{ {opened} {{ totalCount }}{closing} }}"
+    body = await ask(demo_connection, compiled, query, {"cursor": value})
+    codes = {error.get("extensions", {}).get("code") for error in body.get("errors", [])}
+    assert codes <= {"BAD_USER_INPUT"}, body
