@@ -411,57 +411,92 @@ class Compiler:
 
         The page's rows are read in order from its cursor on, forward, or backward for `last`,
         so that PostgreSQL reads an index in that order from the cursor's key, or sorts with a
-        bound, and stops after the page; with pageInfo one row more, which tells whether more
-        follow. Their numbers, from 1 in reading order, come after the limit. Forward, the
-        edges are aggregated in the order the rows come in, which no sort, join or grouping
-        changes here: aggregating in order by the number instead would sort every page once
-        more. The total, where selected, is counted on its own; nothing else needs it. The
-        subquery is anonymous: the count refers to the parent's rows, which a subquery of the
-        same name around it would hide.
+        bound, and stops after the page. The total, where selected, is counted on its own;
+        nothing else needs it. The subqueries are anonymous: the count refers to the parent's
+        rows, which a subquery of the same name around it would hide.
         """
         arguments = self.arguments(field_def, details)
         keyset, where = self.page_arguments(name, strawberry_field, relation, arguments)
         if keyset.first is not None and keyset.last is not None:
             raise NotCompilable("first and last together")
-        forward = keyset.last is None
-        size = keyset.first if keyset.first is not None else keyset.last
-        assert size is not None, "a page has a size"
         rows, scope = self.related_rows(relation, parent, where)
         connection_type = object_type_of(field_def)
-        selected = {
-            sub[0].node.name.value for _key, sub in self.subfields(connection_type, details)
-        }
+        selected = {sub[0].node.name.value for _, sub in self.subfields(connection_type, details)}
+        total = self.total(rows, selected)
         ordered = rows.where(*keyset.bounds(scope.adapt)).order_by(
-            *keyset.key.order_by(scope.adapt, forward)
+            *keyset.key.order_by(scope.adapt, keyset.forward)
         )
-        limited = ordered.limit(fixed(size + 1 if "pageInfo" in selected else size)).subquery()
-        numbered = select(limited, func.row_number().over().label("number")).subquery()
-        page_scope = Scope(scope.model, aliased(scope.model, numbered), ClauseAdapter(numbered))
-        number = numbered.c["number"]
-        in_page = number <= size
+        if keyset.forward and "pageInfo" not in selected:
+            limited = ordered.limit(fixed(keyset.size)).subquery()
+            page = self.page_of_rows(connection_type, details, limited, scope, keyset, total)
+            return self.connection_object(connection_type, details, page, {})
+        # One row more than the page holds tells whether more follow in reading order.
+        limited = ordered.limit(fixed(keyset.size + 1)).subquery()
+        page = self.numbered_page(connection_type, details, limited, scope, keyset, total)
+        info = keyset_page_info(keyset, rows, scope, page)
+        return self.connection_object(connection_type, details, page, info)
+
+    def page_of_rows(
+        self,
+        connection_type: GraphQLObjectType,
+        details: FieldDetailsList,
+        limited: Any,
+        scope: Scope,
+        keyset: Keyset,
+        total: Any,
+    ) -> Any:
+        """The aggregated page (columns `edges` and `total`) of rows that are all the page's,
+        in order (`limited`). The edges are aggregated in the order the rows come in, which no
+        sort, join or grouping changes here: aggregating in order by a number instead would
+        sort every page once more."""
+        page_scope = Scope(scope.model, aliased(scope.model, limited), ClauseAdapter(limited))
         cursor = keyset.key.cursor(page_scope.adapt)
         edge = self.edge(connection_type, details, page_scope, cursor)
-        in_order = number if forward else number.desc()
-        edges = func.json_agg(edge.value if forward else aggregate_order_by(edge.value, in_order))
-        cursors = array_agg(aggregate_order_by(cursor, in_order)).filter(in_page)
-        total = (
-            select(func.count()).select_from(rows.subquery()).scalar_subquery()
-            if "totalCount" in selected
-            else null()
+        return (
+            select(func.json_agg(edge.value).label("edges"), total.label("total"))
+            .select_from(edge.beside(limited))
+            .subquery("page")
         )
-        page = (
+
+    def numbered_page(
+        self,
+        connection_type: GraphQLObjectType,
+        details: FieldDetailsList,
+        limited: Any,
+        scope: Scope,
+        keyset: Keyset,
+        total: Any,
+    ) -> Any:
+        """The aggregated page of rows read in order (`limited`), numbered from 1 after the
+        limit, of which the first `size` are the page's: columns `edges`, `total`, `size`
+        (the page's rows), `read` (all rows read) and the page's `cursors`, in order. Read
+        backward (`last`), its rows are aggregated in the reverse order of their numbers."""
+        read = select(limited, func.row_number().over().label("number")).subquery()
+        number = read.c["number"]
+        in_page = number <= keyset.size
+        in_order = number if keyset.forward else number.desc()
+        page_scope = Scope(scope.model, aliased(scope.model, read), ClauseAdapter(read))
+        cursor = keyset.key.cursor(page_scope.adapt)
+        edge = self.edge(connection_type, details, page_scope, cursor)
+        edges = aggregate_order_by(edge.value, in_order) if not keyset.forward else edge.value
+        return (
             select(
-                edges.filter(in_page).label("edges"),
+                func.json_agg(edges).filter(in_page).label("edges"),
                 total.label("total"),
                 func.count().filter(in_page).label("size"),
                 func.count().label("read"),
-                cursors.label("cursors"),
+                array_agg(aggregate_order_by(cursor, in_order)).filter(in_page).label("cursors"),
             )
-            .select_from(edge.beside(numbered))
+            .select_from(edge.beside(read))
             .subquery("page")
         )
-        info = keyset_page_info(keyset, rows, scope, page, forward, size)
-        return self.connection_object(connection_type, details, page, info)
+
+    @staticmethod
+    def total(rows: Select[Any], selected: set[str]) -> Any:
+        """The number of all rows of a connection where totalCount is selected, else null."""
+        if "totalCount" not in selected:
+            return null()
+        return select(func.count()).select_from(rows.subquery()).scalar_subquery()
 
     def page(
         self,
@@ -616,9 +651,7 @@ def offset_page_info(page: Any, window: Window) -> dict[str, Any]:
     }
 
 
-def keyset_page_info(
-    keyset: Keyset, rows: Select[Any], scope: Scope, page: Any, forward: bool, size: int
-) -> dict[str, Any]:
+def keyset_page_info(keyset: Keyset, rows: Select[Any], scope: Scope, page: Any) -> dict[str, Any]:
     """The SQL of pageInfo's fields of a connection page from its aggregated page: columns
     `size` (its rows), `read` (with one more where more follow in reading order), and the
     `cursors` of its rows, in order.
@@ -633,10 +666,11 @@ def keyset_page_info(
         return false() if isinstance(condition, False_) else rows.where(condition).exists()
 
     empty = page.c.size == 0
-    more = page.c.read > size  # a row beyond the page was read
+    more = page.c.read > keyset.size  # a row beyond the page was read
     earlier = any_row(keyset.up_to_after(scope.adapt))
     later = any_row(keyset.from_before(scope.adapt))
     past_after = rows.where(*keyset.bounds_after(scope.adapt)).exists()
+    forward = keyset.forward
     has_next = case((empty, past_after), else_=or_(more, later) if forward else later)
     has_previous = earlier if forward else or_(earlier, and_(~empty, more))
     return {

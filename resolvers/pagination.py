@@ -343,6 +343,18 @@ class Keyset:
             before=None if before is None else key.decode(before, "before"),
         )
 
+    @property
+    def forward(self) -> bool:
+        """Whether the page is read from its start (`first`) or from its end (`last`)."""
+        return self.last is None
+
+    @property
+    def size(self) -> int:
+        """How many rows the page holds at most (compiled pages ask `first` or `last`)."""
+        size = self.first if self.first is not None else self.last
+        assert size is not None, "a page has a size"
+        return size
+
     def bounds(self, adapt: Adapt) -> list[ColumnElement[bool]]:
         """SQL: the row lies between the cursors (a `before` earlier than `after`: none)."""
         conditions = self.bounds_after(adapt)
