@@ -114,11 +114,8 @@ def is_offset_cursor(cursor: str) -> bool:
         prefix, offset = from_base64(cursor)
     except (ValueError, TypeError):
         return False
-    return (
-        prefix == PREFIX
-        and re.fullmatch("[0-9]{1,10}", offset) is not None
-        and (int(offset) <= MAX_OFFSET)
-    )
+    digits = re.fullmatch("[0-9]{1,10}", offset) is not None
+    return prefix == PREFIX and digits and int(offset) <= MAX_OFFSET
 
 
 def offset_cursor(offset: int) -> str:

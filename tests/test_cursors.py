@@ -381,3 +381,18 @@ async def test_no_cursor_is_more_than_the_clients_mistake(
     body = await ask(demo_connection, compiled, query, {"cursor": value})
     codes = {error.get("extensions", {}).get("code") for error in body.get("errors", [])}
     assert codes <= {"BAD_USER_INPUT"}, body
+
+
+@BOTH_PATHS
+async def test_search_refuses_an_offset_beyond_any_list(
+    demo_connection: AsyncConnection, compiled: bool
+) -> None:
+    """Finding 7 for search, which keeps offset cursors: an offset beyond int64 was an
+    internal error."""
+    query = 'query($c: String) { search(text: "Familie", after: $c) { totalCount } }'
+    huge = encoded("arrayconnection:99999999999999999999999")
+    body = await ask(demo_connection, compiled, query, {"c": huge})
+    (error,) = body["errors"]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT", error
+    body = await ask(demo_connection, compiled, query, {"c": encoded("arrayconnection:3")})
+    assert "errors" not in body
