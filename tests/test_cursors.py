@@ -8,7 +8,7 @@ import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import httpx
@@ -24,6 +24,7 @@ from hub.features import detect
 from resolvers.executor import PLANS
 from server import create_app
 from tests.conftest import sessions_on
+from tests.factories import add_key
 from tests.generated_queries import cursor
 
 _numbers = itertools.count(1)
@@ -396,3 +397,39 @@ async def test_search_refuses_an_offset_beyond_any_list(
     assert error["extensions"]["code"] == "BAD_USER_INPUT", error
     body = await ask(demo_connection, compiled, query, {"c": encoded("arrayconnection:3")})
     assert "errors" not in body
+
+
+async def test_the_audit_log_pages_by_its_timestamps(demo_connection: AsyncConnection) -> None:
+    """An office list ordered by a timestamp (newest first, ties by id) pages without repeats
+    or gaps while entries are written between its pages."""
+    key = await add_key(sessions_on(demo_connection)(), models.Role.ADMIN)
+    entry = {"subject": "test", "role": models.Role.ADMIN, "operation": "o", "entity_type": "T"}
+    moments = [datetime(2026, 1, day % 4 + 1, 12, 0, day, 250, tzinfo=UTC) for day in range(9)]
+    for number, moment in enumerate(moments):
+        values = entry | {"entity_id": str(number), "recorded_at": moment}
+        await demo_connection.execute(insert(models.AuditEntry).values(values))
+    query = """query($after: String) { auditLog(first: 4, after: $after) {
+        pageInfo { hasNextPage endCursor } edges { node { entityId } } } }"""
+    seen: list[str] = []
+    async with client_of(demo_connection, compiled=True) as client:
+        variables: dict[str, Any] = {"after": None}
+        while True:
+            response = await client.post(
+                "/graphql",
+                json={"query": query, "variables": variables},
+                headers={"Authorization": f"Bearer {key}"},
+            )
+            page = response.json()["data"]["auditLog"]
+            ids = (edge["node"]["entityId"] for edge in page["edges"])  # global IDs of `T:<id>`
+            seen += [base64.b64decode(id_).decode().removeprefix("T:") for id_ in ids]
+            newest = datetime(2027, 1, 1, tzinfo=UTC)  # before the cursor: offsets shifted
+            late = entry | {"entity_id": f"late-{len(seen)}", "recorded_at": newest}
+            await demo_connection.execute(insert(models.AuditEntry).values(late))
+            if not page["pageInfo"]["hasNextPage"]:
+                break
+            variables = {"after": page["pageInfo"]["endCursor"]}
+    newest_first = sorted(range(9), key=lambda number: (moments[number], number), reverse=True)
+    assert [name for name in seen if not name.startswith("late")] == [
+        str(number) for number in newest_first
+    ]
+    assert len(seen) == len(set(seen))
