@@ -36,6 +36,7 @@ from sqlalchemy import (
     bindparam,
     case,
     cast,
+    false,
     func,
     inspect,
     literal,
@@ -45,7 +46,7 @@ from sqlalchemy import (
     select,
     true,
 )
-from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.dialects.postgresql import aggregate_order_by, array_agg
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import True_
 from sqlalchemy.sql.util import ClauseAdapter
@@ -55,7 +56,7 @@ from strawberry.relay.types import PREFIX
 from strawberry.types.arguments import convert_arguments
 from strawberry.types.base import StrawberryObjectDefinition
 
-from resolvers.pagination import Window
+from resolvers.pagination import Keyset, Window, sort_key
 from resolvers.permissions import FORBIDDEN_KEY, Sees, guard_of
 from resolvers.plans import VariableParameter, variable_uses
 from resolvers.sources import SOURCE, Computed, Lookup, Planned, Relation, Variant
@@ -207,7 +208,7 @@ class Compiler:
         if isinstance(source, Lookup):
             return self.lookup(field_def, details, source)
         if isinstance(source, Relation):
-            return self.relation(strawberry_field, field_def, details, source, scope)
+            return self.relation(parent_type, strawberry_field, field_def, details, source, scope)
         if isinstance(source, Variant) and scope is not None:
             return self.variant(field_def, details, source, scope)
         if isinstance(source, Computed) and scope is not None:
@@ -348,6 +349,7 @@ class Compiler:
 
     def relation(
         self,
+        parent_type: GraphQLObjectType,
         strawberry_field: Any,
         field_def: Any,
         details: FieldDetailsList,
@@ -360,7 +362,8 @@ class Compiler:
         if not isinstance(named, GraphQLObjectType):
             raise NotCompilable(named.name)
         if named.name.endswith("Connection"):
-            return self.connection(strawberry_field, field_def, details, relation, parent)
+            name = f"{parent_type.name}.{details[0].node.name.value}"
+            return self.connection(name, strawberry_field, field_def, details, relation, parent)
         rows, scope = self.related_rows(relation, parent)
         row = self.object_row(named, self.subfields(named, details), scope)
         rows = row.beside(rows)
@@ -396,96 +399,104 @@ class Compiler:
 
     def connection(
         self,
+        name: str,
         strawberry_field: Any,
         field_def: Any,
         details: FieldDetailsList,
         relation: Relation,
         parent: Scope | None,
     ) -> Any:
-        """A Relay connection: one window over the related rows, aggregated into JSON."""
-        arguments = self.arguments(field_def, details)
-        window, where, order_by = self.page_arguments(strawberry_field, arguments)
-        rows, scope = self.related_rows(relation, parent, where)
-        ordering = [scope.adapt(term) for term in (*order_by, *relation.ordering)]
-        if window.end is None:
-            # The last rows of all: numbering them needs every row, and so does the total.
-            number = func.row_number().over(order_by=ordering).label("number")
-            counted = rows.add_columns(number, func.count().over().label("total"))
-            numbered = counted.subquery("numbered")
-            total: Any = func.max(numbered.c["total"])
-        else:
-            total = (
-                select(func.count()).select_from(rows.subquery()).scalar_subquery()
-                if self.needs_total(field_def, details)
-                else null()
-            )
-            if not self.selects_cursors(field_def, details):
-                return self.ordered_page(field_def, details, rows, ordering, total, window, scope)
-            # A page counted from the start whose edges have cursors: the rows up to its end
-            # are numbered after the limit, as in `ordered_page`.
-            limited = rows.order_by(*ordering).limit(fixed(window.end)).subquery()
-            renumbered = [ClauseAdapter(limited).traverse(term) for term in ordering]
-            number = func.row_number().over(order_by=renumbered).label("number")
-            numbered = select(limited, number).subquery()
-        page_scope = Scope(scope.model, aliased(scope.model, numbered), ClauseAdapter(numbered))
-        return self.page(field_def, details, numbered, total, window, page_scope)
+        """A Relay connection (`name`: its type and field): a page of the related rows, read by
+        key, aggregated into JSON.
 
-    def ordered_page(
-        self,
-        field_def: Any,
-        details: FieldDetailsList,
-        rows: Select[Any],
-        ordering: list[Any],
-        total: Any,
-        window: Window,
-        scope: Scope,
-    ) -> Any:
-        """A connection page with an end and without edge cursors: no row needs its number.
-
-        The page's rows are read in order, from its start up to its end, and PostgreSQL
-        stops reading there (an index in that order, or a bounded sort), as long as nothing
-        stands between the sort and the limit. The edges are aggregated in the order the
-        rows come in, which no sort, join or grouping changes here: aggregating in order by
-        the row's number instead would sort every page once more. The page's first and last
-        offsets, for pageInfo, follow from how many rows it holds. The total, where
-        selected, is counted on its own. The subquery is anonymous: the count refers to the
-        parent's rows, which a subquery of the same name around it would hide.
+        The page's rows are read in order from its cursor on, forward, or backward for `last`,
+        so that PostgreSQL reads an index in that order from the cursor's key, or sorts with a
+        bound, and stops after the page. The total, where selected, is counted on its own;
+        nothing else needs it. The subqueries are anonymous: the count refers to the parent's
+        rows, which a subquery of the same name around it would hide.
         """
-        assert window.end is not None, "a page with an end"
-        ordered = rows.order_by(*ordering).limit(fixed(window.end - window.start))
-        limited = (ordered.offset(fixed(window.start)) if window.start else ordered).subquery()
-        page_scope = Scope(scope.model, aliased(scope.model, limited), ClauseAdapter(limited))
+        arguments = self.arguments(field_def, details)
+        keyset, where = self.page_arguments(name, strawberry_field, relation, arguments)
+        if keyset.first is not None and keyset.last is not None:
+            raise NotCompilable("first and last together")
+        rows, scope = self.related_rows(relation, parent, where)
         connection_type = object_type_of(field_def)
-        edge = self.edge(connection_type, details, page_scope, None)
-        count = func.count()
-        page = (
-            select(
-                func.json_agg(edge.value).label("edges"),
-                total.label("total"),
-                case((count > 0, window.start + 1)).label("first"),
-                case((count > 0, window.start + count)).label("last"),
-            )
+        selected = {sub[0].node.name.value for _, sub in self.subfields(connection_type, details)}
+        total = self.total(rows, selected)
+        ordered = rows.where(*keyset.bounds(scope.adapt)).order_by(
+            *keyset.key.order_by(scope.adapt, keyset.forward)
+        )
+        if keyset.forward and "pageInfo" not in selected:
+            limited = ordered.limit(fixed(keyset.size)).subquery()
+            page = self.page_of_rows(connection_type, details, limited, scope, keyset, total)
+            return self.connection_object(connection_type, details, page, {})
+        # One row more than the page holds tells whether more follow in reading order.
+        limited = ordered.limit(fixed(keyset.size + 1)).subquery()
+        page = self.numbered_page(connection_type, details, limited, scope, keyset, total)
+        info = keyset_page_info(keyset, rows, scope, page)
+        return self.connection_object(connection_type, details, page, info)
+
+    def page_of_rows(
+        self,
+        connection_type: GraphQLObjectType,
+        details: FieldDetailsList,
+        limited: Any,
+        scope: Scope,
+        keyset: Keyset,
+        total: Any,
+    ) -> Any:
+        """The aggregated page (columns `edges` and `total`) of rows that are all the page's,
+        in order (`limited`). The edges are aggregated in the order the rows come in, which no
+        sort, join or grouping changes here: aggregating in order by a number instead would
+        sort every page once more."""
+        page_scope = Scope(scope.model, aliased(scope.model, limited), ClauseAdapter(limited))
+        cursor = keyset.key.cursor(page_scope.adapt)
+        edge = self.edge(connection_type, details, page_scope, cursor)
+        return (
+            select(func.json_agg(edge.value).label("edges"), total.label("total"))
             .select_from(edge.beside(limited))
             .subquery("page")
         )
-        return self.connection_object(connection_type, details, page, window)
 
-    def selects_cursors(self, field_def: Any, details: FieldDetailsList) -> bool:
-        """Whether a connection's selection asks for its edges' cursors."""
-        connection_type = object_type_of(field_def)
-        edge_type = object_type_of(connection_type.fields["edges"])
-        return any(
-            edge[0].node.name.value == "cursor"
-            for _key, sub in self.subfields(connection_type, details)
-            if sub[0].node.name.value == "edges"
-            for _edge_key, edge in self.subfields(edge_type, sub)
+    def numbered_page(
+        self,
+        connection_type: GraphQLObjectType,
+        details: FieldDetailsList,
+        limited: Any,
+        scope: Scope,
+        keyset: Keyset,
+        total: Any,
+    ) -> Any:
+        """The aggregated page of rows read in order (`limited`), numbered from 1 after the
+        limit, of which the first `size` are the page's: columns `edges`, `total`, `size`
+        (the page's rows), `read` (all rows read) and the page's `cursors`, in order. Read
+        backward (`last`), its rows are aggregated in the reverse order of their numbers."""
+        read = select(limited, func.row_number().over().label("number")).subquery()
+        number = read.c["number"]
+        in_page = number <= keyset.size
+        in_order = number if keyset.forward else number.desc()
+        page_scope = Scope(scope.model, aliased(scope.model, read), ClauseAdapter(read))
+        cursor = keyset.key.cursor(page_scope.adapt)
+        edge = self.edge(connection_type, details, page_scope, cursor)
+        edges = aggregate_order_by(edge.value, in_order) if not keyset.forward else edge.value
+        return (
+            select(
+                func.json_agg(edges).filter(in_page).label("edges"),
+                total.label("total"),
+                func.count().filter(in_page).label("size"),
+                func.count().label("read"),
+                array_agg(aggregate_order_by(cursor, in_order)).filter(in_page).label("cursors"),
+            )
+            .select_from(edge.beside(read))
+            .subquery("page")
         )
 
-    def needs_total(self, field_def: Any, details: FieldDetailsList) -> bool:
-        """Whether a connection's selection needs the number of all its rows: anything but
-        its edges (totalCount, pageInfo) does."""
-        selected = self.subfields(object_type_of(field_def), details)
-        return any(sub[0].node.name.value not in ("edges", "__typename") for _key, sub in selected)
+    @staticmethod
+    def total(rows: Select[Any], selected: set[str]) -> Any:
+        """The number of all rows of a connection where totalCount is selected, else null."""
+        if "totalCount" not in selected:
+            return null()
+        return select(func.count()).select_from(rows.subquery()).scalar_subquery()
 
     def page(
         self,
@@ -503,7 +514,7 @@ class Compiler:
         number = numbered.c["number"]
         in_page = window.contains(number, numbered.c["total"] if window.last is not None else None)
         connection_type = object_type_of(field_def)
-        edge = self.edge(connection_type, details, scope, number)
+        edge = self.edge(connection_type, details, scope, cursor(number - 1))
         page = (
             select(
                 func.json_agg(aggregate_order_by(edge.value, number))
@@ -517,30 +528,32 @@ class Compiler:
             .where(or_(number == 1, in_page))
             .subquery("page")
         )
-        return self.connection_object(connection_type, details, page, window)
+        return self.connection_object(
+            connection_type, details, page, offset_page_info(page, window)
+        )
 
     def connection_object(
         self,
         connection_type: GraphQLObjectType,
         details: FieldDetailsList,
         page: Any,
-        window: Window,
+        info: dict[str, Any],
     ) -> Any:
-        """A connection's JSON from its aggregated page: columns `edges`, `total`, and the
-        numbers (from 1) of the page's `first` and `last` rows, null for an empty page."""
+        """A connection's JSON from its aggregated page (columns `edges` and `total`) and the
+        SQL of its pageInfo's fields (`info`)."""
         pairs = [
-            (key, self.connection_field(connection_type, sub, page, window))
+            (key, self.connection_field(connection_type, sub, page, info))
             for key, sub in self.subfields(connection_type, details)
         ]
         return select(json_object(pairs)).select_from(page).scalar_subquery()
 
     def page_arguments(
-        self, strawberry_field: Any, arguments: dict[str, Any]
-    ) -> tuple[Window, tuple[Any, ...], tuple[Any, ...]]:
-        """The window, filter conditions and ordering the arguments ask for."""
+        self, name: str, strawberry_field: Any, relation: Relation, arguments: dict[str, Any]
+    ) -> tuple[Keyset, tuple[Any, ...]]:
+        """The page and filter conditions the arguments ask for."""
         try:
-            window = Window.from_arguments(
-                None,  # type: ignore[arg-type]
+            keyset = Keyset.from_arguments(
+                sort_key(name, relation, arguments.get("orderBy")),
                 first=arguments.get("first"),
                 after=arguments.get("after"),
                 last=arguments.get("last"),
@@ -552,8 +565,7 @@ class Compiler:
         except GraphQLError as error:
             # The resolver path raises the same error, located and in its place.
             raise NotCompilable(error.message) from None
-        order = arguments.get("orderBy")
-        return window, where, order.ordering() if order else ()
+        return keyset, where
 
     def filter_input(self, strawberry_field: Any, arguments: dict[str, Any]) -> Any:
         """The `filter` argument as the resolver receives it: an instance of its input class."""
@@ -572,9 +584,10 @@ class Compiler:
         connection_type: GraphQLObjectType,
         details: FieldDetailsList,
         scope: Any,
-        number: Any,
+        cursor: Any,
     ) -> "JSONRow":
-        """One edge's JSON (cursor and node, as selected) for each row of the page."""
+        """One edge's JSON (cursor and node, as selected) for each row of the page; `cursor`
+        is the SQL of its row's cursor."""
         pairs: list[tuple[str, Any]] = []
         node: JSONRow | None = None
         edge_type = object_type_of(connection_type.fields["edges"])
@@ -585,7 +598,7 @@ class Compiler:
             for key, sub in self.subfields(edge_type, edges_details):
                 name = sub[0].node.name.value
                 if name == "cursor":
-                    value: Any = cursor(number - 1)
+                    value: Any = cursor
                 elif name == "node" and isinstance(node_type, GraphQLObjectType):
                     node = self.object_row(node_type, self.subfields(node_type, sub), scope)
                     value = node.value
@@ -599,9 +612,10 @@ class Compiler:
         connection_type: GraphQLObjectType,
         details: FieldDetailsList,
         page: Any,
-        window: Window,
+        info: dict[str, Any],
     ) -> Any:
-        """totalCount, edges or pageInfo of a connection, from its aggregated page."""
+        """totalCount, edges or pageInfo of a connection, from its aggregated page and the SQL
+        of pageInfo's fields."""
         name = details[0].node.name.value
         total = func.coalesce(page.c.total, 0)
         if name == "totalCount":
@@ -615,19 +629,56 @@ class Compiler:
         if name != "pageInfo":
             raise NotCompilable(f"{connection_type.name}.{name}")
         info_type = object_type_of(connection_type.fields["pageInfo"])
-        first_offset = func.coalesce(page.c.first - 1, window.start)
-        next_offset = func.coalesce(page.c.last, window.start)
-        values = {
-            "hasNextPage": next_offset < total,
-            "hasPreviousPage": and_(first_offset > 0, first_offset <= total),
-            "startCursor": case((page.c.first.is_(None), null()), else_=cursor(page.c.first - 1)),
-            "endCursor": case((page.c.last.is_(None), null()), else_=cursor(page.c.last - 1)),
-            "__typename": literal(info_type.name),
-        }
+        values = {**info, "__typename": literal(info_type.name)}
         pairs = [
             (key, values[sub[0].node.name.value]) for key, sub in self.subfields(info_type, details)
         ]
         return json_object(pairs)
+
+
+def offset_page_info(page: Any, window: Window) -> dict[str, Any]:
+    """The SQL of pageInfo's fields of an offset page (search) from its aggregated page:
+    columns `total`, and the numbers (from 1) of its `first` and `last` rows, null for an
+    empty page."""
+    total = func.coalesce(page.c.total, 0)
+    first_offset = func.coalesce(page.c.first - 1, window.start)
+    next_offset = func.coalesce(page.c.last, window.start)
+    return {
+        "hasNextPage": next_offset < total,
+        "hasPreviousPage": and_(first_offset > 0, first_offset <= total),
+        "startCursor": case((page.c.first.is_(None), null()), else_=cursor(page.c.first - 1)),
+        "endCursor": case((page.c.last.is_(None), null()), else_=cursor(page.c.last - 1)),
+    }
+
+
+def keyset_page_info(keyset: Keyset, rows: Select[Any], scope: Scope, page: Any) -> dict[str, Any]:
+    """The SQL of pageInfo's fields of a connection page from its aggregated page: columns
+    `size` (its rows), `read` (with one more where more follow in reading order), and the
+    `cursors` of its rows, in order.
+
+    Whether rows lie before and after a page is asked where the cursors cannot tell: each an
+    EXISTS of the related rows up to `after`, from `before` on, or past `after` (an empty
+    page), which an index answers by reading a row. The answers are those of the resolver
+    path (`Page`), which numbers all rows.
+    """
+
+    def any_row(condition: Any) -> Any:
+        return false() if isinstance(condition, False_) else rows.where(condition).exists()
+
+    empty = page.c.size == 0
+    more = page.c.read > keyset.size  # a row beyond the page was read
+    earlier = any_row(keyset.up_to_after(scope.adapt))
+    later = any_row(keyset.from_before(scope.adapt))
+    past_after = rows.where(*keyset.bounds_after(scope.adapt)).exists()
+    forward = keyset.forward
+    has_next = case((empty, past_after), else_=or_(more, later) if forward else later)
+    has_previous = earlier if forward else or_(earlier, and_(~empty, more))
+    return {
+        "hasNextPage": has_next,
+        "hasPreviousPage": has_previous,
+        "startCursor": page.c.cursors[1],
+        "endCursor": page.c.cursors[func.cardinality(page.c.cursors)],
+    }
 
 
 def new_scope(model: Any) -> Scope:

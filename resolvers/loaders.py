@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, select
 from strawberry.dataloader import DataLoader
 
-from resolvers.pagination import Page, Window, page_statement
+from resolvers.pagination import Keyset, Page, page_statement
 from resolvers.sources import Computed, Relation, SqlColumn
 
 Fetch = Callable[[Select[Any]], Awaitable[Sequence[Any]]]
@@ -52,23 +52,23 @@ class Loaders:
     def page(
         self,
         relation: Relation,
-        window: Window,
+        keyset: Keyset,
         where: tuple[ColumnElement[bool], ...] = (),
-        order_by: tuple[ColumnElement[Any], ...] = (),
         arguments: Hashable = (),
     ) -> DataLoader[Hashable, Page]:
-        """Each parent's page of related rows; `arguments` identifies `where` and `order_by`."""
+        """Each parent's page of related rows; `arguments` identifies `where`."""
 
         async def load(parents: list[Any]) -> list[Page]:
-            pages = {parent: Page(window) for parent in parents}
-            statement = page_statement(relation, parents, window, where, order_by)
-            for row, parent, number, total, in_page in await self.fetch(statement):
-                pages[parent].total = total
+            pages = {parent: Page(0) for parent in parents}
+            statement = page_statement(relation, parents, keyset, where)
+            for row, parent, number, total, start, cursor, in_page in await self.fetch(statement):
+                page = pages[parent]
+                page.total, page.start = total, start
                 if in_page:
-                    pages[parent].rows.append((number - 1, row))
+                    page.rows.append((number - 1, row, cursor))
             return [pages[parent] for parent in parents]
 
-        return self.loader(("page", id(relation), window, arguments), load)
+        return self.loader(("page", id(relation), keyset, arguments), load)
 
     def computed(self, computed: Computed) -> DataLoader[Hashable, Any]:
         """The computed value of each row, by primary key."""

@@ -31,7 +31,7 @@ from sqlalchemy.dialects.postgresql import DOUBLE_PRECISION, REGCONFIG, TSQUERY,
 import models
 from resolvers.compiler import Compiler, NotCompilable, Values, unwrap
 from resolvers.context import Context
-from resolvers.pagination import Page, Window
+from resolvers.pagination import Page, Window, offset_cursor
 from resolvers.sources import SqlColumn
 
 MAX_TEXT_LENGTH = 200
@@ -253,7 +253,7 @@ class Hit:
 
 async def search(context: Context, text: SearchText, window: Window) -> Page:
     """The window's hits, best first; their rows load in one statement per kind."""
-    page = Page(window)
+    page = Page(window.start)
     in_window = []
     for ranked in await context.rows(search_statement(text, window, context.features.trigram)):
         page.total = ranked.total
@@ -261,7 +261,12 @@ async def search(context: Context, text: SearchText, window: Window) -> Page:
             in_window.append(ranked)
     rows = await _load(context, [(ranked.kind, ranked.id) for ranked in in_window])
     page.rows = [
-        (ranked.number - 1, Hit(rows[ranked.kind, ranked.id], ranked.rank)) for ranked in in_window
+        (
+            ranked.number - 1,
+            Hit(rows[ranked.kind, ranked.id], ranked.rank),
+            offset_cursor(ranked.number - 1),
+        )
+        for ranked in in_window
     ]
     return page
 

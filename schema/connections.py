@@ -6,7 +6,7 @@ import strawberry
 from strawberry import relay
 
 from resolvers.context import Info
-from resolvers.pagination import Page, Window
+from resolvers.pagination import Keyset, Page
 
 
 @strawberry.type(description="A page of a list, with cursors to move on and the total count.")
@@ -29,20 +29,24 @@ class Connection(relay.Connection[relay.NodeType]):
         **kwargs: Any,
     ) -> Self:
         """Fetch the page the arguments ask for; `nodes` is the field's ConnectionRequest."""
-        window = Window.from_arguments(
-            info, first=first, after=after, last=last, before=before, max_results=max_results
+        keyset = Keyset.from_arguments(
+            nodes.key,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+            max_results=max_results or info.schema.config.relay_max_results,
         )
-        page = await nodes.page(info, window)
-        edges = [relay.Edge(cursor=page.cursor(offset), node=row) for offset, row in page.rows]
+        page = await nodes.page(info, keyset)
+        edges = [relay.Edge(cursor=cursor, node=row) for _, row, cursor in page.rows]
         return cls(edges=edges, page_info=page_info_of(page), total_count=page.total)
 
 
 def page_info_of(page: Page) -> relay.PageInfo:
     """Relay's page info of a page: whether more lies either side, and the end cursors."""
-    offsets = [offset for offset, _ in page.rows]
     return relay.PageInfo(
         has_next_page=page.has_next_page,
         has_previous_page=page.has_previous_page,
-        start_cursor=page.cursor(offsets[0]) if offsets else None,
-        end_cursor=page.cursor(offsets[-1]) if offsets else None,
+        start_cursor=page.rows[0][2] if page.rows else None,
+        end_cursor=page.rows[-1][2] if page.rows else None,
     )

@@ -18,7 +18,7 @@ from strawberry.extensions import FieldExtension
 
 from hub.config import Settings
 from resolvers.context import Info
-from resolvers.pagination import Window
+from resolvers.pagination import Keyset, SortKey, sort_key
 from resolvers.sources import SOURCE, Computed, Lookup, Relation
 from schema.connections import Connection
 
@@ -118,14 +118,12 @@ class ConnectionRequest:
     relation: Relation
     parent: Hashable
     where: tuple[ColumnElement[bool], ...]
-    order_by: tuple[ColumnElement[Any], ...]
+    key: SortKey
     arguments: Hashable
 
-    async def page(self, info: Info, window: Window) -> Any:
+    async def page(self, info: Info, keyset: Keyset) -> Any:
         """This parent's page, batched with the pages of its siblings."""
-        loader = info.context.loaders.page(
-            self.relation, window, self.where, self.order_by, self.arguments
-        )
+        loader = info.context.loaders.page(self.relation, keyset, self.where, self.arguments)
         return await loader.load(self.parent)
 
 
@@ -194,8 +192,8 @@ def _connection(
             relation=relation,
             parent=relation.parent_value(root),
             where=tuple(filter_input.conditions()) if filter_input else (),
-            order_by=order.ordering() if order else (),
-            arguments=(repr(filter_input), order),
+            key=sort_key(f"{info.path.typename}.{info.field_name}", relation, order),
+            arguments=repr(filter_input),
         )
 
     parameters = [_parameter("root"), _parameter("info", Info)]

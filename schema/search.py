@@ -52,8 +52,7 @@ class SearchConnection:
     def from_page(cls, page: Page) -> Self:
         """The connection of a page of `resolvers.search.Hit`s."""
         edges = [
-            SearchEdge(cursor=page.cursor(offset), node=hit.row, rank=hit.rank)
-            for offset, hit in page.rows
+            SearchEdge(cursor=cursor, node=hit.row, rank=hit.rank) for _, hit, cursor in page.rows
         ]
         return cls(edges=edges, page_info=page_info_of(page), total_count=page.total)
 

@@ -6,6 +6,7 @@ an inline fragment; arguments come from the demo data's real values plus some th
 """
 
 import base64
+import json
 from datetime import date
 from typing import Any
 
@@ -20,6 +21,10 @@ from graphql import (
     GraphQLUnionType,
 )
 from hypothesis import strategies as st
+from sqlalchemy import Date, Integer, Numeric, String
+
+from resolvers.pagination import sort_key
+from resolvers.sources import SOURCE, Relation
 
 MAX_DEPTH = 3
 MAX_FIELDS = 4
@@ -74,11 +79,48 @@ VALUES: dict[str, st.SearchStrategy[Any]] = {
     "ids": st.lists(st.sampled_from(["Q2l0eTox", "U3RhdGU6Tlc=", "RnVuZGVyOjM=", "bm9wZQ=="])),
     "id": st.sampled_from(["Q2l0eTox", "U3RhdGU6Tlc=", "QWN0b3I6MTA=", "bm9wZQ=="]),
 }
-CURSORS = st.one_of(
-    st.none(),
-    st.integers(0, 40).map(lambda n: base64.b64encode(f"arrayconnection:{n}".encode()).decode()),
-    st.just("not-a-cursor"),
+# Offset cursors, search's own (and once those of every connection): within and beyond int64.
+OFFSET_CURSORS = st.one_of(st.integers(0, 40), st.just(10**23)).map(
+    lambda n: base64.b64encode(f"arrayconnection:{n}".encode()).decode()
 )
+# The text of a sort key's value, by the value's type: real values, others between them, and
+# some no row can have (out of range, or of another type).
+KEY_VALUES: list[tuple[type, st.SearchStrategy[str | None]]] = [
+    (Integer, st.sampled_from(["0", "3", "58", "100000", "-1", "2147483648", "x"])),
+    (Numeric, st.sampled_from(["0", "5000.00", "25000", "1e5"])),
+    (Date, st.sampled_from(["2020-01-01", "2023-06-30", "2031-12-31", "2020-13-45"])),
+    (String, st.sampled_from(["", "A", "Apolda", "Königswinter", "zzz", "Ä\u0000"])),
+]
+
+
+def key_value(sql_type: Any) -> st.SearchStrategy[str | None]:
+    """The text of a sort key's value of `sql_type`, or null."""
+    values = next(values for kind, values in KEY_VALUES if isinstance(sql_type, kind))
+    return st.one_of(st.none(), values)
+
+
+def cursors(connection: str, field: Any, order: Any) -> st.SearchStrategy[str | None]:
+    """Cursors for a connection field (`connection`: its type and field) in an order: of
+    its own form at any position, of another connection, of old, and none at all."""
+    relation = field.extensions["strawberry-definition"].metadata.get(SOURCE)
+    others = st.sampled_from(["not-a-cursor", cursor("Query.cities", "A", "1")])
+    if not isinstance(relation, Relation):  # search: offset cursors
+        return st.one_of(st.none(), OFFSET_CURSORS, others)
+    enum = named(field.args["orderBy"].type).wrapped_cls[order] if order else None
+    key = sort_key(connection, relation, enum)
+    own = st.tuples(*(key_value(term.expression.type) for term in key.terms))
+    return st.one_of(
+        st.none(), own.map(lambda values: cursor(key.name, *values)), OFFSET_CURSORS, others
+    )
+
+
+def cursor(name: str, *key: str | None) -> str:
+    """A cursor of the connection and order `name` at the position of `key` (the sort key's
+    values as text), in the format of resolvers.pagination.SortKey, whether a row has that
+    key or not: a forged cursor, which a client may send as well as one it was given."""
+    return base64.b64encode(json.dumps([1, name, *key]).encode()).decode()
+
+
 DATES = st.dates(date(2010, 1, 1), date(2027, 12, 31)).map(str)
 
 
@@ -128,9 +170,9 @@ def input_value(draw: st.DrawFn, name: str, graphql_type: Any) -> Any:
 
 
 @st.composite
-def arguments(draw: st.DrawFn, field_name: str, field: Any) -> str:
-    """The argument list of one field, possibly empty."""
-    parts = []
+def arguments(draw: st.DrawFn, owner: str, field_name: str, field: Any) -> str:
+    """The argument list of one field of the type `owner`, possibly empty."""
+    parts, order = [], None
     for arg_name, arg in field.args.items():
         required = isinstance(arg.type, GraphQLNonNull)
         if not required and not draw(st.booleans()):
@@ -138,9 +180,11 @@ def arguments(draw: st.DrawFn, field_name: str, field: Any) -> str:
         if arg_name == "slug":
             value: Any = draw(st.sampled_from(SLUGS.get(field_name, ["nothing"])))
         elif arg_name in ("after", "before"):
-            value = draw(CURSORS)
+            value = draw(cursors(f"{owner}.{field_name}", field, order))
         else:
             value = draw(input_value(arg_name, arg.type))
+        if arg_name == "orderBy":
+            order = value
         if value is None and required:
             value = "Stiftung"
         parts.append(f"{arg_name}: {literal(value, arg.type)}")
@@ -177,7 +221,7 @@ def field_selection(
 ) -> str:
     """One field with its arguments, an alias sometimes, and its subselection."""
     field = owner.fields[name]
-    text = name + draw(arguments(name, field))
+    text = name + draw(arguments(owner.name, name, field))
     if draw(st.integers(0, 5)) == 0:
         text = f"{name}Alias: {text}"
     target = named(field.type)

@@ -24,7 +24,7 @@ from schema import schema
 from server import create_app
 from tests.conftest import sessions_on
 from tests.factories import add_key
-from tests.generated_queries import queries
+from tests.generated_queries import cursor, queries
 from tests.test_read_api import TRAVERSALS
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "docs" / "queries"
@@ -53,34 +53,38 @@ COMPILED = {
     ),
     "state lookup in any case": ('{ state(code: "rp") { code cities { totalCount } } }', {}),
     "forward page with cursors": (
-        """{ cities(first: 7, after: "YXJyYXljb25uZWN0aW9uOjQ=") { totalCount
+        """query($after: String) { cities(first: 7, after: $after) { totalCount
             pageInfo { hasNextPage hasPreviousPage startCursor endCursor __typename }
             edges { cursor node { name } __typename } __typename } }""",
-        {},
+        {"after": cursor("Query.cities", "D", "0")},
     ),
     "forward pages without edge cursors": (
-        """{ m: cities(first: 4, after: "YXJyYXljb25uZWN0aW9uOjI=") { totalCount
+        """query($m: String, $t: String) { m: cities(first: 4, after: $m) { totalCount
             pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
             edges { node { name } } }
-          t: cities(first: 3, after: "YXJyYXljb25uZWN0aW9uOjQ=", orderBy: POPULATION_DESC) {
+          t: cities(first: 3, after: $t, orderBy: POPULATION_DESC) {
             pageInfo { startCursor endCursor } edges { node { name localNetwork {
               actors(first: 2) { pageInfo { hasNextPage endCursor }
               edges { node { name } } } } } } } }""",
-        {},
+        {
+            "m": cursor("Query.cities", "C", "0"),
+            "t": cursor("Query.cities:population_desc", "100000", "A", "0"),
+        },
     ),
     "backward page": (
-        """{ cities(last: 3, before: "YXJyYXljb25uZWN0aW9uOjEw") {
+        """query($before: String) { cities(last: 3, before: $before) {
             pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
             edges { cursor node { slug } } } }""",
-        {},
+        {"before": cursor("Query.cities", "M", "0")},
     ),
     "last of the whole list, and an empty page": (
-        """{ l: cities(last: 2) { pageInfo { hasNextPage hasPreviousPage } edges { node { name } } }
+        """query($end: String) {
+            l: cities(last: 2) { pageInfo { hasNextPage hasPreviousPage } edges { node { name } } }
             e: cities(first: 0) { totalCount pageInfo { hasNextPage hasPreviousPage startCursor
               endCursor } edges { node { name } } }
-            b: cities(first: 5, after: "YXJyYXljb25uZWN0aW9uOjUwMA==") { totalCount
+            b: cities(first: 5, after: $end) { totalCount
               pageInfo { hasNextPage hasPreviousPage } edges { node { name } } } }""",
-        {},
+        {"end": cursor("Query.cities", "zzz", "0")},
     ),
     "variables for page and filter": (
         """query($n: Int, $f: CityFilter, $o: CityOrder) {
@@ -252,11 +256,12 @@ COMPILED |= {
     "statistics of a state": (STATISTICS, {"state": "st"}),
     "statistics of a state without cities": (STATISTICS, {"state": "HB"}),
     "pages of edges only, read up to their end": (
-        """{ cities(first: 3, after: "YXJyYXljb25uZWN0aW9uOjE=", orderBy: POPULATION_DESC) {
+        """query($after: String) {
+             cities(first: 3, after: $after, orderBy: POPULATION_DESC) {
                edges { cursor node { slug localNetwork { actors(first: 2) {
                  edges { node { slug } } } } } } }
              states { cities(first: 2) { edges { node { name } } } } }""",
-        {},
+        {"after": cursor("Query.cities:population_desc", "500000", "A", "0")},
     ),
     "fundings of two scopes and twice of one": (
         """{ nw: statistics(state: "NW") { fundingTotals { byYear { year amountEur } } }
@@ -468,20 +473,21 @@ async def test_a_variable_that_also_shapes_the_sql_keys_the_plan(
 
 
 async def test_page_sizes_are_written_into_the_sql(demo_connection: AsyncConnection) -> None:
-    """A page's size and start stand in the statement's text, not in parameters: PostgreSQL
+    """A page's size stands in the statement's text, not in a parameter: PostgreSQL
     then plans the prepared statement once for all its runs (a generic plan) as well as it
     would plan each run, instead of planning each run anew."""
-    query = """query Pages($first: Int!) {
-      cities(first: $first, after: "YXJyYXljb25uZWN0aW9uOjI=") {
+    query = """query Pages($first: Int!, $after: String) {
+      cities(first: $first, after: $after) {
         edges { node { slug localNetwork { actors(first: 3) { edges { node { name } } } } } }
       }
     }"""
     PLANS.documents.clear()
-    _body, path = await both_paths(demo_connection, query, {"first": 7})
+    variables = {"first": 7, "after": cursor("Query.cities", "C", "0")}
+    _body, path = await both_paths(demo_connection, query, variables)
     (entry,) = PLANS.documents.values()
     (plan,) = entry.plans.values()
     assert path == "compiled" and plan is not None
-    assert re.search(r"LIMIT 7\b", plan.sql) and re.search(r"OFFSET 3\b", plan.sql)
+    assert re.search(r"LIMIT 7\b", plan.sql)
     assert re.search(r"LIMIT 3\b", plan.sql)
 
 
@@ -559,3 +565,51 @@ async def test_one_search_plan_serves_every_text(demo_connection: AsyncConnectio
     body, path = await both_paths(demo_connection, query, {"text": "  "})
     assert path == "resolvers"
     assert body["errors"][0]["message"] == "The search text is empty."
+
+
+# Connections, nested too, in their orders: `{page}` stands for the arguments of a page,
+# `{s}` for its selection.
+PAGED = {
+    "cities": "cities({page}) {{ {s} }}",
+    "cities by population": "cities(orderBy: POPULATION_DESC, {page}) {{ {s} }}",
+    "cities joined last": "cities(orderBy: JOINED_ON_DESC, {page}) {{ {s} }}",
+    "a state's cities": 'state(code: "NW") {{ cities(orderBy: JOINED_ON, {page}) {{ {s} }} }}',
+    "fundings by amount": "fundings(orderBy: AMOUNT_DESC, {page}) {{ {s} }}",
+    "a funder's fundings": 'funder(slug: "bmfsfj") {{ fundings({page}) {{ {s} }} }}',
+    "a network's actors": 'city(slug: "apolda") {{ localNetwork {{ actors({page}) {{ {s} }} }} }}',
+}
+PAGE_SELECTION = """totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    edges { cursor node { id } }"""
+
+
+@pytest.mark.parametrize("template", PAGED.values(), ids=PAGED.keys())
+async def test_pages_by_cursors_from_answers_answer_the_same(
+    demo_connection: AsyncConnection, template: str
+) -> None:
+    """Cursors taken from an answer lead both paths to the same pages, either way and both
+    bounds at once (`before` earlier than `after` too)."""
+
+    def query(page: str) -> str:
+        used = ", ".join(f"${name}: String" for name in "ab" if f"${name}" in page)
+        body = template.format(page=page, s=PAGE_SELECTION)
+        return f"query({used}) {{ {body} }}" if used else f"{{ {body} }}"
+
+    first, _path = await both_paths(demo_connection, query("first: 6"), {})
+    connection = first["data"]
+    while "edges" not in connection:
+        (connection,) = connection.values()
+    cursors = [edge["cursor"] for edge in connection["edges"]]
+    if len(cursors) < 5:
+        pytest.skip("too few rows")
+    pages = {
+        "first: 3, after: $a": {"a": cursors[1]},
+        "last: 2, before: $b": {"b": cursors[4]},
+        "last: 3, before: $b": {"b": cursors[1]},
+        "first: 4, after: $a, before: $b": {"a": cursors[0], "b": cursors[3]},
+        "last: 1, after: $a, before: $b": {"a": cursors[0], "b": cursors[4]},
+        "first: 2, after: $a, before: $b": {"a": cursors[4], "b": cursors[1]},
+        "first: 2, after: $a": {"a": connection["pageInfo"]["endCursor"]},
+    }
+    for page, variables in pages.items():
+        body, path = await both_paths(demo_connection, query(page), variables)
+        assert "errors" not in body and path == "compiled", (page, body)

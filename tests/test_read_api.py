@@ -71,8 +71,16 @@ async def test_empty_page_still_knows_the_total(demo_client: httpx.AsyncClient) 
         ("first: 101", "Argument 'first' cannot be higher than 100."),
         ("last: 500", "Argument 'last' cannot be higher than 100."),
         ("first: -1", "Argument 'first' must be a non-negative integer."),
-        ('after: "bm90LWEtY3Vyc29y"', "Argument 'after' is not a cursor of this API."),
-        ('before: "YXJyYXljb25uZWN0aW9uOng="', "Argument 'before' is not a cursor of this API."),
+        (
+            'after: "bm90LWEtY3Vyc29y"',
+            "Argument 'after' is not a cursor of this API; take "
+            "cursors from a connection's edges or pageInfo.",
+        ),
+        (
+            'before: "YXJyYXljb25uZWN0aW9uOng="',
+            "Argument 'before' is not a cursor of this API; "
+            "take cursors from a connection's edges or pageInfo.",
+        ),
     ],
 )
 async def test_bad_page_arguments_are_clear_errors(
