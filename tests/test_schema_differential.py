@@ -525,3 +525,30 @@ async def test_root_connections_read_page_after_page_alike_for_every_role(
             query = f"{{ {name}({page}) {{ totalCount {PAGE_INFO} edges {{ node {nodes} }} }} }}"
             body = await paths.ask(query, role)
             after = body["data"][name]["pageInfo"]["endCursor"]
+
+
+# The outside test's findings on 5e082e4, each asked as it was.
+OWN_CITY_AMOUNTS = "fundings { edges { node { amountEur } } }"
+FINDINGS = {
+    "3a: a coordinator's own city's amounts, by every way to the city": (
+        Role.COORDINATOR,
+        f"""{{ city(slug: "dessau-rosslau") {{ {OWN_CITY_AMOUNTS} }}
+            cities {{ edges {{ node {{ {OWN_CITY_AMOUNTS} }} }} }}
+            state(code: "ST") {{ cities {{ edges {{ node {{ {OWN_CITY_AMOUNTS} }} }} }} }}
+            funder(slug: "koerber-stiftung") {{ cities {{ edges {{ node {{
+              {OWN_CITY_AMOUNTS} }} }} }} }} }}""",
+    ),
+    "3b: filters of the cities a funder supports": (
+        Role.PUBLIC,
+        """{ funder(slug: "koerber-stiftung") {
+            s: cities(filter: {sectorsPresent: [MEDIA]}) { totalCount }
+            c: cities(filter: {compositions: [MULTISECTORAL]}) { totalCount } } }""",
+    ),
+}
+
+
+@pytest.mark.parametrize(("role", "query"), FINDINGS.values(), ids=FINDINGS.keys())
+async def test_the_findings_of_the_outside_test_answer_alike(
+    paths: Paths, role: Role, query: str
+) -> None:
+    await paths.ask(query, role)
