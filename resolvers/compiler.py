@@ -46,9 +46,9 @@ from sqlalchemy import (
     select,
     true,
 )
-from sqlalchemy.dialects.postgresql import aggregate_order_by, array_agg
+from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by, array_agg
 from sqlalchemy.orm import aliased
-from sqlalchemy.sql.elements import True_
+from sqlalchemy.sql.elements import ColumnClause, True_
 from sqlalchemy.sql.util import ClauseAdapter
 from strawberry.relay import GlobalID
 from strawberry.relay.fields import NodeExtension
@@ -97,12 +97,15 @@ class Scope:
     row: Any
     adapter: ClauseAdapter
 
+    @classmethod
+    def of(cls, model: Any, rows: Any) -> "Scope":
+        """The scope of `model`'s rows as `rows` (an alias of its table, or a subquery of
+        such an alias) holds them."""
+        return cls(model, aliased(model, rows), adapter_to(rows, inspect(model).local_table))
+
     def adapt(self, expression: Any) -> Any:
         """`expression`, written against the model's table, re-targeted to this row."""
-        # A mapped attribute (`City.slug`) is adapted through its column expression.
-        if hasattr(expression, "__clause_element__"):
-            expression = expression.__clause_element__()
-        return self.adapter.traverse(expression)
+        return self.adapter.traverse(clause_of(expression))
 
 
 @dataclass(frozen=True)
@@ -240,11 +243,40 @@ class Compiler:
         """Relay's `node(id:)` or `nodes(ids:)`: rows by global ID, null where none exists."""
         arguments = self.arguments(field_def, details)
         if "id" in arguments:
-            return self.node(arguments["id"], details)
-        return func.json_build_array(*(self.node(id_, details) for id_ in arguments["ids"]))
+            object_type, key, value = self.node_key(arguments["id"])
+            return null() if value is None else self.row_where(object_type, details, key, value)
+        return self.nodes_of(arguments["ids"], details)
 
-    def node(self, global_id: str, details: FieldDetailsList) -> Any:
-        """The row a global ID names; IDs that name no node type are the resolvers' to refuse."""
+    def nodes_of(self, ids: list[str], details: FieldDetailsList) -> Any:
+        """The rows of `nodes(ids:)`, in the order of the IDs: their types and keys are two
+        array parameters, unnested and matched to their rows by each type's key, so that the
+        statement and its planning stay the same size for 1 ID or 10,000."""
+        keys = [self.node_key(global_id) for global_id in ids]
+        given = (
+            func.unnest(
+                array_parameter([object_type.name for object_type, _key, _value in keys]),
+                array_parameter([None if value is None else str(value) for *_, value in keys]),
+            )
+            .table_valued("type_name", "key", with_ordinality="position")
+            .render_derived()
+        )
+        types = {object_type.name: (object_type, key) for object_type, key, _value in keys}
+        branches = [
+            (
+                given.c.type_name == name,
+                self.row_where(object_type, details, key, cast(given.c.key, key.type)),
+            )
+            for name, (object_type, key) in types.items()
+        ]
+        node = case(*branches, else_=null()) if branches else null()
+        aggregated = func.json_agg(aggregate_order_by(node, given.c.position))
+        listed = func.coalesce(aggregated, literal_column("'[]'::json"))
+        return select(listed).select_from(given).scalar_subquery()
+
+    def node_key(self, global_id: str) -> tuple[GraphQLObjectType, Any, Any]:
+        """The object type a global ID names, its model's key column and the key's value
+        (None where the ID's key cannot be one); IDs that name no node type are the
+        resolvers' to refuse."""
         try:
             parsed = GlobalID.from_id(global_id)
         except Exception:
@@ -255,10 +287,9 @@ class Compiler:
         model = self.model_of_type(parsed.type_name)
         key = getattr(model, model.__mapper__.primary_key[0].key)
         try:
-            value = key.type.python_type(parsed.node_id)
+            return object_type, key, key.type.python_type(parsed.node_id)
         except ValueError:
-            return null()
-        return self.row_where(object_type, details, key, value)
+            return object_type, key, None
 
     def row_where(
         self, object_type: GraphQLObjectType, details: FieldDetailsList, column: Any, value: Any
@@ -385,16 +416,22 @@ class Compiler:
         # Everything but the target and its link comes from the enclosing rows, also where
         # this SELECT ends up as a derived table (connections number their rows in one).
         own = [inspect(scope.row).selectable]
+        key = relation.key
         if relation.link is not None:
-            link = inspect(relation.link[0]).selectable.alias()
-            scope = Scope(scope.model, scope.row, scope.adapter.chain(ClauseAdapter(link)))
-            statement = statement.join(link, scope.adapt(relation.link[1]))
-            own.append(link)
+            # The link's adapter re-targets the link's own columns in the relation's key and
+            # join, not the tables the link is built from where filters or rules name them.
+            link = inspect(relation.link[0]).selectable
+            alias = link.alias()
+            on_link = adapter_to(alias, link)
+            on = on_link.traverse(clause_of(relation.link[1]))
+            statement = statement.join(alias, scope.adapt(on))
+            key = on_link.traverse(clause_of(key))
+            own.append(alias)
         conditions = [scope.adapt(term) for term in (*relation.where, *where)]
         if relation.parent_key is not None:
             if parent is None:
                 raise NotCompilable("a relation without its parent row")
-            conditions.append(scope.adapt(relation.key) == parent.adapt(relation.parent_key))
+            conditions.append(scope.adapt(key) == parent.adapt(relation.parent_key))
         return statement.where(and_(true(), *conditions)).correlate_except(*own), scope
 
     def connection(
@@ -449,7 +486,7 @@ class Compiler:
         in order (`limited`). The edges are aggregated in the order the rows come in, which no
         sort, join or grouping changes here: aggregating in order by a number instead would
         sort every page once more."""
-        page_scope = Scope(scope.model, aliased(scope.model, limited), ClauseAdapter(limited))
+        page_scope = Scope.of(scope.model, limited)
         cursor = keyset.key.cursor(page_scope.adapt)
         edge = self.edge(connection_type, details, page_scope, cursor)
         return (
@@ -475,7 +512,7 @@ class Compiler:
         number = read.c["number"]
         in_page = number <= keyset.size
         in_order = number if keyset.forward else number.desc()
-        page_scope = Scope(scope.model, aliased(scope.model, read), ClauseAdapter(read))
+        page_scope = Scope.of(scope.model, read)
         cursor = keyset.key.cursor(page_scope.adapt)
         edge = self.edge(connection_type, details, page_scope, cursor)
         edges = aggregate_order_by(edge.value, in_order) if not keyset.forward else edge.value
@@ -683,8 +720,31 @@ def keyset_page_info(keyset: Keyset, rows: Select[Any], scope: Scope, page: Any)
 
 def new_scope(model: Any) -> Scope:
     """A fresh alias of the model's table, so nested uses of one table never collide."""
-    row = aliased(model)
-    return Scope(model, row, ClauseAdapter(inspect(row).selectable))
+    return Scope.of(model, inspect(model).local_table.alias())
+
+
+def clause_of(expression: Any) -> Any:
+    """A mapped attribute's column expression (`City.slug`), or SQL as it is."""
+    if hasattr(expression, "__clause_element__"):
+        return expression.__clause_element__()
+    return expression
+
+
+def adapter_to(selectable: Any, table: Any) -> ClauseAdapter:
+    """An adapter re-targeting `table` and its columns to `selectable` (an alias of the table,
+    or a subquery selecting from one), and nothing else.
+
+    SQLAlchemy's adapter on its own re-targets every table `selectable` is derived from: a
+    page's subquery holds its filters' and its link's tables (`local_networks` inside
+    `Funder.cities`), which would be swapped for the page in a subquery naming them, such as
+    a read rule's (`resolvers.access.sees_amount`) or a filter's.
+    """
+
+    def is_of_table(element: Any) -> bool:
+        owner = element.table if isinstance(element, ColumnClause) else element
+        return owner is not None and owner._deannotate() is table
+
+    return ClauseAdapter(selectable, include_fn=is_of_table)
 
 
 def json_object(pairs: list[tuple[str, Any]]) -> ColumnElement[Any]:
@@ -740,6 +800,11 @@ def node_id(type_name: str, scope: Scope) -> ColumnElement[Any]:
 def cursor(offset: Any) -> ColumnElement[Any]:
     """The cursor of an offset, as strawberry's connections encode it."""
     return base64(literal(f"{PREFIX}:") + cast(offset, Text))
+
+
+def array_parameter(values: list[Any]) -> ColumnElement[Any]:
+    """A list of texts as one bind parameter (a PostgreSQL array), however long the list."""
+    return bindparam(None, values, ARRAY(Text))
 
 
 def fixed(number: int) -> ColumnElement[int]:

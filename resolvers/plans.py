@@ -9,6 +9,7 @@ shape the SQL, such as `first` or `@include(if:)`) join the cache key.
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from graphql import (
@@ -19,8 +20,12 @@ from graphql import (
     visit,
 )
 from graphql.language import Visitor
-from sqlalchemy import Select
+from sqlalchemy import Select, all_, any_, bindparam
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Dialect
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import BindParameter
+from sqlalchemy.sql.sqltypes import TupleType
 
 MAX_DOCUMENTS = 500
 MAX_PLANS_PER_DOCUMENT = 50
@@ -58,10 +63,11 @@ class Plan:
         marks_forbidden: bool = False,
     ) -> "Plan":
         """Render `statement` once; `parameters` names the bind parameters variables feed."""
-        # The expanded state renders IN lists as one parameter per item. Each parameter's
+        # The expanded state renders the numbers a plan fixes into its text. Each parameter's
         # type may convert values (an enum member to its stored text), as in SQLAlchemy's
         # own execution: the expanded state knows the items' converters, the binds the rest.
-        compiled = statement.compile(dialect=dialect)
+        compiler: Any = dialect.statement_compiler
+        compiled = lists_as_arrays(compiler)(dialect, statement)
         state = compiled.construct_expanded_state()
         names = state.positiontup or ()
         binds = compiled.binds
@@ -87,6 +93,48 @@ class Plan:
         for position, parameter in self.variable_positions:
             values[position] = parameter.convert(variables[parameter.variable])
         return tuple(values)
+
+
+@cache
+def lists_as_arrays(compiler: Any) -> type[SQLCompiler]:
+    """The dialect's SQL compiler, writing each `IN (<list>)` as `= ANY(<array>)`, and
+    `NOT IN` as `<> ALL`.
+
+    SQLAlchemy renders a list's items as one parameter each: a filter of 10,000 values would
+    be 10,000 parameters (PostgreSQL takes 32,767; the planning time grows with them), and
+    each length of the list a statement of its own. As one array parameter it is one. The
+    compiler rewrites the comparisons as it meets them, where rewriting the statement first
+    would copy all of it.
+    """
+
+    class ListsAsArrays(compiler):
+        def visit_in_op_binary(self, binary: Any, operator: Any, **kw: Any) -> str:
+            if is_list(binary):
+                return str(self.process(binary.left == any_(array_of(binary)), **kw))
+            return str(self._generate_generic_binary(binary, " IN ", **kw))
+
+        def visit_not_in_op_binary(self, binary: Any, operator: Any, **kw: Any) -> str:
+            if is_list(binary):
+                return str(self.process(binary.left != all_(array_of(binary)), **kw))
+            return str(super().visit_not_in_op_binary(binary, operator, **kw))
+
+    return ListsAsArrays
+
+
+def is_list(comparison: Any) -> bool:
+    """Whether an IN comparison's right side is a list of values bound item by item
+    (SQLAlchemy's expanding IN). Lists of rows of several columns (the statistics' scopes)
+    stay so: PostgreSQL binds no array of anonymous rows, and their number is the query's
+    own, not a value's."""
+    values = comparison.right
+    tuples = isinstance(comparison.left.type, TupleType)
+    return isinstance(values, BindParameter) and values.expanding and not tuples
+
+
+def array_of(comparison: Any) -> Any:
+    """The list of an IN comparison as one array parameter of its left side's type."""
+    values = comparison.right.value or ()
+    return bindparam(None, list(values), ARRAY(comparison.left.type))
 
 
 def unchanged(value: Any) -> Any:

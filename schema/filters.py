@@ -108,7 +108,8 @@ class CityFilter:
             conditions.append(city.kind.in_(self.kinds))
         if self.statuses is not None:
             conditions.append(city.status.in_(self.statuses))
-        for sector in self.sectors_present or ():
+        # One condition per distinct sector: a list repeating them must not cost more.
+        for sector in sorted(set(self.sectors_present or ()), key=lambda sector: sector.value):
             conditions.append(
                 exists(_network_actors().where(models.Actor.sector_code == sector.value))
             )
