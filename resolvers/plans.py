@@ -102,9 +102,10 @@ def lists_as_arrays(compiler: Any) -> type[SQLCompiler]:
 
     SQLAlchemy renders a list's items as one parameter each: a filter of 10,000 values would
     be 10,000 parameters (PostgreSQL takes 32,767; the planning time grows with them), and
-    each length of the list a statement of its own. As one array parameter it is one. The
-    compiler rewrites the comparisons as it meets them, where rewriting the statement first
-    would copy all of it.
+    each length of the list a statement of its own. As one array parameter it is one.
+    SQLAlchemy has no setting for this; its compiler's hook for an operator
+    (`visit_<operator>_binary`) rewrites the comparisons as it meets them, where rewriting
+    the statement first would copy all of it.
     """
 
     class ListsAsArrays(compiler):
