@@ -49,12 +49,12 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import True_
 from sqlalchemy.sql.util import ClauseAdapter
-from strawberry.relay import GlobalID
 from strawberry.relay.fields import NodeExtension
 from strawberry.relay.types import PREFIX
 from strawberry.types.arguments import convert_arguments
 from strawberry.types.base import StrawberryObjectDefinition
 
+from resolvers import global_ids
 from resolvers.pagination import Window
 from resolvers.permissions import FORBIDDEN_KEY, Sees, guard_of
 from resolvers.plans import VariableParameter, variable_uses
@@ -243,20 +243,23 @@ class Compiler:
         return func.json_build_array(*(self.node(id_, details) for id_ in arguments["ids"]))
 
     def node(self, global_id: str, details: FieldDetailsList) -> Any:
-        """The row a global ID names; IDs that name no node type are the resolvers' to refuse."""
-        try:
-            parsed = GlobalID.from_id(global_id)
-        except Exception:
-            raise NotCompilable("a malformed global ID") from None
-        object_type = self.schema.get_type(parsed.type_name)
-        if not isinstance(object_type, GraphQLObjectType):
-            raise NotCompilable(f"no node type {parsed.type_name}")
-        model = self.model_of_type(parsed.type_name)
+        """The row a global ID names; IDs that are none (`global_ids`) are the resolvers' to
+        refuse."""
+        parts = global_ids.parts_of(global_id)
+        if parts is None:
+            raise NotCompilable("a malformed global ID")
+        type_name, node_id = parts
+        object_type = self.schema.get_type(type_name)
+        is_node = isinstance(object_type, GraphQLObjectType) and any(
+            interface.name == "Node" for interface in object_type.interfaces
+        )
+        if not is_node:
+            raise NotCompilable(f"no node type {type_name}")
+        model = self.model_of_type(type_name)
         key = getattr(model, model.__mapper__.primary_key[0].key)
-        try:
-            value = key.type.python_type(parsed.node_id)
-        except ValueError:
-            return null()
+        value = global_ids.key_in(node_id, key.type.python_type)
+        if value is None:
+            raise NotCompilable("a key out of its type's form or range")
         return self.row_where(object_type, details, key, value)
 
     def row_where(
