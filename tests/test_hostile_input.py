@@ -276,6 +276,8 @@ SHAPES = [
     {"query": ["{ states { code } }"]},
     {"query": None},
     {},
+    {"query": "{ city(slug: " + "[" * 300 + '"x"' + "]" * 300 + ") { name } }"},
+    {"query": "{ " + "... on Query { " * 300 + "__typename" + " }" * 300 + " }"},
 ]
 
 
