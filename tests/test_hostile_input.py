@@ -308,51 +308,6 @@ def odd_requests(draw: st.DrawFn) -> httpx.Request:
     return httpx.Request("POST", "http://hub.test/graphql", content=content, headers=headers)
 
 
-@pytest.fixture
-async def office_key(demo_connection: AsyncConnection) -> str:
-    """An API key of the network office, which may read and write everything."""
-    return await key_for(demo_connection, Role.ADMIN)
-
-
-@pytest.fixture
-async def client(demo_connection: AsyncConnection) -> AsyncIterator[httpx.AsyncClient]:
-    """The app on the demo data without rate limits (the attacks would spend any budget)."""
-    hub_settings = replace(Settings.from_env(), rate_limit_public=0)
-    async for client in asgi_client(demo_connection, hub_settings):
-        yield client
-
-
-@fuzz_settings(max_examples=150)
-@given(request=attacks_on_arguments(), as_office=st.booleans())
-async def test_hostile_arguments_are_client_errors(
-    demo_connection: AsyncConnection,
-    client: httpx.AsyncClient,
-    office_key: str,
-    request: dict[str, Any],
-    as_office: bool,
-) -> None:
-    headers = {"Authorization": f"Bearer {office_key}"} if as_office else {}
-    sent = client.build_request("POST", "/graphql", json=request, headers=headers)
-    await survives(demo_connection, client, sent)
-
-
-@fuzz_settings(max_examples=80)
-@given(request=odd_requests())
-async def test_odd_requests_are_client_errors(
-    demo_connection: AsyncConnection, client: httpx.AsyncClient, request: httpx.Request
-) -> None:
-    await survives(demo_connection, client, request)
-
-
-def test_the_attacks_reach_every_field_with_arguments() -> None:
-    reached = {(site.operation, site.field_name) for site in SITES}
-    for operation, root in (("query", GRAPHQL.query_type), ("mutation", GRAPHQL.mutation_type)):
-        assert root is not None
-        with_arguments = {name for name, field in root.fields.items() if field.args}
-        assert {(operation, name) for name in with_arguments} <= reached
-    assert ("query", "fundings") in reached and len(SITES) > 60
-
-
 def sharp_values(graphql_type: Any, name: str) -> list[Any]:
     """The sweep's values for an argument or input field."""
     if isinstance(graphql_type, GraphQLNonNull):
@@ -420,6 +375,51 @@ def swept(site: Site, argument: str, values: list[Any]) -> dict[str, Any]:
 
 
 SWEEP = [(site, argument) for site in SITES for argument in sorted(site.field.args)]
+
+
+@pytest.fixture
+async def office_key(demo_connection: AsyncConnection) -> str:
+    """An API key of the network office, which may read and write everything."""
+    return await key_for(demo_connection, Role.ADMIN)
+
+
+@pytest.fixture
+async def client(demo_connection: AsyncConnection) -> AsyncIterator[httpx.AsyncClient]:
+    """The app on the demo data without rate limits (the attacks would spend any budget)."""
+    hub_settings = replace(Settings.from_env(), rate_limit_public=0)
+    async for client in asgi_client(demo_connection, hub_settings):
+        yield client
+
+
+@fuzz_settings(max_examples=150)
+@given(request=attacks_on_arguments(), as_office=st.booleans())
+async def test_hostile_arguments_are_client_errors(
+    demo_connection: AsyncConnection,
+    client: httpx.AsyncClient,
+    office_key: str,
+    request: dict[str, Any],
+    as_office: bool,
+) -> None:
+    headers = {"Authorization": f"Bearer {office_key}"} if as_office else {}
+    sent = client.build_request("POST", "/graphql", json=request, headers=headers)
+    await survives(demo_connection, client, sent)
+
+
+@fuzz_settings(max_examples=80)
+@given(request=odd_requests())
+async def test_odd_requests_are_client_errors(
+    demo_connection: AsyncConnection, client: httpx.AsyncClient, request: httpx.Request
+) -> None:
+    await survives(demo_connection, client, request)
+
+
+def test_the_attacks_reach_every_field_with_arguments() -> None:
+    reached = {(site.operation, site.field_name) for site in SITES}
+    for operation, root in (("query", GRAPHQL.query_type), ("mutation", GRAPHQL.mutation_type)):
+        assert root is not None
+        with_arguments = {name for name, field in root.fields.items() if field.args}
+        assert {(operation, name) for name in with_arguments} <= reached
+    assert ("query", "fundings") in reached and len(SITES) > 60
 
 
 @pytest.mark.parametrize("operation", ["query", "mutation"])
