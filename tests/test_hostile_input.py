@@ -324,7 +324,7 @@ def sharp_values(graphql_type: Any, name: str) -> list[Any]:
         return [base] + [
             base | {key: value}
             for key, field in graphql_type.fields.items()
-            for value in sharp_values(field.type, key)[:4]
+            for value in sharp_values(field.type, key)[1:3]
         ]
     if graphql_type.name == "_Any":
         return [
@@ -440,9 +440,9 @@ async def test_every_argument_with_sharp_values_is_answered_without_internal_err
             continue
         values = sharp_values(site.field.args[argument].type, argument)
         responses = [await answer(swept(site, argument, values))]
-        if "errors" in responses[0].json():
-            # An error may null its neighbours (a non-null field nulls all of `data`) or
-            # refuse the request whole: each value on its own, so that each one runs.
+        if responses[0].json().get("data") is None:
+            # An error nulled all of `data` (an error in a non-null field) or refused the
+            # request whole: each value on its own, so that each one runs.
             responses = [await answer(swept(site, argument, [value])) for value in values]
         failures += [
             f"{site.around} {site.field_name}({argument}): {response.text[:300]}"
