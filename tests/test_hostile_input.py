@@ -440,9 +440,11 @@ async def test_every_argument_with_sharp_values_is_answered_without_internal_err
             continue
         values = sharp_values(site.field.args[argument].type, argument)
         responses = [await answer(swept(site, argument, values))]
-        if responses[0].json().get("data") is None:
-            # An error nulled all of `data` (an error in a non-null field) or refused the
-            # request whole: each value on its own, so that each one runs.
+        if "errors" in responses[0].json():
+            # An error may null its neighbours (a non-null field nulls all of `data`), refuse
+            # the request whole, or send all of it to the resolver path (which the compiled
+            # path leaves what it cannot plan): each value on its own, so that each one runs
+            # on the path it would take alone.
             responses = [await answer(swept(site, argument, [value])) for value in values]
         failures += [
             f"{site.around} {site.field_name}({argument}): {response.text[:300]}"
