@@ -23,13 +23,15 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
-from strawberry.http import GraphQLRequestData
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http.base import BaseRequestProtocol
 from strawberry.http.exceptions import WebSocketDisconnected
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UnsetType
 
-from hub import landing, tracing
+from hub import http_protocol, landing, tracing
 from hub.auth import BearerAuthentication, BearerBackend, close_reason, refusal_error
 from hub.body_limit import BodySizeLimit
 from hub.config import Settings
@@ -44,6 +46,7 @@ from hub.database import (
 from hub.events import Events
 from hub.features import BASELINE, Features, detect
 from hub.graphiql import graphiql_page
+from hub.http_protocol import JSON
 from hub.observability import (
     MetricsEndpoint,
     RequestObserver,
@@ -57,12 +60,21 @@ from hub.views import serve_view
 from resolvers.compiler import fragment_of
 from resolvers.context import Context
 from schema import schema
-from schema.extensions import NUL_MESSAGE
 from schema.prepared import PreparedOperations, answered
 
 logger = logging.getLogger(__name__)
 
 READINESS_TIMEOUT_SECONDS = 2.0
+NOT_ACCEPTABLE = (
+    "The hub answers in application/graphql-response+json or application/json: accept either."
+)
+SEVERAL_OPERATIONS = (
+    "The document holds several operations, or none: name the one to run in `operationName`."
+)
+SUBSCRIPTION_OVER_HTTP = (
+    "Subscriptions run over a WebSocket at /graphql (graphql-transport-ws or graphql-ws), "
+    "not over HTTP."
+)
 
 
 class WebSocketAdapter(ASGIWebSocketAdapter):
@@ -134,15 +146,39 @@ class GraphQLApp(GraphQL[Context, None]):
         return await super().on_ws_connect(context)
 
     async def run(self, request: Request | WebSocket, **options: Any) -> Any:
-        """Strawberry's answer, with the client's rate limit budget in its headers; a
+        """Strawberry's answer, with the client's rate limit budget in its headers; a request
+        refused before it runs is answered as a GraphQL error (`hub.http_protocol`); a
         WebSocket's connection counts for its client until it closes."""
         try:
             response = await super().run(request, **options)
+        except HTTPException as error:
+            if isinstance(request, WebSocket):
+                raise
+            response = refused(request, error)
         finally:
             if isinstance(request, WebSocket):
                 request.app.state.connections.release(request)
         if isinstance(response, Response):
             add_headers(request, response)
+        return response
+
+    async def get_sub_response(self, request: Request | WebSocket) -> Response:
+        """Strawberry's response to fill in, of the media type the request accepts."""
+        sub_response = await super().get_sub_response(request)
+        accept = request.headers.get("accept")
+        sub_response.media_type = http_protocol.response_media_type(accept) or JSON
+        return sub_response
+
+    def create_response(
+        self, response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse], sub_response: Response
+    ) -> Response:
+        """Strawberry's response, in the media type and with the status code GraphQL over HTTP
+        asks for (a request error is a 400 in `application/graphql-response+json`)."""
+        media_type = sub_response.media_type or JSON
+        body, status = http_protocol.shaped(response_data, media_type)
+        response = super().create_response(body, sub_response)
+        response.headers["content-type"] = media_type
+        response.status_code = sub_response.status_code or status
         return response
 
     def encode_json(self, response_data: Any) -> bytes:
@@ -175,15 +211,21 @@ class GraphQLApp(GraphQL[Context, None]):
     async def parse_http_body(
         self, request: AsyncHTTPRequestAdapter
     ) -> GraphQLRequestData | list[GraphQLRequestData]:
-        """Strawberry's request parsing, refusing NUL characters anywhere in the request.
+        """Strawberry's request parsing, once the request accepts an answer the hub writes
+        (else 406) and POSTs JSON (else 415); refusing JSON nested too deeply for the walks
+        over it and NUL characters anywhere (`hub.http_protocol.request_refusal`).
 
-        No text column can store U+0000, so such input could only fail later, inside the
-        database; graphql-core does not allow redefining `String` to refuse it there.
+        graphql-core does not allow redefining `String` to refuse NUL there.
         """
+        if http_protocol.response_media_type(request.headers.get("accept")) is None:
+            raise HTTPException(406, NOT_ACCEPTABLE)
+        if request.method == "POST":
+            http_protocol.check_content_type(request.content_type)
         parsed = await super().parse_http_body(request)
         for item in parsed if isinstance(parsed, list) else [parsed]:
-            if contains_nul([item.query, item.operation_name, item.variables]):
-                raise HTTPException(400, NUL_MESSAGE)
+            refusal = http_protocol.request_refusal(item.query, item.operation_name, item.variables)
+            if refusal is not None:
+                raise HTTPException(400, refusal)
         return parsed
 
     def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
@@ -234,28 +276,21 @@ class GraphQLApp(GraphQL[Context, None]):
         return result
 
 
-def contains_nul(value: object) -> bool:
-    """Whether a NUL character stands in any string inside `value` (keys included)."""
-    # orjson writes NUL as \u0000: where its JSON of the value holds no such sequence, there
-    # is none, an answer in C for the usual request (a gateway's batch holds a thousand
-    # strings); otherwise, or where orjson cannot write the value, the value is searched.
-    try:
-        if b"\\u0000" not in orjson.dumps(value):
-            return False
-    except orjson.JSONEncodeError:
-        pass
-    return searched_for_nul(value)
-
-
-def searched_for_nul(value: object) -> bool:
-    """Whether a NUL character stands in any string inside `value`, string by string."""
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(searched_for_nul(key) or searched_for_nul(item) for key, item in value.items())
-    if isinstance(value, list):
-        return any(searched_for_nul(item) for item in value)
-    return False
+def refused(request: Request, error: HTTPException) -> Response:
+    """A request refused before it ran, as a GraphQL error in the media type it accepts,
+    saying what to send instead where strawberry's reason does not."""
+    media_type = http_protocol.response_media_type(request.headers.get("accept")) or JSON
+    cause = error.__cause__
+    if isinstance(cause, CannotGetOperationTypeError) and cause.operation_name is None:
+        error = HTTPException(400, SEVERAL_OPERATIONS)
+    elif isinstance(cause, InvalidOperationTypeError):
+        if cause.operation_type is OperationType.SUBSCRIPTION:
+            error = HTTPException(400, SUBSCRIPTION_OVER_HTTP)
+        elif request.method == "GET":
+            # GraphQL over HTTP: GET is safe, so only queries go by GET.
+            error = HTTPException(405, "Mutations are sent by POST, not GET.")
+            return http_protocol.refusal(error, media_type, {"Allow": "POST"})
+    return http_protocol.refusal(error, media_type, {})
 
 
 async def healthz(request: Request) -> JSONResponse:

@@ -44,6 +44,7 @@ PAYLOAD_AUTHORIZATION = ("Authorization", "authorization")
 # A WebSocket close reason may hold at most 123 bytes.
 MAX_CLOSE_REASON_BYTES = 123
 MALFORMED_PAYLOAD = "Malformed connection_init payload: Authorization must be a string."
+SEVERAL_AUTHORIZATIONS = "Send one Authorization header, not several."
 CONFLICTING_CREDENTIALS = (
     "Conflicting credentials: send one, in the Authorization header or in connection_init."
 )
@@ -128,10 +129,13 @@ class BearerBackend(AuthenticationBackend):
         self.tokens = TokenVerifier.from_settings(settings)
 
     async def authenticate(self, connection: HTTPConnection) -> tuple[AuthCredentials, BaseUser]:
-        authorization = connection.headers.get("authorization")
-        if authorization is None:
+        authorizations = connection.headers.getlist("authorization")
+        if len(authorizations) > 1:
+            # Which one counts would be anybody's guess (proxies keep the first or the last).
+            raise AuthenticationError(SEVERAL_AUTHORIZATIONS)
+        if not authorizations:
             return AuthCredentials(), AuthenticatedViewer(PUBLIC)
-        viewer = await self.viewer_of(connection.app.state.sessions, authorization)
+        viewer = await self.viewer_of(connection.app.state.sessions, authorizations[0])
         return AuthCredentials([viewer.role.value]), AuthenticatedViewer(viewer)
 
     async def connection_credential(

@@ -50,12 +50,12 @@ from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by, array_agg
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnClause, True_
 from sqlalchemy.sql.util import ClauseAdapter
-from strawberry.relay import GlobalID
 from strawberry.relay.fields import NodeExtension
 from strawberry.relay.types import PREFIX
 from strawberry.types.arguments import convert_arguments
 from strawberry.types.base import StrawberryObjectDefinition
 
+from resolvers import global_ids
 from resolvers.pagination import Keyset, Window, sort_key
 from resolvers.permissions import FORBIDDEN_KEY, Sees, guard_of
 from resolvers.plans import VariableParameter, variable_uses
@@ -244,18 +244,20 @@ class Compiler:
         arguments = self.arguments(field_def, details)
         if "id" in arguments:
             object_type, key, value = self.node_key(arguments["id"])
-            return null() if value is None else self.row_where(object_type, details, key, value)
+            return self.row_where(object_type, details, key, value)
         return self.nodes_of(arguments["ids"], details)
 
     def nodes_of(self, ids: list[str], details: FieldDetailsList) -> Any:
         """The rows of `nodes(ids:)`, in the order of the IDs: their types and keys are two
         array parameters, unnested and matched to their rows by each type's key, so that the
         statement and its planning stay the same size for 1 ID or 10,000."""
+        if not ids:
+            return literal_column("'[]'::json")
         keys = [self.node_key(global_id) for global_id in ids]
         given = (
             func.unnest(
                 array_parameter([object_type.name for object_type, _key, _value in keys]),
-                array_parameter([None if value is None else str(value) for *_, value in keys]),
+                array_parameter([str(value) for *_, value in keys]),
             )
             .table_valued("type_name", "key", with_ordinality="position")
             .render_derived()
@@ -268,28 +270,30 @@ class Compiler:
             )
             for name, (object_type, key) in types.items()
         ]
-        node = case(*branches, else_=null()) if branches else null()
+        node = case(*branches, else_=null())
         aggregated = func.json_agg(aggregate_order_by(node, given.c.position))
         listed = func.coalesce(aggregated, literal_column("'[]'::json"))
         return select(listed).select_from(given).scalar_subquery()
 
     def node_key(self, global_id: str) -> tuple[GraphQLObjectType, Any, Any]:
-        """The object type a global ID names, its model's key column and the key's value
-        (None where the ID's key cannot be one); IDs that name no node type are the
-        resolvers' to refuse."""
-        try:
-            parsed = GlobalID.from_id(global_id)
-        except Exception:
-            raise NotCompilable("a malformed global ID") from None
-        object_type = self.schema.get_type(parsed.type_name)
-        if not isinstance(object_type, GraphQLObjectType):
-            raise NotCompilable(f"no node type {parsed.type_name}")
-        model = self.model_of_type(parsed.type_name)
+        """The object type a global ID names, its model's key column and the key's value; IDs
+        that are none (`global_ids`) are the resolvers' to refuse."""
+        parts = global_ids.parts_of(global_id)
+        if parts is None:
+            raise NotCompilable("a malformed global ID")
+        type_name, node_id = parts
+        object_type = self.schema.get_type(type_name)
+        is_node = isinstance(object_type, GraphQLObjectType) and any(
+            interface.name == "Node" for interface in object_type.interfaces
+        )
+        if not is_node:
+            raise NotCompilable(f"no node type {type_name}")
+        model = self.model_of_type(type_name)
         key = getattr(model, model.__mapper__.primary_key[0].key)
-        try:
-            return object_type, key, key.type.python_type(parsed.node_id)
-        except ValueError:
-            return object_type, key, None
+        value = global_ids.key_in(node_id, key.type.python_type)
+        if value is None:
+            raise NotCompilable("a key out of its type's form or range")
+        return object_type, key, value
 
     def row_where(
         self, object_type: GraphQLObjectType, details: FieldDetailsList, column: Any, value: Any

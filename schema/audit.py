@@ -1,14 +1,14 @@
 """The audit log of writes, for the network office: who changed what, when."""
 
 from datetime import datetime
-from typing import Any
 
 import strawberry
 from sqlalchemy import ColumnElement
-from strawberry.relay import GlobalID, to_base64
+from strawberry.relay import to_base64
 from strawberry.scalars import JSON
 
 import models as m
+from resolvers import global_ids
 from resolvers.sources import Relation
 from schema.enums import Role
 from schema.fields import office_connection
@@ -66,11 +66,10 @@ class AuditFilter:
 
 def entity_of(global_id: str) -> tuple[str, str]:
     """The type and key of the entry a global ID names."""
-    try:
-        parsed: Any = GlobalID.from_id(global_id)
-    except Exception:  # strawberry raises several kinds for malformed base64 and text
-        raise bad_input("entityId: not a global ID.") from None
-    return parsed.type_name, parsed.node_id
+    parts = global_ids.parts_of(global_id)
+    if parts is None:
+        raise bad_input("entityId: not a global ID.")
+    return parts
 
 
 @strawberry.type(description="The audit log, for the network office.")

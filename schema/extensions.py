@@ -9,15 +9,19 @@ from typing import Any
 from graphql import (
     ASTValidationRule,
     GraphQLError,
+    OperationDefinitionNode,
     StringValueNode,
     ValidationRule,
     get_operation_ast,
 )
 from starlette.requests import Request
 from strawberry.extensions import MaskErrors, SchemaExtension, ValidationCache
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.schema.schema import validate_document
 from strawberry.types import ExecutionContext
+from strawberry.types.graphql import OperationType
 
+from hub.http_protocol import NUL_MESSAGE
 from hub.observability import FIELDS
 from hub.observability import OperationFigures as Figures
 from hub.persisted import PersistedQueries, query_hash
@@ -25,7 +29,6 @@ from hub.persisted import PersistedQueries, query_hash
 logger = logging.getLogger(__name__)
 
 UNEXPECTED_MESSAGE = "Unexpected error."
-NUL_MESSAGE = "Text must not contain the NUL character (U+0000)."
 TIMEOUT_MESSAGE = (
     "The query ran longer than the statement timeout and was cancelled; "
     "ask for less (smaller pages, fewer nested connections)."
@@ -165,7 +168,25 @@ class ValidationCacheByText(ValidationCache):
         else:
             VALIDATED.move_to_end(key)
         context.pre_execution_errors = errors
+        check_operation_over_http(context)
         yield
+
+
+def check_operation_over_http(context: ExecutionContext) -> None:
+    """Refuse, over HTTP, what strawberry would run there though GraphQL over HTTP does not:
+    the first of several operations when the request names none (GraphQL's "GetOperation"
+    asks for an error), and a subscription (only a WebSocket delivers its events). The
+    view answers both as request errors (server.py)."""
+    if not isinstance(getattr(context.context, "request", None), Request):
+        return
+    document = context.graphql_document
+    assert document is not None, "validation follows parsing"
+    operations = sum(isinstance(each, OperationDefinitionNode) for each in document.definitions)
+    # Strawberry's `operation_name` is the first operation's where the request names none.
+    if context._provided_operation_name is None and operations > 1:
+        raise CannotGetOperationTypeError(None)
+    if context.operation_type is OperationType.SUBSCRIPTION:
+        raise InvalidOperationTypeError(OperationType.SUBSCRIPTION)
 
 
 # The errors of each validated (schema, query text, rules), least recently used first.
@@ -181,7 +202,7 @@ class NoNulInStrings(ValidationRule):
     def enter_string_value(self, node: StringValueNode, *_: object) -> None:
         if "\x00" in node.value:
             self.report_error(
-                GraphQLError("Text must not contain the NUL character (U+0000).", node)
+                GraphQLError(NUL_MESSAGE, node, extensions={"code": "BAD_USER_INPUT"})
             )
 
 

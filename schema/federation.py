@@ -17,11 +17,11 @@ from graphql.utilities.print_schema import is_defined_type
 from strawberry.federation.schema import FederationAny
 from strawberry.federation.schema_directives import Key
 from strawberry.printer import print_schema
-from strawberry.relay import GlobalID
 from strawberry.types import ExecutionContext
 from strawberry.types.scalar import scalar
 
 from resolvers import federation as sql
+from resolvers import global_ids
 from resolvers.compiler import Compiler, NotCompilable
 from resolvers.context import Info
 from resolvers.plans import RefusedValue
@@ -65,19 +65,13 @@ ENTITIES: dict[str, type[MappedNode]] = {
     node.__strawberry_definition__.name: node for node in get_args(get_args(Entity)[0])
 }
 KEYS = {type_name: keys_of(node) for type_name, node in ENTITIES.items()}
-# The Python type of each entity type's primary key, looked up once: a gateway's batch holds
-# hundreds of global IDs, and SQLAlchemy's attribute lookups in `MappedNode.parse_key` would
-# cost more than all the rest of reading them.
-PRIMARY_KEY_TYPES = {
-    type_name: node.primary_key().type.python_type for type_name, node in ENTITIES.items()
-}
 # References remembered (a few MB at most).
 MAX_CACHED_REFERENCES = 20_000
 
 
 def reference_of(representation: Any) -> sql.Reference:
     """The reference a representation stands for; a representation that names no entity type,
-    or none of its keys, is the client's error."""
+    none of its keys, or a global ID that is none of its type's, is the client's error."""
     type_name = representation.get("__typename") if isinstance(representation, dict) else None
     if type_name not in KEYS:
         raise _bad_representation(f"`{type_name}` is no entity type of this subgraph.")
@@ -94,22 +88,13 @@ def reference_of(representation: Any) -> sql.Reference:
 @lru_cache(maxsize=MAX_CACHED_REFERENCES)
 def reference_by(type_name: str, key: str, value: str) -> sql.Reference:
     """The reference to the `type_name` whose `key` field has `value` (an entity type's)."""
-    stored = stored_id(type_name, value) if key == "id" else value
-    return sql.Reference.of(type_name, key, KEYS[type_name][key], stored)
-
-
-def stored_id(type_name: str, global_id: str) -> Any:
-    """The primary key a global ID names for `type_name`; None where it names none."""
-    try:
-        parsed = GlobalID.from_id(global_id)
-    except Exception:  # strawberry raises several kinds for malformed IDs
-        return None
-    if parsed.type_name != type_name:
-        return None
-    try:
-        return PRIMARY_KEY_TYPES[type_name](parsed.node_id)
-    except ValueError:
-        return None
+    column = KEYS[type_name][key]
+    if key != "id":
+        return sql.Reference.of(type_name, key, column, value)
+    stored = global_ids.key_of(value, type_name, column.type.python_type)
+    if stored is None:
+        raise _bad_representation(f"The `id` is no global ID of a `{type_name}`.")
+    return sql.Reference.of(type_name, key, column, stored)
 
 
 def references_of(representations: list[Any]) -> list[sql.Reference | Exception]:

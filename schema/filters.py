@@ -282,10 +282,18 @@ class FundingFilter:
         if self.recipient_states is not None:
             conditions.append(_reaches_states(state_codes(self.recipient_states)))
         if self.min_amount_eur is not None:
-            if self.min_amount_eur < 0:
-                raise bad_input("minAmountEur must not be negative.")
-            conditions.append(self.min_amount_eur <= PUBLIC_AMOUNT)
+            amount = self.min_amount_eur
+            if not (amount.is_finite() and 0 <= amount < AMOUNT_LIMIT):
+                raise bad_input(f"minAmountEur must be at least 0 and less than {AMOUNT_LIMIT:f}.")
+            conditions.append(amount <= PUBLIC_AMOUNT)
         return conditions
+
+
+# Above the largest amount `fundings.amount_eur` holds: a larger bound would overflow the
+# column's type in SQL (an internal error, though the client's mistake).
+AMOUNT_LIMIT = Decimal(10) ** (
+    models.Funding.amount_eur.type.precision - models.Funding.amount_eur.type.scale
+)
 
 
 def _reaches_states(codes: list[str]) -> ColumnElement[bool]:

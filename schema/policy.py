@@ -20,6 +20,23 @@ class ResultWithErrors(Protocol):
     errors: list[GraphQLError] | None
 
 
+class NoIntrospection(NoSchemaIntrospectionCustomRule):
+    """graphql-core's refusal of introspection, as one error with a code for the document:
+    graphql-core's reports every introspection field of it (39 for GraphiQL's query), and
+    without a code."""
+
+    refused = False
+
+    def report_error(self, error: GraphQLError) -> None:
+        if not self.refused:
+            self.refused = True
+            super().report_error(
+                GraphQLError(
+                    error.message, error.nodes, extensions={"code": "INTROSPECTION_DISABLED"}
+                )
+            )
+
+
 class DeploymentPolicy(SchemaExtension):
     """Refuse introspection unless the settings allow it (`HUB_ALLOW_INTROSPECTION`), and in
     allowlist mode operations nobody registered (`hub.persisted`), before either read path runs.
@@ -34,7 +51,7 @@ class DeploymentPolicy(SchemaExtension):
             # The rules are part of the validation cache's key: no document validated with
             # introspection allowed is taken for one validated without.
             rules = self.execution_context.validation_rules
-            self.execution_context.validation_rules = (*rules, NoSchemaIntrospectionCustomRule)
+            self.execution_context.validation_rules = (*rules, NoIntrospection)
         yield
         if hidden:
             without_suggestions(self.execution_context.result)

@@ -17,6 +17,7 @@ from schema.filters import (
     FundingOrder,
     MeasureFilter,
 )
+from schema.node import lookup_field
 
 
 def by_slug(model: type, type_name: str, description: str) -> Any:
@@ -26,9 +27,9 @@ def by_slug(model: type, type_name: str, description: str) -> Any:
 
 @strawberry.type(description="Lookups and lists of the network's entities.")
 class NetworkQuery:
-    node: relay.Node | None = relay.node(description="Any object, by its global ID.")
-    nodes: list[relay.Node | None] = relay.node(
-        description="Objects by their global IDs, in the same order (null where none exists)."
+    node: relay.Node | None = lookup_field("Any object, by its global ID.")
+    nodes: list[relay.Node | None] = lookup_field(
+        "Objects by their global IDs, in the same order (null where none exists)."
     )
 
     states = to_list(

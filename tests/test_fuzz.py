@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.config import Settings
 from schema import schema
+from schema.extensions import UNEXPECTED_MESSAGE
 from tests.conftest import asgi_client
 from tests.generated_queries import queries
 
@@ -121,7 +122,8 @@ async def client(demo_connection: AsyncConnection) -> AsyncIterator[httpx.AsyncC
 async def survives(
     connection: AsyncConnection, client: httpx.AsyncClient, request: httpx.Request
 ) -> None:
-    """Send `request`: no 5xx, nothing internal in the answer; an ordinary query still answers."""
+    """Send `request`: no 5xx, no internal error (masked or not) and nothing internal in the
+    answer; an ordinary query still answers."""
     savepoint = await connection.begin_nested()
     try:
         response = await client.send(request)
@@ -129,10 +131,27 @@ async def survives(
         assert response.status_code < 500, response.text
         for leak in LEAKS:
             assert leak not in response.text, response.text
+        assert not internal_errors(response), response.text
         ordinary = await client.post("/graphql", json={"query": "{ states { code } }"})
         assert len(ordinary.json()["data"]["states"]) == 16
     finally:
         await savepoint.rollback()
+
+
+def internal_errors(response: httpx.Response) -> list[Any]:
+    """The errors of an answer that are internal: masked ("Unexpected error.") or coded so;
+    a client's mistake is a client error."""
+    try:
+        body = response.json()
+    except ValueError:
+        return []
+    errors = body.get("errors") if isinstance(body, dict) else None
+    return [
+        error
+        for error in errors or []
+        if error.get("message") == UNEXPECTED_MESSAGE
+        or (error.get("extensions") or {}).get("code") == "INTERNAL_SERVER_ERROR"
+    ]
 
 
 @fuzz_settings(max_examples=150)

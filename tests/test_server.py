@@ -5,7 +5,8 @@ import pytest
 from graphql import get_introspection_query
 
 from hub.database import create_engine, session_factory
-from server import contains_nul, create_app
+from hub.http_protocol import contains_nul
+from server import create_app
 
 
 async def test_healthz_says_the_process_is_alive(client: httpx.AsyncClient) -> None:

@@ -3,25 +3,16 @@
 from typing import Any
 
 from sqlalchemy import Column, Integer, Table
-from strawberry.relay import GlobalID
 
 from models import Base
-
-# Identity columns are PostgreSQL integers: a larger number is no key (and no statement's value).
-MAX_KEY = 2**31 - 1
+from resolvers import global_ids
 
 
 def key_of(global_id: str, model: type[Base]) -> int | None:
     """The primary key a global ID of `model`'s type stands for (types share the models'
     names); None when it is no such ID."""
-    try:
-        parsed = GlobalID.from_id(global_id)
-    except Exception:  # strawberry raises several kinds for malformed base64 and text
-        return None
-    node_id = parsed.node_id
-    if parsed.type_name != model.__name__ or not (node_id.isascii() and node_id.isdigit()):
-        return None
-    return int(node_id) if 0 < int(node_id) <= MAX_KEY else None
+    key: int | None = global_ids.key_of(global_id, model.__name__)
+    return key
 
 
 def referenced_model(column: Column[Any]) -> type[Base] | None:
