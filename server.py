@@ -35,7 +35,7 @@ from hub import http_protocol, landing, tracing
 from hub.auth import BearerAuthentication, BearerBackend, close_reason, refusal_error
 from hub.body_limit import BodySizeLimit
 from hub.config import Settings
-from hub.connections import LimitedTransportWSHandler, OpenConnections
+from hub.connections import LimitedTransportWSHandler, LimitedWSHandler, OpenConnections
 from hub.database import (
     create_engine,
     create_read_pool,
@@ -46,7 +46,7 @@ from hub.database import (
 from hub.events import Events
 from hub.features import BASELINE, Features, detect
 from hub.graphiql import graphiql_page
-from hub.http_protocol import JSON
+from hub.http_protocol import JSON, SEVERAL_OPERATIONS
 from hub.observability import (
     MetricsEndpoint,
     RequestObserver,
@@ -67,9 +67,6 @@ logger = logging.getLogger(__name__)
 READINESS_TIMEOUT_SECONDS = 2.0
 NOT_ACCEPTABLE = (
     "The hub answers in application/graphql-response+json or application/json: accept either."
-)
-SEVERAL_OPERATIONS = (
-    "The document holds several operations, or none: name the one to run in `operationName`."
 )
 SUBSCRIPTION_OVER_HTTP = (
     "Subscriptions run over a WebSocket at /graphql (graphql-transport-ws or graphql-ws), "
@@ -99,6 +96,7 @@ class GraphQLApp(GraphQL[Context, None]):
 
     websocket_adapter_class = WebSocketAdapter  # type: ignore[assignment]
     graphql_transport_ws_handler_class = LimitedTransportWSHandler
+    graphql_ws_handler_class = LimitedWSHandler
 
     async def render_graphql_ide(self, request: Request) -> Response:
         """GraphiQL with the hub's example queries as tabs, under its Content-Security-Policy."""

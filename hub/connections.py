@@ -1,22 +1,30 @@
 """WebSocket limits: connections per client, operations per connection, each refused with a
-message that names the limit.
+message that names the limit; and operations a document cannot choose, refused as over HTTP.
 
 The connections are counted in the process (each worker its own), by the key the rate limits
 use: the credential's subject, or the public client's address.
 """
 
 from collections import Counter
+from collections.abc import Mapping
+from typing import Any
 
-from graphql import GraphQLError
+from graphql import GraphQLError, GraphQLSyntaxError, OperationDefinitionNode, parse
 from starlette.websockets import WebSocket
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
+from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
+from strawberry.subscriptions.protocols.graphql_ws.types import StartMessage
 
+from hub.config import Settings
+from hub.http_protocol import SEVERAL_OPERATIONS
 from hub.ratelimit import client_key
 from resolvers.access import Viewer
 from resolvers.context import Context
+
+LIMITS = Settings.from_env()
 
 
 class OpenConnections:
@@ -49,24 +57,71 @@ class OpenConnections:
 
 class LimitedTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     """Strawberry's graphql-transport-ws handler, refusing an operation over the connection's
-    limit with an `error` message that names the limit and carries `extensions.code`
-    (strawberry's own says only "Subscription limit reached")."""
+    limit, or one its document cannot choose, with an `error` message carrying
+    `extensions.code` (strawberry's own says only "Subscription limit reached", and runs the
+    first of several operations)."""
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         limit = self.max_subscriptions_per_connection
+        error = operation_refusal(message["payload"])
         if (
             self.connection_acknowledged
             and limit is not None
             and len(self.operations) >= limit
             and message["id"] not in self.operations
         ):
-            error = GraphQLError(
-                f"This connection runs {len(self.operations)} operations, the limit: complete "
-                "one before subscribing again.",
-                extensions={"code": "TOO_MANY_SUBSCRIPTIONS"},
-            )
+            error = too_many_operations(len(self.operations))
+        if error is not None and self.connection_acknowledged:
             await self.send_message(
                 {"id": message["id"], "type": "error", "payload": [error.formatted]}
             )
             return
         await super().handle_subscribe(message)
+
+
+class LimitedWSHandler(BaseGraphQLWSHandler[Context, None]):
+    """Strawberry's handler of the legacy graphql-ws protocol, refusing what the handler of
+    graphql-transport-ws refuses, with its `error` message."""
+
+    async def handle_start(self, message: StartMessage) -> None:
+        limit = self.max_subscriptions_per_connection
+        error = operation_refusal(message["payload"])
+        if limit is not None and len(self.tasks) >= limit and message["id"] not in self.tasks:
+            error = too_many_operations(len(self.tasks))
+        if error is not None and self.connection_acknowledged:
+            await self.send_message(
+                {"type": "error", "id": message["id"], "payload": error.formatted}
+            )
+            return
+        await super().handle_start(message)
+
+
+def too_many_operations(running: int) -> GraphQLError:
+    """The refusal of one operation more than a connection may run."""
+    return GraphQLError(
+        f"This connection runs {running} operations, the limit: complete one before "
+        "subscribing again.",
+        extensions={"code": "TOO_MANY_SUBSCRIPTIONS"},
+    )
+
+
+def operation_refusal(payload: Mapping[str, Any]) -> GraphQLError | None:
+    """The request error of a document whose operation cannot be chosen (GraphQL's
+    GetOperation): several operations and no `operationName`, or a name none has. A document
+    that does not parse is left to strawberry, which refuses it itself."""
+    try:
+        document = parse(payload.get("query") or "", max_tokens=LIMITS.max_tokens)
+    except GraphQLSyntaxError:
+        return None
+    names = [
+        definition.name.value if definition.name else None
+        for definition in document.definitions
+        if isinstance(definition, OperationDefinitionNode)
+    ]
+    wanted = payload.get("operationName")
+    if wanted is None and len(names) == 1:
+        return None
+    if wanted is None or wanted not in names:
+        message = SEVERAL_OPERATIONS if wanted is None else f'Unknown operation named "{wanted}".'
+        return GraphQLError(message, extensions={"code": "BAD_REQUEST"})
+    return None

@@ -23,6 +23,9 @@ JSON = "application/json"
 MAX_JSON_DEPTH = 64
 NUL_MESSAGE = "Text must not contain the NUL character (U+0000)."
 DEPTH_MESSAGE = f"The request's JSON nests deeper than {MAX_JSON_DEPTH} levels."
+SEVERAL_OPERATIONS = (
+    "The document holds several operations, or none: name the one to run in `operationName`."
+)
 # The `extensions.code` of a refused request, by its status.
 CODES = {
     400: "BAD_REQUEST",

@@ -592,3 +592,36 @@ async def test_introspection_answers_no_more_list_items_than_its_cost(
     assert "errors" not in body
     assert list_items(body["data"]) <= body["extensions"]["cost"]["requested"]
     assert body["extensions"]["cost"]["requested"] <= LIMITS.max_query_cost
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        (
+            {"query": "query A { states { code } } query B { states { name } }"},
+            "The document holds several operations, or none: name the one to run in "
+            "`operationName`.",
+        ),
+        (
+            {"query": "query A { states { code } }", "operationName": "Nope"},
+            'Unknown operation named "Nope".',
+        ),
+    ],
+    ids=["several operations without a name", "an unknown name"],
+)
+async def test_a_websocket_chooses_operations_as_http_does(
+    demo_connection: AsyncConnection, events: Events, payload: dict[str, Any], message: str
+) -> None:
+    """Over a WebSocket too, the hub never guesses the operation to run (it ran the first of
+    several, and an unknown name was a masked internal error), and the connection stays open."""
+    socket = Socket(subscription_app(demo_connection, events))
+    await socket.open()
+    await socket.send({"id": "1", "type": "subscribe", "payload": payload})
+    assert await socket.receive() == {
+        "id": "1",
+        "type": "error",
+        "payload": [{"message": message, "extensions": {"code": "BAD_REQUEST"}}],
+    }
+    await socket.send(subscribe("2", "{ states { code } }"))
+    assert (await socket.receive())["type"] == "next"
+    await socket.close()
