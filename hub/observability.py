@@ -38,6 +38,7 @@ from prometheus_client import (
 )
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 logger = logging.getLogger("engagement_hub.requests")
@@ -241,10 +242,11 @@ def observe(scope: Scope, identifier: str, status: int, seconds: float) -> None:
         return
     if status == 429:
         RATE_LIMITED.inc()
+    path = route_of(scope)
     line: dict[str, Any] = {
         "request_id": identifier,
         "method": scope["method"],
-        "path": scope["path"],
+        "path": path,
         "status": status,
         "duration_ms": round(seconds * 1000, 2),
     }
@@ -264,7 +266,22 @@ def observe(scope: Scope, identifier: str, status: int, seconds: float) -> None:
             "sql_statements": figures.statements,
             "read_path": figures.read_path,
         }
-    logger.info("%s %s %s", scope["method"], scope["path"], status, extra={FIELDS: line})
+    logger.info("%s %s %s", scope["method"], path, status, extra={FIELDS: line})
+
+
+def route_of(scope: Scope) -> str:
+    """The path of a request as its route declares it (`/views/{name}`), or `(unrouted)`: a
+    path's parameters and unknown paths are the client's words, which no log line repeats.
+    A request refused before routing (a 401, a 413) is matched to its route here."""
+    route = scope.get("route") or next(
+        (
+            route
+            for route in getattr(scope.get("app"), "routes", ())
+            if route.matches(scope)[0] is not Match.NONE
+        ),
+        None,
+    )
+    return getattr(route, "path", None) or "(unrouted)"
 
 
 def outcome_of(status: int, figures: OperationFigures) -> str:

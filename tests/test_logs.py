@@ -399,3 +399,29 @@ async def test_no_input_of_any_request_reaches_the_logs(
     role: str,
 ) -> None:
     await logged_without_marker(production_client, records, request, keys[role])
+
+
+@pytest.mark.parametrize(
+    ("path", "headers", "route"),
+    [
+        (f"/views/{MARKER}", {}, "/views/{name}"),
+        (f"/docs/{MARKER}", {}, "/docs/{name:path}"),
+        (f"/{MARKER}", {}, "(unrouted)"),
+        (f"/graphql/{MARKER}", {}, "(unrouted)"),
+        ("/graphql", {"Authorization": f"Bearer {MARKER}"}, "/graphql"),
+    ],
+)
+async def test_the_request_line_names_the_route_not_the_path_sent(
+    records: pytest.LogCaptureFixture,
+    production_client: httpx.AsyncClient,
+    path: str,
+    headers: dict[str, str],
+    route: str,
+) -> None:
+    """A path's parameters and unknown paths are the client's words: the line names the route
+    (also of a request refused before routing, such as a 401)."""
+    records.clear()
+    await production_client.get(path, params={"query": "{ states { code } }"}, headers=headers)
+    assert [line["path"] for line in request_lines(records)] == [route]
+    for record in hub_records(records):
+        assert MARKER not in written(record)
