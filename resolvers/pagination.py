@@ -17,7 +17,6 @@ from decimal import Decimal
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
@@ -47,6 +46,7 @@ from sqlalchemy.sql.util import ClauseAdapter
 from strawberry.relay.types import PREFIX
 from strawberry.relay.utils import SliceMetadata, from_base64, to_base64
 
+from resolvers.errors import bad_input
 from resolvers.sources import Relation
 
 # A cursor is base64 of the JSON array [CURSOR_VERSION, connection and order, *key as text].
@@ -56,11 +56,6 @@ CURSOR_VERSION = 1
 MAX_OFFSET = 10**9
 
 Adapt = Any  # re-targets SQL written against a model's table (identity on the resolver path)
-
-
-def bad_input(message: str) -> GraphQLError:
-    """A client error about an argument's value."""
-    return GraphQLError(message, extensions={"code": "BAD_USER_INPUT"})
 
 
 @dataclass(frozen=True)

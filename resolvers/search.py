@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from graphql import GraphQLError, GraphQLUnionType
+from graphql import GraphQLUnionType
 from graphql.execution.collect_fields import FieldDetailsList
 from sqlalchemy import (
     ColumnElement,
@@ -31,6 +31,7 @@ from sqlalchemy.dialects.postgresql import DOUBLE_PRECISION, REGCONFIG, TSQUERY,
 import models
 from resolvers.compiler import Compiler, NotCompilable, Values, unwrap
 from resolvers.context import Context
+from resolvers.errors import bad_input
 from resolvers.pagination import Page, Window, offset_cursor
 from resolvers.sources import SqlColumn
 
@@ -103,12 +104,12 @@ class SearchText:
         """The search text; empty, overlong or wordless text is the client's error."""
         text = text.strip()
         if not text:
-            raise _bad_input("The search text is empty.")
+            raise bad_input("The search text is empty.")
         if len(text) > MAX_TEXT_LENGTH:
-            raise _bad_input(f"The search text is longer than {MAX_TEXT_LENGTH} characters.")
+            raise bad_input(f"The search text is longer than {MAX_TEXT_LENGTH} characters.")
         words = tuple(WORD.findall(text))
         if not words:
-            raise _bad_input("The search text holds no word (letters or digits).")
+            raise bad_input("The search text holds no word (letters or digits).")
         return cls(text, words)
 
     @property
@@ -155,11 +156,6 @@ def matches_text(model: Any, text: str) -> ColumnElement[bool]:
     """
     document = SEARCHABLE_BY_MODEL[model].document
     return document.bool_op("@@")(SearchText.parse(text).words_query)
-
-
-def _bad_input(message: str) -> GraphQLError:
-    """A client error about the search text."""
-    return GraphQLError(message, extensions={"code": "BAD_USER_INPUT"})
 
 
 def _hits(kind: int, table: Searchable, text: SearchText, trigram: bool) -> list[Select[Any]]:

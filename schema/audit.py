@@ -9,10 +9,10 @@ from strawberry.scalars import JSON
 
 import models as m
 from resolvers import global_ids
+from resolvers.errors import bad_input
 from resolvers.sources import Relation
 from schema.enums import Role
 from schema.fields import office_connection
-from schema.filters import bad_input
 from schema.types import described
 
 

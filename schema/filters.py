@@ -6,12 +6,12 @@ from decimal import Decimal
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
 from sqlalchemy import ColumnElement, exists, or_, select
 
 import models
 import schema.enums  # noqa: F401  (registers the models' enums with strawberry)
 from models.geography import STATE_CODES
+from resolvers.errors import bad_input
 from resolvers.expressions import (
     CITY_SECTOR_COUNT,
     FUNDING_CITIES,
@@ -20,11 +20,6 @@ from resolvers.expressions import (
     distance_km,
 )
 from resolvers.search import matches_text
-
-
-def bad_input(message: str) -> GraphQLError:
-    """A client error about an argument's value."""
-    return GraphQLError(message, extensions={"code": "BAD_USER_INPUT"})
 
 
 def state_codes(codes: list[str]) -> list[str]:

@@ -16,11 +16,12 @@ from hub.demo.dataset import read_facts
 from resolvers import statistics as stats
 from resolvers.compiler import NotCompilable
 from resolvers.context import Info
+from resolvers.errors import bad_input
 from resolvers.sources import SOURCE, Planned
 from resolvers.statistics import Scope
 from schema.enums import CityKind, ContributionType, MembershipStatus, SectorCode, SectorComposition
 from schema.fields import node
-from schema.filters import bad_input, state_codes
+from schema.filters import state_codes
 
 
 def planned(plan: Any) -> dict[str, Planned]:
