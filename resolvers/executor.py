@@ -10,6 +10,7 @@ from graphql import ExecutionResult, GraphQLError, OperationType
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from resolvers.compiler import Compiler, NotCompilable, RawJSON
+from resolvers.errors import BAD_USER_INPUT, coded
 from resolvers.permissions import FORBIDDEN_MARKER, without_forbidden
 from resolvers.plans import CompiledOperation, Plan, PlanCache, RefusedValue
 
@@ -25,6 +26,16 @@ class CompilingExecutor(StrawberryGraphQLCoreExecutionContext):
     execution differs. Mutations, subscriptions and whatever the compiler cannot plan go
     through the resolvers. The context decides whether to try (`context.compiled`).
     """
+
+    @classmethod
+    def build(cls, *args: Any, **kwargs: Any) -> Any:
+        """graphql-core's execution context, or the errors of variables whose values do not
+        fit their types: the client's mistake (BAD_USER_INPUT), though graphql-core gives them
+        no code."""
+        built = super().build(*args, **kwargs)
+        if isinstance(built, list):
+            return [coded(error, BAD_USER_INPUT) for error in built]
+        return built
 
     def execute_operation(self, serially: bool | None = None) -> Any:
         context = self.context_value

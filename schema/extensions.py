@@ -25,6 +25,7 @@ from hub.http_protocol import NUL_MESSAGE
 from hub.observability import FIELDS
 from hub.observability import OperationFigures as Figures
 from hub.persisted import PersistedQueries, query_hash
+from resolvers.errors import VALIDATION_FAILED, coded
 
 logger = logging.getLogger(__name__)
 
@@ -126,7 +127,7 @@ def debug_report(context: Any, started: float) -> dict[str, Any]:
 
 def error_code(error: GraphQLError) -> str:
     """An error's `extensions.code`; for those without, INTERNAL_SERVER_ERROR if unexpected
-    (masked or not), else GRAPHQL_ERROR (syntax, validation)."""
+    (masked or not), else GRAPHQL_ERROR (client errors all carry codes: `resolvers.errors`)."""
     code = (error.extensions or {}).get("code")
     if code is not None:
         return str(code)
@@ -161,7 +162,10 @@ class ValidationCacheByText(ValidationCache):
         errors = VALIDATED.get(key)
         if errors is None:
             assert context.graphql_document is not None, "validation follows parsing"
-            errors = validate_document(key[0], context.graphql_document, key[2])
+            errors = [
+                coded(error, VALIDATION_FAILED)
+                for error in validate_document(key[0], context.graphql_document, key[2])
+            ]
             VALIDATED[key] = errors
             if len(VALIDATED) > self.maxsize:
                 VALIDATED.popitem(last=False)

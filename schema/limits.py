@@ -64,6 +64,7 @@ from strawberry.types import ExecutionContext
 from hub.config import Settings
 from hub.ratelimit import charge
 from resolvers.access import Viewer
+from resolvers.errors import PARSE_FAILED, coded
 
 LIMITS = Settings.from_env()
 
@@ -100,12 +101,12 @@ class TokenLimitedParsing(ParserCache):
         context.parse_options["max_tokens"] = LIMITS.max_tokens
         try:
             yield from super().on_parse()
-        except GraphQLSyntaxError:
+        except GraphQLSyntaxError as error:
             query = context.query or ""
             # A token takes at least one character: a short document is within the limit.
             tokens = count_tokens(query) if len(query) > LIMITS.max_tokens else 0
             if tokens <= LIMITS.max_tokens:
-                raise
+                raise coded(error, PARSE_FAILED) from None
             raise limit_error(
                 f"Query has {tokens} tokens, more than the limit of {LIMITS.max_tokens}.",
                 "TOO_MANY_TOKENS",

@@ -220,3 +220,27 @@ async def test_production_refuses_introspection_with_one_coded_error(
         response = await client.post("/graphql", json=body, headers=headers)
     assert error_codes(response) == ["INTROSPECTION_DISABLED"]
     assert response.status_code == (400 if accept else 200)
+
+
+@pytest.mark.parametrize(
+    ("request_body", "code"),
+    [
+        ({"query": "{ states { code "}, "GRAPHQL_PARSE_FAILED"),
+        ({"query": "{ states { mayor } }"}, "GRAPHQL_VALIDATION_FAILED"),
+        (
+            {
+                "query": "query($n: Int) { cities(first: $n) { totalCount } }",
+                "variables": {"n": "x"},
+            },
+            "BAD_USER_INPUT",
+        ),
+        ({"query": "query($n: Int!) { cities(first: $n) { totalCount } }"}, "BAD_USER_INPUT"),
+    ],
+    ids=["syntax", "validation", "a variable of the wrong type", "a variable missing"],
+)
+async def test_a_request_error_says_what_kind_of_mistake_it_is(
+    client: httpx.AsyncClient, request_body: dict[str, Any], code: str
+) -> None:
+    """Request errors carry a code (graphql-core gives these none), Apollo Server's."""
+    response = await client.post("/graphql", json=request_body)
+    assert [error["extensions"]["code"] for error in response.json()["errors"]] == [code]

@@ -123,7 +123,9 @@ async def test_client_mistakes_are_counted_on_the_request_line_not_logged(
             assert not [record for record in logged if record.exc_info], query
             (line,) = request_lines(records)
             codes |= set(line.get("error_codes", ()))
-    assert {"GRAPHQL_ERROR", "BAD_USER_INPUT", "FORBIDDEN", "RATE_LIMITED"} <= codes, codes
+    assert {"GRAPHQL_VALIDATION_FAILED", "BAD_USER_INPUT", "FORBIDDEN", "RATE_LIMITED"} <= codes, (
+        codes
+    )
 
 
 async def test_an_unexpected_error_is_logged_once_at_error_with_its_traceback(

@@ -53,7 +53,7 @@ async def test_metrics_count_requests_by_operation_outcome_and_error_code(
 
     assert grew("hub_requests_total", operation="StatesForMetrics", outcome="ok") == 3
     assert grew("hub_requests_total", operation="Broken", outcome="refused") == 1
-    assert grew("hub_graphql_errors_total", code="GRAPHQL_ERROR") == 1
+    assert grew("hub_graphql_errors_total", code="GRAPHQL_VALIDATION_FAILED") == 1
     assert grew("hub_request_duration_seconds_count", operation="StatesForMetrics") == 3
     assert grew("hub_sql_statements_per_request_count") == 4
 
