@@ -65,6 +65,9 @@ from schema.prepared import PreparedOperations, answered
 logger = logging.getLogger(__name__)
 
 READINESS_TIMEOUT_SECONDS = 2.0
+# A client takes a message at once unless it stopped reading (uvicorn waits for its buffers to
+# drain); its pings would drop it only after 40 seconds.
+WEBSOCKET_SEND_SECONDS = 5.0
 NOT_ACCEPTABLE = (
     "The hub answers in application/graphql-response+json or application/json: accept either."
 )
@@ -79,14 +82,26 @@ class WebSocketAdapter(ASGIWebSocketAdapter):
     the refusal's message as the reason: strawberry's graphql-transport-ws handler closes it
     with 4403 and only "Forbidden", which leaves the client guessing what is wrong."""
 
+    # Whether a send gave up: the client is taken to be gone.
+    stalled = False
+
     async def close(self, code: int, reason: str) -> None:
         await super().close(code, getattr(self.ws.state, "refusal", reason))
 
     async def send_json(self, message: Mapping[str, object]) -> None:
         """Send a message as a text frame, the only kind GraphQL clients read: strawberry
-        sends the bytes of `encode_json` as a binary frame."""
+        sends the bytes of `encode_json` as a binary frame. A client that has not taken it
+        within WEBSOCKET_SEND_SECONDS (its buffers full: it stopped reading) is dropped, as
+        events are delivered one at a time and a stalled send would hold every other
+        subscriber's: its operations end, and its pings time out."""
+        if self.stalled:
+            raise WebSocketDisconnected
         try:
-            await self.ws.send_text(self.view.encode_json(message).decode())
+            sent = self.ws.send_text(self.view.encode_json(message).decode())
+            await asyncio.wait_for(sent, WEBSOCKET_SEND_SECONDS)
+        except TimeoutError:
+            self.stalled = True
+            raise WebSocketDisconnected from None
         except WebSocketDisconnect as exc:
             raise WebSocketDisconnected from exc
 

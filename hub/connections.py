@@ -5,12 +5,14 @@ The connections are counted in the process (each worker its own), by the key the
 use: the credential's subject, or the public client's address.
 """
 
+import logging
 from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
 from graphql import GraphQLError, GraphQLSyntaxError, OperationDefinitionNode, parse
 from starlette.websockets import WebSocket
+from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
@@ -25,6 +27,7 @@ from resolvers.access import Viewer
 from resolvers.context import Context
 
 LIMITS = Settings.from_env()
+logger = logging.getLogger(__name__)
 
 
 class OpenConnections:
@@ -77,6 +80,14 @@ class LimitedTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             )
             return
         await super().handle_subscribe(message)
+
+    async def handle_task_exception(self, error: Exception) -> None:
+        """A client that went away, or stopped reading, during an operation made no error of
+        the hub's: strawberry would log it at ERROR, with its traceback."""
+        if isinstance(error, WebSocketDisconnected):
+            logger.debug("a WebSocket client went away during an operation")
+            return
+        await super().handle_task_exception(error)
 
 
 class LimitedWSHandler(BaseGraphQLWSHandler[Context, None]):

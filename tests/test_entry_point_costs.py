@@ -7,6 +7,7 @@ import asyncio
 import base64
 import dataclasses
 import json
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -21,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, async_sessionmaker
 from sqlalchemy.orm import Session
 
 import models
+import server
 from hub.config import Settings
 from hub.events import CHANNEL, Events
 from hub.features import detect
@@ -260,13 +262,21 @@ async def test_no_root_field_answers_more_list_items_than_its_cost(
 class Socket:
     """A WebSocket to the app's /graphql, from the address `client`."""
 
-    def __init__(self, app: Any, client: str = "127.0.0.1", headers: dict[str, str] | None = None):
+    def __init__(
+        self,
+        app: Any,
+        client: str = "127.0.0.1",
+        headers: dict[str, str] | None = None,
+        buffer: int = 0,
+    ):
+        """`buffer`: the messages the client's side holds unread at most (0: any number);
+        beyond that, the app's send waits, as it does for a client that stopped reading."""
         scope = websocket_scope(
             [(name.lower().encode(), value.encode()) for name, value in (headers or {}).items()]
         )
         scope["client"] = (client, 50000)
         self.incoming: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-        self.outgoing: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.outgoing: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=buffer)
         self.incoming.put_nowait({"type": "websocket.connect"})
         self.task = asyncio.create_task(app(scope, self.incoming.get, self.outgoing.put))
 
@@ -625,3 +635,33 @@ async def test_a_websocket_chooses_operations_as_http_does(
     await socket.send(subscribe("2", "{ states { code } }"))
     assert (await socket.receive())["type"] == "next"
     await socket.close()
+
+
+async def test_a_subscriber_that_stops_reading_is_dropped_not_waited_for(
+    demo_connection: AsyncConnection,
+    events: Events,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Events are delivered one at a time: a subscriber whose buffers are full (it stopped
+    reading) held every other subscriber's events until its pings timed out. Its send now
+    gives up after WEBSOCKET_SEND_SECONDS, its operations end (logged as no error), and its
+    pings drop it."""
+    monkeypatch.setattr(server, "WEBSOCKET_SEND_SECONDS", 0.3)
+    app = subscription_app(demo_connection, events)
+    # The stalled client reads no message after the connection's acknowledgement: the first
+    # event fills its buffer, the second one's send waits.
+    stalled = Socket(app, client="192.0.2.1", buffer=1)
+    reading = Socket(app, client="192.0.2.2")
+    for socket in (stalled, reading):
+        await socket.open()
+        await socket.send(subscribe("1", "subscription { fundingRecorded { title } }"))
+    await listening(events, 2)
+    for _ in range(3):
+        await recorded(demo_connection, events)
+        assert (await reading.receive())["type"] == "next"
+    await done_delivering(events)
+    assert len(events._queues) == 1, "the stalled client's subscription ended"
+    assert not [record for record in caplog.records if record.levelno >= logging.WARNING]
+    await stalled.close()
+    await reading.close()
