@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 import asyncpg
@@ -68,6 +69,9 @@ READINESS_TIMEOUT_SECONDS = 2.0
 # A client takes a message at once unless it stopped reading (uvicorn waits for its buffers to
 # drain); its pings would drop it only after 40 seconds.
 WEBSOCKET_SEND_SECONDS = 5.0
+# A WebSocket counts for its client's connections from its connection_init on; until then it
+# may stay open this long (strawberry's default: a minute).
+CONNECTION_INIT_SECONDS = 10.0
 NOT_ACCEPTABLE = (
     "The hub answers in application/graphql-response+json or application/json: accept either."
 )
@@ -416,6 +420,7 @@ def create_app(
         # Cross-origin WebSockets are allowed from the origins CORS allows.
         allowed_origins=settings.cors_origins,
         max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
+        connection_init_wait_timeout=timedelta(seconds=CONNECTION_INIT_SECONDS),
     )
     app = Starlette(
         routes=[

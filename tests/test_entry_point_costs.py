@@ -665,3 +665,17 @@ async def test_a_subscriber_that_stops_reading_is_dropped_not_waited_for(
     assert not [record for record in caplog.records if record.levelno >= logging.WARNING]
     await stalled.close()
     await reading.close()
+
+
+async def test_a_websocket_that_never_initialises_is_closed_soon(
+    demo_connection: AsyncConnection, events: Events, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Connections count for their client from connection_init on: one that never sends it
+    is closed after CONNECTION_INIT_SECONDS (strawberry waits a minute)."""
+    monkeypatch.setattr(server, "CONNECTION_INIT_SECONDS", 0.2)
+    socket = Socket(subscription_app(demo_connection, events))
+    assert await socket.receive() == {
+        "type": "closed",
+        "code": 4408,
+        "reason": "Connection initialisation timeout",
+    }
