@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
 import orjson
@@ -79,6 +79,20 @@ SUBSCRIPTION_OVER_HTTP = (
     "Subscriptions run over a WebSocket at /graphql (graphql-transport-ws or graphql-ws), "
     "not over HTTP."
 )
+
+
+class JSONBody:
+    """A POST request whose body `http_protocol.check_content_type` found to be JSON, as
+    strawberry reads it: strawberry compares media types case-sensitively, and would refuse
+    `Application/JSON`, which is JSON too (RFC 9110: media types ignore case)."""
+
+    content_type = JSON
+
+    def __init__(self, request: AsyncHTTPRequestAdapter) -> None:
+        self.request = request
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.request, name)
 
 
 class WebSocketAdapter(ASGIWebSocketAdapter):
@@ -238,6 +252,7 @@ class GraphQLApp(GraphQL[Context, None]):
             raise HTTPException(406, NOT_ACCEPTABLE)
         if request.method == "POST":
             http_protocol.check_content_type(request.content_type)
+            request = cast(AsyncHTTPRequestAdapter, JSONBody(request))
         parsed = await super().parse_http_body(request)
         for item in parsed if isinstance(parsed, list) else [parsed]:
             refusal = http_protocol.request_refusal(item.query, item.operation_name, item.variables)

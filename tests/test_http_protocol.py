@@ -109,13 +109,20 @@ async def test_a_body_that_is_not_json_is_415(client: httpx.AsyncClient, content
     assert error_codes(response) == ["UNSUPPORTED_MEDIA_TYPE"]
 
 
-async def test_json_with_its_charset_named_is_read(client: httpx.AsyncClient) -> None:
+@pytest.mark.parametrize(
+    "content_type", ["application/json; charset=UTF-8", "Application/JSON", "APPLICATION/json"]
+)
+async def test_json_is_read_whatever_the_case_of_its_media_type(
+    client: httpx.AsyncClient, content_type: str
+) -> None:
+    """Media types and charsets ignore case (RFC 9110); strawberry's own check does not."""
     response = await client.post(
         "/graphql",
         content=b'{"query": "{ states { code } }"}',
-        headers={"Content-Type": "application/json; charset=UTF-8"},
+        headers={"Content-Type": content_type},
     )
     assert response.status_code == 200
+    assert response.json()["data"] == {"states": []}
 
 
 async def test_a_mutation_by_get_is_405(client: httpx.AsyncClient) -> None:
