@@ -117,8 +117,9 @@ class TokenVerifier:
             ) from None
         except jwt.InvalidTokenError:
             raise AuthenticationError(MALFORMED_TOKEN) from None
-        except (jwt.PyJWKClientError, jwt.PyJWKSetError) as error:
-            logger.info("token refused, no signing key: %s", error)
+        except (jwt.PyJWKClientError, jwt.PyJWKSetError):
+            # A client's mistake, counted on the request's log line; its message would quote
+            # the token's key id, the client's words.
             raise AuthenticationError(
                 "The token names no signing key the issuer publishes."
             ) from None

@@ -3,6 +3,7 @@
 import asyncio
 import dataclasses
 import json
+import logging
 import socket
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -539,3 +540,15 @@ async def test_a_websocket_with_a_bad_credential_gets_the_401() -> None:
 async def test_a_websocket_is_closed_saying_why_where_the_server_cannot_answer_with_http() -> None:
     sent = await websocket_session([], "Bearer not-a-key", denial_responses=False)
     assert sent == [{"type": "websocket.close", "code": 1008, "reason": NO_ISSUER}]
+
+
+async def test_a_refused_token_leaves_its_words_out_of_the_log(
+    oidc_client: httpx.AsyncClient, issuer: Issuer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A key id no key has is the client's word: the refusal is counted on the request's log
+    line, and no log record quotes it (one did, at INFO)."""
+    caplog.set_level(logging.DEBUG)
+    marker = "erika.kid-marker@logtest.example"
+    refused = await who(oidc_client, issuer.token(headers={"kid": marker}))
+    assert refusal(refused).startswith("The token names no signing key the issuer publishes.")
+    assert not [record for record in caplog.records if marker in record.getMessage()]
