@@ -42,3 +42,21 @@ def test_benchmark_smoke_run_times_every_query_on_hub_and_floor(
     assert "### Goals at 10 connections" in text
     assert "## History" in text
     assert (tmp_path / "benchmarks" / "throughput.png").stat().st_size > 0
+
+
+@pytest.mark.slow
+def test_subscribers_benchmark_smoke_run_reports_its_figures(server_url: str) -> None:
+    command = ["-m", "bench.subscribers", "--subscribers", "5", "--events", "1", "--cities", "10"]
+    finished = subprocess.run(
+        [sys.executable, *command, "--server-url", server_url],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    *_, row = finished.stdout.strip().splitlines()
+    hub, *figures = [cell.strip() for cell in row.strip("|").split("|")]
+    assert hub.endswith("(work tree)")
+    assert len(figures) == 6 and all(float(figure) >= 0 for figure in figures), row
