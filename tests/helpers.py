@@ -5,6 +5,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import httpx
+from hypothesis import HealthCheck, settings
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -72,3 +73,15 @@ def websocket_scope(
         "subprotocols": [subprotocol],
         "extensions": {"websocket.http.response": {}} if denial_responses else {},
     }
+
+
+def property_settings(max_examples: int) -> Any:
+    """Hypothesis settings for the suite's property tests: reproducible (derandomized), and
+    quick enough for it; their fixtures hold a database transaction per test, not per
+    example."""
+    return settings(
+        max_examples=max_examples,
+        deadline=None,
+        derandomize=True,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )

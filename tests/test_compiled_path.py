@@ -9,7 +9,7 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import event, given
 from hypothesis import strategies as st
 from sqlalchemy import literal, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -25,6 +25,7 @@ from server import create_app
 from tests.conftest import sessions_on
 from tests.factories import add_key
 from tests.generated_queries import cursor, queries
+from tests.helpers import property_settings
 from tests.test_read_api import TRAVERSALS
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "docs" / "queries"
@@ -398,12 +399,7 @@ async def test_examples_and_traversals_answer_the_same(
     assert "errors" not in body
 
 
-@settings(
-    max_examples=300,
-    deadline=None,
-    derandomize=True,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@property_settings(300)
 @given(generated=queries(schema._schema), role=st.sampled_from(list(Role)))
 async def test_generated_queries_answer_the_same(
     demo_connection: AsyncConnection, generated: tuple[str, dict[str, Any]], role: Role

@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -26,6 +26,7 @@ from server import create_app
 from tests.conftest import sessions_on
 from tests.factories import add_key
 from tests.generated_queries import cursor
+from tests.helpers import property_settings
 
 _numbers = itertools.count(1)
 
@@ -281,12 +282,7 @@ async def make(connection: AsyncConnection, change: tuple[Any, ...], added: list
         await connection.execute(delete(model).where(model.id == row_id))
 
 
-@settings(
-    max_examples=25,
-    deadline=None,
-    derandomize=True,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@property_settings(25)
 @given(walk=walks())
 async def test_pages_neither_repeat_nor_skip_rows_whatever_changes_between_them(
     demo_connection: AsyncConnection, walk: dict[str, Any]
@@ -353,12 +349,7 @@ def hostile_cursors(draw: st.DrawFn, name: str, size: int) -> str:
     return draw(st.sampled_from([encoded(text), text]))
 
 
-@settings(
-    max_examples=60,
-    deadline=None,
-    derandomize=True,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@property_settings(60)
 @given(
     key=st.sampled_from(KEYS),
     data=st.data(),

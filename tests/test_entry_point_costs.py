@@ -15,7 +15,7 @@ import httpx
 import pytest
 from graphql import GraphQLList, get_introspection_query, get_nullable_type, parse
 from graphql.execution.values import VariableValues, get_variable_values
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncConnection, async_sessionmaker
@@ -32,7 +32,7 @@ from server import create_app
 from tests.conftest import sessions_on
 from tests.factories import add_key
 from tests.generated_queries import field_selection, named, selection
-from tests.helpers import websocket_scope
+from tests.helpers import property_settings, websocket_scope
 from tests.test_limits import list_items
 
 ANSWER_SECONDS = 5.0
@@ -228,12 +228,7 @@ def field_selection_of(draw: st.DrawFn, name: str) -> str:
     return draw(field_selection(schema._schema, query_type, name, 1))
 
 
-@settings(
-    max_examples=40,
-    deadline=None,
-    derandomize=True,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@property_settings(40)
 @given(data=st.data())
 async def test_no_root_field_answers_more_list_items_than_its_cost(
     demo_connection: AsyncConnection,
@@ -511,12 +506,7 @@ async def test_one_event_reaches_its_subscribers_one_at_a_time(
         await socket.close()
 
 
-@settings(
-    max_examples=15,
-    deadline=None,
-    derandomize=True,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@property_settings(15)
 @given(data=st.data())
 async def test_no_event_delivers_more_list_items_than_it_is_charged(
     demo_connection: AsyncConnection, data: st.DataObject
@@ -541,12 +531,7 @@ async def test_no_event_delivers_more_list_items_than_it_is_charged(
     assert list_items(delivered["payload"].get("data")) <= charged, chosen
 
 
-@settings(
-    max_examples=15,
-    deadline=None,
-    derandomize=True,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@property_settings(15)
 @given(data=st.data())
 async def test_no_mutation_payload_holds_more_list_items_than_its_cost(
     demo_connection: AsyncConnection, data: st.DataObject

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import event, given
 from hypothesis import strategies as st
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -21,6 +21,7 @@ from schema import schema
 from schema.extensions import UNEXPECTED_MESSAGE
 from tests.conftest import asgi_client
 from tests.generated_queries import queries
+from tests.helpers import property_settings
 
 # What an answer must never hold: internals of Python, SQLAlchemy, asyncpg or PostgreSQL.
 LEAKS = ("Traceback", 'File "', "SELECT ", "sqlalchemy", "asyncpg", "psycopg", "postgres")
@@ -37,16 +38,6 @@ EXAMPLES = [
 ]
 VARIABLE_NAMES = ["slug", "first", "last", "after", "text", "ids", "state", "funder", "x"]
 GRAPHQL_PIECES = ["{", "}", "(", ")", "...", "$", ":", "@include(if: true)", "first: -1", '"', "#"]
-
-
-def fuzz_settings(max_examples: int) -> Any:
-    """Hypothesis settings for a fuzz test: reproducible, and quick enough for the suite."""
-    return settings(
-        max_examples=max_examples,
-        deadline=None,
-        derandomize=True,
-        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-    )
 
 
 json_values = st.recursive(
@@ -155,7 +146,7 @@ def not_client_errors(response: httpx.Response) -> list[Any]:
     ]
 
 
-@fuzz_settings(max_examples=150)
+@property_settings(max_examples=150)
 @given(document=documents, given_variables=variables, operation=st.none() | st.text(max_size=8))
 async def test_random_queries_and_variables(
     demo_connection: AsyncConnection,
@@ -168,7 +159,7 @@ async def test_random_queries_and_variables(
     await survives(demo_connection, client, client.build_request("POST", "/graphql", json=body))
 
 
-@fuzz_settings(max_examples=100)
+@property_settings(max_examples=100)
 @given(body=bodies, content_type=st.sampled_from(CONTENT_TYPES) | st.text(max_size=20))
 async def test_random_bodies_and_content_types(
     demo_connection: AsyncConnection, client: httpx.AsyncClient, body: bytes, content_type: str
@@ -178,7 +169,7 @@ async def test_random_bodies_and_content_types(
     await survives(demo_connection, client, request)
 
 
-@fuzz_settings(max_examples=50)
+@property_settings(max_examples=50)
 @given(document=documents, given_variables=st.text(max_size=40) | variables.map(json.dumps))
 async def test_random_get_requests(
     demo_connection: AsyncConnection, client: httpx.AsyncClient, document: str, given_variables: str

@@ -42,8 +42,9 @@ from models import Role
 from schema import schema
 from tests.conftest import asgi_client
 from tests.generated_queries import named
+from tests.helpers import property_settings
 from tests.test_compiled_path import key_of_role
-from tests.test_fuzz import fuzz_settings, json_values, not_client_errors, survives
+from tests.test_fuzz import json_values, not_client_errors, survives
 from tests.test_privacy import key_for
 
 GRAPHQL = schema._schema
@@ -400,7 +401,7 @@ async def role_keys(demo_connection: AsyncConnection) -> dict[Role, str | None]:
     return {role: await key_of_role(demo_connection, role) for role in Role}
 
 
-@fuzz_settings(max_examples=150)
+@property_settings(max_examples=150)
 @given(request=attacks_on_arguments(), role=st.sampled_from(Role))
 async def test_hostile_arguments_are_client_errors(
     demo_connection: AsyncConnection,
@@ -415,7 +416,7 @@ async def test_hostile_arguments_are_client_errors(
     await survives(demo_connection, client, sent)
 
 
-@fuzz_settings(max_examples=80)
+@property_settings(max_examples=80)
 @given(request=odd_requests())
 async def test_odd_requests_are_client_errors(
     demo_connection: AsyncConnection, client: httpx.AsyncClient, request: httpx.Request

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from graphql import get_introspection_query, get_operation_ast, parse
 from graphql.execution.values import VariableValues, get_variable_values
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -25,6 +25,7 @@ from schema.limits import LIMITS, Cost
 from server import create_app
 from tests.conftest import asgi_client, sessions_on
 from tests.generated_queries import queries
+from tests.helpers import property_settings
 
 EXAMPLES = {
     path.stem: path.read_text()
@@ -240,12 +241,7 @@ def list_items(value: Any) -> int:
     return (len(value) if objects else 0) + sum(list_items(item) for item in value)
 
 
-@settings(
-    max_examples=60,
-    deadline=None,
-    derandomize=True,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@property_settings(60)
 @given(generated=queries(schema._schema))
 async def test_no_answer_holds_more_list_items_than_its_cost(
     demo_connection: AsyncConnection, generated: tuple[str, dict[str, Any]]

@@ -24,7 +24,7 @@ from graphql import (
     is_required_argument,
 )
 from graphql import get_named_type as named_type
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -35,7 +35,7 @@ from hub.persisted import query_hash
 from models import Role
 from schema import schema
 from tests.conftest import asgi_client
-from tests.helpers import graphql
+from tests.helpers import graphql, property_settings
 from tests.test_privacy import key_for
 
 # What a client types in: an e-mail address, as in a contact person's input.
@@ -386,12 +386,7 @@ async def test_no_argument_of_any_field_reaches_the_logs(
             await logged_without_marker(production_client, records, request, key)
 
 
-@settings(
-    max_examples=60,
-    deadline=None,
-    derandomize=True,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@property_settings(60)
 @given(request=requests(), role=st.sampled_from(["public", "office"]))
 async def test_no_input_of_any_request_reaches_the_logs(
     records: pytest.LogCaptureFixture,

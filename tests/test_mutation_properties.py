@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from strawberry.relay import to_base64
@@ -28,6 +28,7 @@ from models.geography import LATITUDE_RANGE, LONGITUDE_RANGE, STATE_CODES
 from resolvers.mutations.validation import MAX_TEXT_LENGTH, WEBSITE_PATTERN
 from tests import factories
 from tests.factories import add_key
+from tests.helpers import property_settings
 from tests.writes import gid, mutate, snapshot
 
 USER_ERRORS = {"ValidationError", "NotFoundError", "ConflictError", "ForbiddenError"}
@@ -138,12 +139,7 @@ async def refused_without_a_trace(
     assert await snapshot(connection) == before
 
 
-PROPERTY = settings(
-    max_examples=40,
-    deadline=None,
-    derandomize=True,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+PROPERTY = property_settings(40)
 
 
 @PROPERTY

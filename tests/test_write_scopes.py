@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 from graphql import GraphQLID, GraphQLInputObjectType, get_named_type
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -26,6 +26,7 @@ from models import Role
 from schema import schema
 from tests import factories
 from tests.factories import add_key
+from tests.helpers import property_settings
 from tests.writes import gid, mutate, snapshot
 
 OWN, OTHER = 0, 1
@@ -351,12 +352,7 @@ def refused(role: Role, write: Write, owner: int, links: dict[str, int]) -> bool
 
 
 @pytest.mark.parametrize("role", list(Role))
-@settings(
-    max_examples=30,
-    deadline=None,
-    derandomize=True,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@property_settings(30)
 @given(data=st.data())
 async def test_writes_out_of_scope_are_refused_without_a_trace(
     client: httpx.AsyncClient,
