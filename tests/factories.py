@@ -128,6 +128,21 @@ async def add_funding(session: AsyncSession, **fields: Any) -> models.Funding:
     return await add(session, models.Funding(**values | fields))
 
 
+async def add_application(
+    session: AsyncSession, withdraw_token: str = "never sent"
+) -> models.Application:
+    """A city's application in review, which `withdraw_token` withdraws."""
+    application = models.Application(
+        kind=models.ApplicationKind.CITY,
+        status=models.ApplicationStatus.IN_REVIEW,
+        organisation_name="Bad Honnef",
+        state_code="NW",
+        city_kind=models.CityKind.CITY,
+        withdraw_token_hash=hash_key(withdraw_token),
+    )
+    return await add(session, application)
+
+
 async def add_key(session: AsyncSession, role: models.Role, **scope: Any) -> str:
     """An API key with `role` and its `scope` (e.g. `city_id=`); the key to send as bearer."""
     key = new_key()

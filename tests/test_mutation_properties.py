@@ -107,21 +107,13 @@ async def world(db: AsyncSession) -> World:
     await factories.add_sector(db)
     network = await factories.add_network(db)
     funder = await factories.add_funder(db)
-    application = models.Application(
-        kind=models.ApplicationKind.CITY,
-        status=models.ApplicationStatus.IN_REVIEW,
-        organisation_name="Bad Honnef",
-        state_code="NW",
-        city_kind=models.CityKind.CITY,
-        withdraw_token_hash="0" * 64,
-    )
     keys: dict[Role, str | None] = {
         Role.ADMIN: await add_key(db, Role.ADMIN),
         Role.COORDINATOR: await add_key(db, Role.COORDINATOR, city_id=network.city_id),
         Role.FUNDER: await add_key(db, Role.FUNDER, funder_id=funder.id),
         Role.PUBLIC: None,
     }
-    return World(network, funder, await factories.add(db, application), keys)
+    return World(network, funder, await factories.add_application(db), keys)
 
 
 async def refused_without_a_trace(

@@ -21,7 +21,6 @@ from hypothesis import strategies as st
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 import models
-from hub.keys import hash_key
 from models import Role
 from schema import schema
 from tests import factories
@@ -52,19 +51,6 @@ async def add_town(db: AsyncSession, name: str) -> dict[str, Any]:
         "goal": await factories.add(db, models.Goal(network_id=network.id, title="Ziel")),
         "measure": await factories.add_measure(db, network),
     }
-
-
-async def add_application(db: AsyncSession, token: str) -> models.Application:
-    """An application in review that `token` withdraws."""
-    application = models.Application(
-        kind=models.ApplicationKind.CITY,
-        status=models.ApplicationStatus.IN_REVIEW,
-        organisation_name="Bad Honnef",
-        state_code="NW",
-        city_kind=models.CityKind.CITY,
-        withdraw_token_hash=hash_key(token),
-    )
-    return await factories.add(db, application)
 
 
 @pytest.fixture
@@ -100,7 +86,10 @@ async def world(db: AsyncSession) -> World:
         for funder, town in zip(funders, towns, strict=True)
     ]
     token = "mein-token"
-    applications = [await add_application(db, token), await add_application(db, "fremd")]
+    applications = [
+        await factories.add_application(db, token),
+        await factories.add_application(db, "fremd"),
+    ]
     pairs = {kind: (gid(towns[0][kind]), gid(towns[1][kind])) for kind in towns[0]}
     pairs |= {
         "funder": (gid(funders[0]), gid(funders[1])),
