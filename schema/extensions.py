@@ -25,7 +25,7 @@ from hub.http_protocol import NUL_MESSAGE
 from hub.observability import FIELDS
 from hub.observability import OperationFigures as Figures
 from hub.persisted import PersistedQueries, query_hash
-from resolvers.errors import VALIDATION_FAILED, coded
+from resolvers.errors import BAD_USER_INPUT, VALIDATION_FAILED, coded
 
 logger = logging.getLogger(__name__)
 
@@ -205,9 +205,7 @@ class NoNulInStrings(ValidationRule):
 
     def enter_string_value(self, node: StringValueNode, *_: object) -> None:
         if "\x00" in node.value:
-            self.report_error(
-                GraphQLError(NUL_MESSAGE, node, extensions={"code": "BAD_USER_INPUT"})
-            )
+            self.report_error(GraphQLError(NUL_MESSAGE, node, extensions={"code": BAD_USER_INPUT}))
 
 
 class MaskUnexpectedErrors(MaskErrors):

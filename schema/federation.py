@@ -24,6 +24,7 @@ from resolvers import federation as sql
 from resolvers import global_ids
 from resolvers.compiler import Compiler, NotCompilable
 from resolvers.context import Info
+from resolvers.errors import bad_input
 from resolvers.plans import RefusedValue
 from resolvers.sources import SOURCE, Planned, SqlColumn
 from schema.extensions import log_unexpected
@@ -74,13 +75,13 @@ def reference_of(representation: Any) -> sql.Reference:
     none of its keys, or a global ID that is none of its type's, is the client's error."""
     type_name = representation.get("__typename") if isinstance(representation, dict) else None
     if type_name not in KEYS:
-        raise _bad_representation(f"`{type_name}` is no entity type of this subgraph.")
+        raise bad_input(f"`{type_name}` is no entity type of this subgraph.")
     for key in KEYS[type_name]:
         value = representation.get(key)
         if isinstance(value, str):
             return reference_by(type_name, key, value)
     names = " or ".join(f"`{key}`" for key in KEYS[type_name])
-    raise _bad_representation(f"A `{type_name}` is referenced by {names}, as a string.")
+    raise bad_input(f"A `{type_name}` is referenced by {names}, as a string.")
 
 
 # A gateway asks for the same entities again and again, in batches of hundreds: decoding each
@@ -93,7 +94,7 @@ def reference_by(type_name: str, key: str, value: str) -> sql.Reference:
         return sql.Reference.of(type_name, key, column, value)
     stored = global_ids.key_of(value, type_name, column.type.python_type)
     if stored is None:
-        raise _bad_representation(f"The `id` is no global ID of a `{type_name}`.")
+        raise bad_input(f"The `id` is no global ID of a `{type_name}`.")
     return sql.Reference.of(type_name, key, column, stored)
 
 
@@ -106,11 +107,6 @@ def references_of(representations: list[Any]) -> list[sql.Reference | Exception]
         except GraphQLError as error:
             references.append(error)
     return references
-
-
-def _bad_representation(message: str) -> GraphQLError:
-    """A client error about one representation."""
-    return GraphQLError(message, extensions={"code": "BAD_USER_INPUT"})
 
 
 def compiled_references(representations: list[Any]) -> str:

@@ -14,6 +14,7 @@ from strawberry.types.cast import cast as strawberry_cast
 from models import Base
 from resolvers import global_ids
 from resolvers.context import Info
+from resolvers.errors import bad_input
 
 
 class MappedNode(relay.Node):
@@ -121,14 +122,14 @@ def node_key(info: Info, global_id: str) -> tuple[type[MappedNode], str] | Graph
     """The node type and key text a global ID names, or the client's error that it is none."""
     parts = global_ids.parts_of(global_id)
     if parts is None:
-        return bad_id("Not a global ID of this API (as its `id` fields give them out).")
+        return bad_input("Not a global ID of this API (as its `id` fields give them out).")
     type_name, node_id = parts
     definition = info.schema.get_type_by_name(type_name)
     origin = definition.origin if isinstance(definition, StrawberryObjectDefinition) else None
     if not (isinstance(origin, type) and issubclass(origin, MappedNode)):
-        return bad_id("This global ID names no type of node.")
+        return bad_input("This global ID names no type of node.")
     if origin.parse_key(node_id) is None:
-        return bad_id("Not a global ID of this API: its key is no key of its type.")
+        return bad_input("Not a global ID of this API: its key is no key of its type.")
     return origin, node_id
 
 
@@ -136,8 +137,3 @@ def lookup_field(description: str) -> Any:
     """A root field looking objects up by global ID, as Relay's `relay.node()` but with the
     hub's lookups (`NodeLookup`)."""
     return strawberry.field(description=description, extensions=[NodeLookup()])
-
-
-def bad_id(message: str) -> GraphQLError:
-    """A client error about one global ID."""
-    return GraphQLError(message, extensions={"code": "BAD_USER_INPUT"})
