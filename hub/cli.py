@@ -369,8 +369,11 @@ def opened_database() -> Iterator[Database]:
 
 
 def check_port_free(host: str, port: int) -> None:
-    """Fail early with a clear reason when `host:port` cannot be listened on."""
+    """Fail early with a clear reason when `host:port` cannot be listened on: bound as uvicorn
+    binds it (SO_REUSEADDR), so that the connections of a hub stopped a moment ago, waiting
+    out TCP's TIME-WAIT, do not keep the next from its port."""
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError as error:

@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from hub import migrations
+from hub.cli import PortTaken, check_port_free
 from hub.database import asyncpg_dsn, engine_for, session_factory
 from hub.embedded import find_binaries
 from hub.keys import hash_key
@@ -140,6 +141,27 @@ def test_serve_refuses_a_taken_port_with_one_line() -> None:
         result.stderr.strip()
         == f"error: port {port} on 127.0.0.1 is taken; choose another with --port"
     )
+
+
+def test_a_port_whose_last_connections_wait_out_time_wait_is_free() -> None:
+    """A hub stopped a moment ago leaves its closed connections in TIME-WAIT; its port is free
+    to listen on again (uvicorn binds with SO_REUSEADDR), and `serve` said it was taken."""
+    with socket.socket() as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn listens
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        with socket.create_connection(("127.0.0.1", port)) as client:
+            accepted, _ = listener.accept()
+            accepted.close()  # the server's side closes first: it waits out TIME-WAIT
+            client.recv(1)
+    check_port_free("127.0.0.1", port)
+    with socket.socket() as taken:
+        taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        taken.bind(("127.0.0.1", port))
+        taken.listen()
+        with pytest.raises(PortTaken):
+            check_port_free("127.0.0.1", port)
 
 
 def test_unreachable_database_is_one_line_and_exit_1() -> None:
