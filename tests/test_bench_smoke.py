@@ -14,14 +14,10 @@ ROOT = Path(__file__).resolve().parent.parent
 SERVERS = ("hub", "floor")
 
 
-@pytest.mark.slow
-def test_benchmark_smoke_run_times_every_query_on_hub_and_floor(
-    server_url: str, tmp_path: Path
-) -> None:
-    report = tmp_path / "benchmarks.md"
-    command = ["-m", "bench", "--smoke", "--output", str(report), "--server-url", server_url]
+def run_bench(module: str, *arguments: str) -> str:
+    """Run a benchmark module as its documented command does; what it printed."""
     finished = subprocess.run(
-        [sys.executable, *command],
+        [sys.executable, "-m", module, *arguments],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -29,6 +25,15 @@ def test_benchmark_smoke_run_times_every_query_on_hub_and_floor(
         check=False,
     )
     assert finished.returncode == 0, finished.stderr[-3000:]
+    return finished.stdout
+
+
+@pytest.mark.slow
+def test_benchmark_smoke_run_times_every_query_on_hub_and_floor(
+    server_url: str, tmp_path: Path
+) -> None:
+    report = tmp_path / "benchmarks.md"
+    run_bench("bench", "--smoke", "--output", str(report), "--server-url", server_url)
     results = json.loads((tmp_path / "benchmarks" / "latest.json").read_text())
     statuses = {facts["query"]: facts["status"] for facts in results["queries"]}
     assert statuses == {query.name: dict.fromkeys(SERVERS, "ok") for query in MIX}
@@ -46,17 +51,18 @@ def test_benchmark_smoke_run_times_every_query_on_hub_and_floor(
 
 @pytest.mark.slow
 def test_subscribers_benchmark_smoke_run_reports_its_figures(server_url: str) -> None:
-    command = ["-m", "bench.subscribers", "--subscribers", "5", "--events", "1", "--cities", "10"]
-    finished = subprocess.run(
-        [sys.executable, *command, "--server-url", server_url],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    printed = run_bench(
+        "bench.subscribers",
+        "--subscribers",
+        "5",
+        "--events",
+        "1",
+        "--cities",
+        "10",
+        "--server-url",
+        server_url,
     )
-    assert finished.returncode == 0, finished.stderr[-3000:]
-    *_, row = finished.stdout.strip().splitlines()
+    *_, row = printed.strip().splitlines()
     hub, *figures = [cell.strip() for cell in row.strip("|").split("|")]
     assert hub.endswith("(work tree)")
     assert len(figures) == 6 and all(float(figure) >= 0 for figure in figures), row
