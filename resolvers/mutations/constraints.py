@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.schema import ColumnCollectionMixin
 
 from models import Base
+from resolvers.mutations.ids import MODELS_BY_TABLE
 from resolvers.mutations.problems import (
     INPUT,
     Path,
@@ -88,7 +89,5 @@ def unique_columns(constraint: str) -> tuple[Table, list[str]] | None:
 
 def model_name(table: Table | None) -> str:
     """The name of the model mapped to `table` (the GraphQL type's too), or `entry`."""
-    for mapper in Base.registry.mappers:
-        if table is not None and mapper.local_table is table:
-            return mapper.class_.__name__
-    return "entry"
+    model = MODELS_BY_TABLE.get(table) if table is not None else None
+    return model.__name__ if model is not None else "entry"

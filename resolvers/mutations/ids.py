@@ -43,7 +43,7 @@ def shared_columns(table: Table, name: str) -> dict[str, str]:
 
 def model_of(table: Table) -> type[Base]:
     """The model mapped to `table`."""
-    return next(mapper.class_ for mapper in Base.registry.mappers if mapper.local_table is table)
+    return MODELS_BY_TABLE[table]
 
 
 def column_of(model: type[Base], name: str) -> Column[Any]:
@@ -56,3 +56,9 @@ def table_of(model: type[Base]) -> Table:
     table = model.__table__
     assert isinstance(table, Table), f"{model.__name__} is not mapped to a table"
     return table
+
+
+# The model of each mapped table (link tables such as `measure_actors` have none).
+MODELS_BY_TABLE: dict[Table, type[Base]] = {
+    table_of(mapper.class_): mapper.class_ for mapper in Base.registry.mappers
+}
