@@ -1,31 +1,53 @@
 # The two commands of the README's quick start, and what they build on.
-#   make serve   install, then serve GraphQL with demo data on the embedded PostgreSQL
+#   make serve   install the runtime, then serve GraphQL with demo data on the embedded PostgreSQL
 #   make test    install, then lint and run the whole test suite
 VENV ?= .venv
 BIN := $(VENV)/bin
-INSTALLED := $(VENV)/.installed
+# uv installs the exact versions of uv.lock (and refuses a lock that pyproject.toml has
+# outgrown: `make lock`); it lives in the venv it fills, so it syncs
+# --inexact (an exact sync would remove uv itself, which the lock does not list).
+UV_VERSION := 0.13.10
+UV := $(BIN)/uv
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+export UV_PYTHON_DOWNLOADS := never
+SYNC := $(UV) sync --locked --inexact --quiet
+RUNTIME := $(VENV)/.runtime-installed
+DEVELOPMENT := $(VENV)/.development-installed
 ASSETS := hub/static/graphiql/.fetched
+PORT ?=
 
-.PHONY: install serve test lint format tools redis
+.PHONY: install serve test lint format tools redis lock
 
-install: $(INSTALLED) $(ASSETS)
+install: $(DEVELOPMENT) $(ASSETS)
 
-# Reinstall whenever the dependencies change.
-$(INSTALLED): pyproject.toml
+$(UV):
 	python3 -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[dev]"
+	$(BIN)/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+# Serving installs what serving needs; again whenever the dependencies change.
+$(RUNTIME): $(UV) pyproject.toml uv.lock
+	$(SYNC) --no-dev
 	touch $@
+
+# Tests, linters and the benchmark's chart besides.
+$(DEVELOPMENT): $(UV) pyproject.toml uv.lock
+	$(SYNC)
+	touch $@ $(RUNTIME)
+
+# After a change of pyproject.toml's dependencies: resolve them into uv.lock anew.
+lock: $(UV)
+	$(UV) lock
 
 # GraphiQL's scripts and styles, fetched with npm (hub/assets.py) for the hub to serve; again
 # whenever strawberry (and with it the page's pinned versions) may have changed. Without npm
 # or the registry GraphiQL loads them from a CDN, so the quick start still works.
-$(ASSETS): $(INSTALLED)
+$(ASSETS): $(RUNTIME)
 	$(BIN)/python -m hub.assets && touch $@ \
 		|| echo "warning: GraphiQL's files could not be fetched; it loads them from a CDN"
 
-serve: install
-	$(BIN)/engagement-hub serve
+# make serve PORT=8080 to choose the port.
+serve: $(RUNTIME) $(ASSETS)
+	$(BIN)/engagement-hub serve $(if $(PORT),--port $(PORT))
 
 test: lint tools redis
 	$(BIN)/pytest
@@ -47,11 +69,11 @@ redis:
 	@redis-cli ping >/dev/null 2>&1 || { redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" >/dev/null; \
 		for attempt in $$(seq 50); do redis-cli ping >/dev/null 2>&1 && break; sleep 0.1; done; redis-cli ping >/dev/null; }
 
-lint: install
+lint: $(DEVELOPMENT) $(ASSETS)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-format: $(INSTALLED)
+format: $(DEVELOPMENT)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .

@@ -73,7 +73,7 @@ RUNNING_TEMPLATE = """\
 
 ```sh
 sudo apt-get install -y wrk                        # the load generator
-.venv/bin/pip install -e ".[bench]"                # matplotlib, for the chart
+make install                                       # tests and matplotlib, for the chart
 .venv/bin/python -m bench --label "what changed"   # everything: about 25 minutes
 ```
 

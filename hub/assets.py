@@ -62,9 +62,19 @@ def unpack(asset: Asset, tarball: Path, target: Path) -> bool:
     return True
 
 
+def clear(target: Path) -> None:
+    """Remove what `target` holds but its README (git keeps the folder, a wheel its package)."""
+    target.mkdir(parents=True, exist_ok=True)
+    for child in target.iterdir():
+        if child.is_dir():
+            shutil.rmtree(child)
+        elif child.name != "README.md":
+            child.unlink()
+
+
 def fetch(assets: list[Asset], target: Path) -> bool:
-    """Replace `target` with the page's files; whether every one of them is there."""
-    shutil.rmtree(target, ignore_errors=True)
+    """Replace `target`'s files with the page's; whether every one of them is there."""
+    clear(target)
     with tempfile.TemporaryDirectory() as scratch:
         tarballs = pack({asset.package for asset in assets}, Path(scratch))
         unpacked = [unpack(asset, tarballs[asset.package], target) for asset in assets]

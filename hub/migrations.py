@@ -1,7 +1,6 @@
 """Alembic, driven from Python: the CLI, the server and the tests migrate through here."""
 
 import asyncio
-from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
@@ -11,16 +10,16 @@ from alembic.script.revision import RevisionError
 from alembic.util import CommandError
 
 from hub.database import engine_for
+from hub.resources import folder
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # Indexes that only migrations declare, not the models: search's expression indexes.
 MIGRATION_ONLY_INDEX_PREFIX = "ix_search_"
 
 
 def alembic_config(url: str) -> Config:
     """Alembic's configuration for the database at `url`, independent of the working directory."""
-    config = Config(str(PROJECT_ROOT / "alembic.ini"))
-    config.set_main_option("script_location", str(PROJECT_ROOT / "alembic"))
+    config = Config()
+    config.set_main_option("script_location", str(folder("alembic")))
     # ConfigParser interpolation would read the `%` of URL-encoded passwords.
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     config.attributes["configure_logging"] = False
