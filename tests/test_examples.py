@@ -253,9 +253,11 @@ async def test_documented_query_answers_on_the_demo_data(
 async def test_the_readmes_first_query_shows_the_network_off(
     demo_client: httpx.AsyncClient,
 ) -> None:
-    """To the public: a city of a state with a state partner, its local network trisectoral."""
+    """To the public: a city of a state with a state partner, its local network trisectoral,
+    with partner cities and working groups."""
     body = await graphql(demo_client, documented_queries(README)[0])
     city = body["data"]["city"]
     assert city["state"]["partnership"]["institution"]
     assert city["localNetwork"]["composition"] == "TRISECTORAL"
     assert len(city["localNetwork"]["sectors"]) == 3
+    assert edges_nodes(city["partnerCities"]) and edges_nodes(city["workingGroups"])
