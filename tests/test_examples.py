@@ -1,5 +1,6 @@
 """The example queries of docs/queries/: each runs on the demo data with its result checked, and
-issues the same, bounded number of SQL statements on a small and a much larger data set."""
+issues the same, bounded number of SQL statements on a small and a much larger data set. The
+queries of the README and the guides answer on the demo data, as they promise."""
 
 import math
 from collections.abc import Awaitable, Callable
@@ -9,12 +10,17 @@ from typing import Any
 
 import httpx
 import pytest
+from graphql import OperationDefinitionNode, OperationType
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hub.config import Settings
 from hub.database import engine_for, session_factory
+from models import Role
 from server import create_app
+from tests.conftest import sessions_on
+from tests.documents import README, WALKTHROUGHS, graphql_documents, where
+from tests.factories import add_key
 from tests.helpers import counting_statements, graphql
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "docs" / "queries"
@@ -207,3 +213,51 @@ async def test_statement_count_does_not_grow_with_the_data(
         async with engine_for(url) as engine:
             counts[size] = await statements_for(engine, name)
     assert counts["small"] == counts["large"] <= MAX_STATEMENTS[name], counts
+
+
+def documented_queries(path: Path) -> list[str]:
+    """The texts of the document's queries that need no variables: what a reader runs as is."""
+    return [
+        document.loc.source.body
+        for document in graphql_documents(path)
+        if document.loc
+        and all(
+            isinstance(node, OperationDefinitionNode)
+            and node.operation == OperationType.QUERY
+            and not node.variable_definitions
+            for node in document.definitions
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        pytest.param(query, id=f"{where(path)}-{number}")
+        for path in WALKTHROUGHS
+        for number, query in enumerate(documented_queries(path), 1)
+    ],
+)
+async def test_documented_query_answers_on_the_demo_data(
+    demo_client: httpx.AsyncClient, demo_connection: AsyncConnection, query: str
+) -> None:
+    """As the network office, which may read what any guide shows (the audit log too)."""
+    async with sessions_on(demo_connection)() as session:
+        office_key = await add_key(session, Role.ADMIN)
+        await session.commit()
+    demo_client.headers["Authorization"] = f"Bearer {office_key}"
+    body = await graphql(demo_client, query)
+    assert "errors" not in body, body
+
+
+async def test_the_readmes_first_query_shows_the_network_off(
+    demo_client: httpx.AsyncClient,
+) -> None:
+    """To the public: a city of a state with a state partner, its local network trisectoral,
+    with partner cities and working groups."""
+    body = await graphql(demo_client, documented_queries(README)[0])
+    city = body["data"]["city"]
+    assert city["state"]["partnership"]["institution"]
+    assert city["localNetwork"]["composition"] == "TRISECTORAL"
+    assert len(city["localNetwork"]["sectors"]) == 3
+    assert edges_nodes(city["partnerCities"]) and edges_nodes(city["workingGroups"])
