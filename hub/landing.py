@@ -6,19 +6,15 @@ from the hub's own /graphql statistics, so that nothing is loaded from elsewhere
 
 from functools import cache
 from html import escape
-from pathlib import Path
 
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from hub.documents import document, documents
 from hub.graphiql import STATIC_DIR
 from schema import schema
-
-REPOSITORY = Path(__file__).resolve().parent.parent
-DOCS_DIR = REPOSITORY / "docs"
 
 # Scripts, styles and data only from the hub itself; no inline script at all.
 CONTENT_SECURITY_POLICY = (
@@ -85,19 +81,12 @@ $documents
 
 
 @cache
-def documents() -> dict[str, Path]:
-    """The texts served under /docs/, by their name there: README, docs and example queries."""
-    named = {"README.md": REPOSITORY / "README.md"}
-    for path in [*sorted(DOCS_DIR.glob("*.md")), *sorted(DOCS_DIR.glob("queries/*.graphql"))]:
-        named[str(path.relative_to(DOCS_DIR))] = path
-    return named
-
-
-@cache
 def landing_html() -> str:
     """The landing page, linking every document."""
     items = "\n".join(
-        f'      <li><a href="/docs/{escape(name)}">{escape(name)}</a></li>' for name in documents()
+        f'      <li><a href="/docs/{escape(name)}">{escape(name)}</a></li>'
+        for name in documents()
+        if not name.endswith(".png")
     )
     return PAGE.replace("$documents", items)
 
@@ -112,14 +101,6 @@ async def landing(request: Request) -> HTMLResponse:
 async def sdl(request: Request) -> PlainTextResponse:
     """The schema as SDL, the same text as the checked-in schema.graphql."""
     return PlainTextResponse(schema.as_str() + "\n")
-
-
-async def document(request: Request) -> PlainTextResponse:
-    """One of the documents, as plain text."""
-    path = documents().get(request.path_params["name"])
-    if path is None:
-        raise HTTPException(404)
-    return PlainTextResponse(path.read_text())
 
 
 routes: list[BaseRoute] = [
