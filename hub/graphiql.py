@@ -1,4 +1,5 @@
-"""The GraphiQL page: strawberry's, with the example queries of docs/queries/ as tabs.
+"""The GraphiQL page: strawberry's, named after the hub, opening on a first query that shows
+the network off (docs/queries/city.graphql), with the other example queries as tabs.
 
 Strawberry's page loads React, GraphiQL and its explorer plugin from a CDN, each file pinned by
 version and by a subresource-integrity hash. When `make install` (python -m hub.assets) has put
@@ -18,16 +19,26 @@ from pathlib import Path
 
 from strawberry.http.ides import get_graphql_ide_html
 
+from hub.resources import folder
+
 logger = logging.getLogger(__name__)
 
-EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "docs" / "queries"
+HUB_NAME = "Engagierte Stadt"
+EXAMPLES_DIR = folder("docs") / "queries"
+# A city whose state is a state partner and whose local network is trisectoral.
+FIRST_QUERY = EXAMPLES_DIR / "city.graphql"
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 ASSETS_DIR = STATIC_DIR / "graphiql"
 ASSETS_URL = "/static/graphiql/"
 CDN = "https://unpkg.com/"
 
-# Where strawberry's page hands GraphiQL its options; the tabs go in beside them.
+# Where strawberry's page hands GraphiQL its options; the tabs and the logo go in beside them.
 GRAPHIQL_OPTIONS_ANCHOR = "defaultEditorToolsVisibility: true,"
+# Strawberry's branding: its name in the title, its emoji as the icon, its welcome text as the
+# query GraphiQL opens on.
+STRAWBERRY_TITLE = "<title>Strawberry GraphiQL</title>"
+STRAWBERRY_ICON = re.compile(r'<link\s+rel="icon".*?/>', re.DOTALL)
+STRAWBERRY_WELCOME = re.compile(r"const EXAMPLE_QUERY = `.*?`;", re.DOTALL)
 
 # A CDN path: the package (scoped or not) at its version, then the file inside it.
 CDN_PATH = re.compile(r"(?P<package>(?:@[^/@]+/)?[^/@]+@[^/]+)/(?P<file>.+)")
@@ -90,22 +101,32 @@ def strawberry_page() -> str:
     return get_graphql_ide_html(graphql_ide="graphiql")
 
 
-def example_tabs() -> list[dict[str, str]]:
-    """One GraphiQL tab per example query, in file-name order."""
-    return [{"query": path.read_text()} for path in sorted(EXAMPLES_DIR.glob("*.graphql"))]
-
-
-def with_example_tabs(page: str) -> str:
-    """The page with GraphiQL opening the example queries as tabs."""
+def script_value(value: object) -> str:
+    """`value` as a JavaScript literal inside a <script> element."""
     # Escaping "</" keeps a query's text from closing the page's <script> element.
-    tabs = json.dumps(example_tabs()).replace("</", "<\\/")
-    # GraphiQL puts the page's own query (the welcome text, or a shared `?q=`) into the first
-    # tab, so that one stays for it and the examples follow.
-    return page.replace(
-        GRAPHIQL_OPTIONS_ANCHOR,
-        f"{GRAPHIQL_OPTIONS_ANCHOR} defaultTabs: [{{ query: EXAMPLE_QUERY }}, ...{tabs}],",
-        1,
+    return json.dumps(value).replace("</", "<\\/")
+
+
+def example_tabs() -> list[dict[str, str]]:
+    """One GraphiQL tab per example query but the first, in file-name order."""
+    examples = sorted(EXAMPLES_DIR.glob("*.graphql"))
+    return [{"query": path.read_text()} for path in examples if path != FIRST_QUERY]
+
+
+def branded(page: str) -> str:
+    """The page under the hub's name, opening on its first query and its examples as tabs."""
+    page = page.replace(STRAWBERRY_TITLE, f"<title>GraphiQL · {HUB_NAME}</title>", 1)
+    page = STRAWBERRY_ICON.sub('<link rel="icon" href="data:,">', page, count=1)
+    first_query = script_value(FIRST_QUERY.read_text())
+    page = STRAWBERRY_WELCOME.sub(lambda _: f"const EXAMPLE_QUERY = {first_query};", page, count=1)
+    # The first tab is the page's own: the first query, or the one a link shares (`?q=`, with
+    # its `?variables=`); the examples follow.
+    options = (
+        f"{GRAPHIQL_OPTIONS_ANCHOR} defaultTabs: [{{ query: parameters.q || EXAMPLE_QUERY, "
+        f"variables: parameters.variables }}, ...{script_value(example_tabs())}], "
+        f"children: React.createElement(GraphiQL.Logo, null, {script_value(HUB_NAME)}),"
     )
+    return page.replace(GRAPHIQL_OPTIONS_ANCHOR, options, 1)
 
 
 def served_locally(assets: list[Asset], assets_dir: Path) -> bool:
@@ -137,7 +158,7 @@ def content_security_policy(origins: str, inline_scripts: list[str]) -> str:
 @cache
 def graphiql_page(assets_dir: Path = ASSETS_DIR) -> Page:
     """The page with the example tabs, on the hub's copies of its files when it has them all."""
-    page = with_example_tabs(strawberry_page())
+    page = branded(strawberry_page())
     if served_locally(PageParts(page).assets, assets_dir):
         logger.info("GraphiQL loads its scripts and styles from the hub (%s)", ASSETS_URL)
         page, origins = page.replace(CDN, ASSETS_URL), "'self'"

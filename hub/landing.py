@@ -1,24 +1,21 @@
 """The pages around the API: the landing page at /, the SDL, the docs and the static files.
 
 The landing page is plain HTML; hub/static/landing.js fills in its figures and draws its charts
-from the hub's own /graphql statistics, so that nothing is loaded from elsewhere.
+and its map from the hub's own /graphql and hub/static/germany.json (built by
+hub/build_outlines.py), so that nothing is loaded from elsewhere.
 """
 
 from functools import cache
 from html import escape
-from pathlib import Path
 
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from hub.graphiql import STATIC_DIR
+from hub.documents import document, documents
+from hub.graphiql import FIRST_QUERY, STATIC_DIR
 from schema import schema
-
-REPOSITORY = Path(__file__).resolve().parent.parent
-DOCS_DIR = REPOSITORY / "docs"
 
 # Scripts, styles and data only from the hub itself; no inline script at all.
 CONTENT_SECURITY_POLICY = (
@@ -60,9 +57,18 @@ PAGE = """<!doctype html>
       <div><dt>Fundings</dt><dd data-figure="fundings">…</dd></div>
       <div><dt>Engaged people in Germany</dt><dd data-figure="engagedPeople">…</dd></div>
     </dl>
+    <p data-figure="membership"></p>
     <p data-figure="engagedPeopleSource"></p>
+    <figure class="map">
+      <figcaption id="map-title">The cities on the map: each dot opens its city in GraphiQL
+      <span class="legend"><span class="member-dot"></span> member
+      <span class="former-dot"></span> former member</span></figcaption>
+      <svg id="map" role="group" aria-labelledby="map-title"
+        data-city-query="$city_query"></svg>
+      <p class="credit" data-figure="outlinesCredit"></p>
+    </figure>
     <figure>
-      <figcaption id="cities-by-state">Member cities per federal state</figcaption>
+      <figcaption id="cities-by-state">Cities per federal state</figcaption>
       <svg id="cities-by-state-chart" role="img" aria-labelledby="cities-by-state"></svg>
     </figure>
     <figure>
@@ -85,21 +91,16 @@ $documents
 
 
 @cache
-def documents() -> dict[str, Path]:
-    """The texts served under /docs/, by their name there: README, docs and example queries."""
-    named = {"README.md": REPOSITORY / "README.md"}
-    for path in [*sorted(DOCS_DIR.glob("*.md")), *sorted(DOCS_DIR.glob("queries/*.graphql"))]:
-        named[str(path.relative_to(DOCS_DIR))] = path
-    return named
-
-
-@cache
 def landing_html() -> str:
-    """The landing page, linking every document."""
+    """The landing page, linking every text and example query; its map links GraphiQL's first
+    query (hub.graphiql.FIRST_QUERY) for each city."""
     items = "\n".join(
-        f'      <li><a href="/docs/{escape(name)}">{escape(name)}</a></li>' for name in documents()
+        f'      <li><a href="/docs/{escape(name)}">{escape(name)}</a></li>'
+        for name in documents()
+        if not name.endswith(".png")
     )
-    return PAGE.replace("$documents", items)
+    page = PAGE.replace("$city_query", escape(FIRST_QUERY.read_text()))
+    return page.replace("$documents", items)
 
 
 async def landing(request: Request) -> HTMLResponse:
@@ -112,14 +113,6 @@ async def landing(request: Request) -> HTMLResponse:
 async def sdl(request: Request) -> PlainTextResponse:
     """The schema as SDL, the same text as the checked-in schema.graphql."""
     return PlainTextResponse(schema.as_str() + "\n")
-
-
-async def document(request: Request) -> PlainTextResponse:
-    """One of the documents, as plain text."""
-    path = documents().get(request.path_params["name"])
-    if path is None:
-        raise HTTPException(404)
-    return PlainTextResponse(path.read_text())
 
 
 routes: list[BaseRoute] = [

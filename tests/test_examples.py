@@ -132,8 +132,25 @@ async def check_search(data: Data, connection: AsyncConnection) -> None:
     assert any("Ehrenamt" in title for title in titles)
 
 
+async def check_city(data: Data, connection: AsyncConnection) -> None:
+    city = data["city"]
+    assert city["name"] == "Bitburg"
+    assert city["state"]["partnership"]["institution"] == "Staatskanzlei Rheinland-Pfalz"
+    network = city["localNetwork"]
+    assert network["composition"] == "TRISECTORAL"
+    assert len(network["sectors"]) == 3
+    expected = await scalar(
+        connection,
+        "SELECT count(*) FROM actors JOIN local_networks ON local_networks.id = network_id "
+        "JOIN cities ON cities.id = city_id WHERE cities.slug = 'bitburg'",
+    )
+    assert network["actors"]["totalCount"] == expected
+    assert edges_nodes(city["partnerCities"]) and edges_nodes(city["workingGroups"])
+
+
 Check = Callable[[Data, AsyncConnection], Awaitable[None]]
 CHECKS: dict[str, Check] = {
+    "city": check_city,
     "funder-portal": check_funder_portal,
     "state-partner-portal": check_state_partner_portal,
     "city-map": check_city_map,
@@ -143,6 +160,15 @@ CHECKS: dict[str, Check] = {
 
 # Variables that make every level of an example non-empty on the synthetic data sets.
 SCALE_VARIABLES = {
+    "city": (
+        "SELECT json_build_object('city', cities.slug) FROM cities "
+        "JOIN local_networks ON local_networks.city_id = cities.id "
+        "WHERE EXISTS (SELECT FROM city_partnerships WHERE city_id = cities.id) "
+        "AND EXISTS (SELECT FROM working_group_members WHERE city_id = cities.id) "
+        "AND EXISTS (SELECT FROM fundings WHERE network_id = local_networks.id) "
+        "AND EXISTS (SELECT FROM measures WHERE network_id = local_networks.id) "
+        "ORDER BY cities.id LIMIT 1"
+    ),
     "funder-portal": (
         "SELECT json_build_object('funder', slug) FROM funders "
         "ORDER BY (SELECT count(*) FROM fundings WHERE funder_id = funders.id) DESC, id LIMIT 1"
@@ -167,6 +193,7 @@ SCALE_VARIABLES = {
 # On the resolver path; a guarded field (e.g. `amountEur`) adds one statement per level it
 # appears on: which of the level's rows the viewer may see it on.
 MAX_STATEMENTS = {
+    "city": 17,
     "funder-portal": 9,
     "state-partner-portal": 13,
     "city-map": 5,

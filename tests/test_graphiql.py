@@ -1,8 +1,10 @@
-"""The GraphiQL page: its files from the hub once fetched, from the CDN otherwise."""
+"""The GraphiQL page: named after the hub, opening on its first query; its files from the hub
+once fetched, from the CDN otherwise."""
 
 import base64
 import hashlib
 import io
+import json
 import re
 import tarfile
 from pathlib import Path
@@ -10,9 +12,19 @@ from pathlib import Path
 import httpx
 
 from hub.assets import matches, unpack
-from hub.graphiql import ASSETS_URL, CDN, Asset, PageParts, graphiql_page, strawberry_page
+from hub.graphiql import (
+    ASSETS_URL,
+    CDN,
+    FIRST_QUERY,
+    Asset,
+    PageParts,
+    graphiql_page,
+    strawberry_page,
+)
+from tests.helpers import graphql
 
 ASSETS = PageParts(strawberry_page()).assets
+OPENING_QUERY = re.compile(r"const EXAMPLE_QUERY = (\".*?\");")
 
 
 def integrity(data: bytes) -> str:
@@ -38,6 +50,31 @@ async def test_graphiql_loads_every_file_from_the_hub(client: httpx.AsyncClient)
         served = await client.get(f"{ASSETS_URL}{asset.path}")
         assert served.status_code == 200
         assert matches(served.content, asset.integrity)
+
+
+async def test_graphiql_is_named_after_the_hub(client: httpx.AsyncClient) -> None:
+    page = (await client.get("/graphql", headers={"Accept": "text/html"})).text
+    assert "<title>GraphiQL · Engagierte Stadt</title>" in page
+    assert 'React.createElement(GraphiQL.Logo, null, "Engagierte Stadt")' in page
+    assert "Strawberry" not in page
+    assert "&#x1f353;" not in page
+    assert "Welcome to GraphiQL" not in page
+
+
+async def test_graphiql_opens_on_a_trisectoral_city_of_a_partner_state(
+    demo_client: httpx.AsyncClient,
+) -> None:
+    page = (await demo_client.get("/graphql", headers={"Accept": "text/html"})).text
+    opening = OPENING_QUERY.search(page)
+    assert opening
+    query = json.loads(opening[1])
+    assert query == FIRST_QUERY.read_text()
+    body = await graphql(demo_client, query)
+    assert "errors" not in body, body
+    city = body["data"]["city"]
+    assert city["name"] == "Bitburg"
+    assert city["state"]["partnership"] is not None
+    assert city["localNetwork"]["composition"] == "TRISECTORAL"
 
 
 async def test_graphiql_allows_scripts_from_the_hub_only(client: httpx.AsyncClient) -> None:

@@ -1,5 +1,6 @@
-// The landing page's figures and charts, from the hub's own /graphql statistics.
-// A few lines of SVG instead of a chart library: the page loads nothing from elsewhere.
+// The landing page's figures, charts and map, from the hub's own /graphql statistics and the
+// states' outlines it serves (/static/germany.json).
+// A few lines of SVG instead of a chart or map library: the page loads nothing from elsewhere.
 "use strict";
 
 const QUERY = `query LandingPage {
@@ -9,6 +10,7 @@ const QUERY = `query LandingPage {
   fundings { totalCount }
   statistics {
     citiesByState { code count state { name } }
+    citiesByStatus { status count }
     sectorComposition { trisectoralShare multisectoralShare byComposition { composition count } }
     engagedPeople { value year publisher descriptionEn }
   }
@@ -49,6 +51,13 @@ function drawBars(svg, rows) {
   });
 }
 
+// How the membership figure names each status, e.g. "102 members".
+const STATUS_PLURALS = {
+  CANDIDATE: "candidates",
+  MEMBER: "members",
+  FORMER_MEMBER: "former members",
+};
+
 function percent(share) {
   return share === null ? "–" : `${Math.round(share * 100)} %`;
 }
@@ -60,6 +69,12 @@ function show(data) {
   const { statistics } = data;
   const engaged = statistics.engagedPeople;
   figure("cities", data.cities.totalCount.toLocaleString("en"));
+  const statuses = [...statistics.citiesByStatus].sort((one, other) => other.count - one.count);
+  figure(
+    "membership",
+    `${data.cities.totalCount.toLocaleString("en")} cities: ` +
+      statuses.map((group) => `${group.count} ${STATUS_PLURALS[group.status]}`).join(", "),
+  );
   figure("actors", data.actors.totalCount.toLocaleString("en"));
   figure("funders", data.funders.totalCount.toLocaleString("en"));
   figure("fundings", data.fundings.totalCount.toLocaleString("en"));
@@ -95,21 +110,181 @@ function show(data) {
   );
 }
 
+async function graphql(query, variables) {
+  const response = await fetch("/graphql", {
+    method: "POST",
+    headers: { "Content-Type": "application/json", Accept: "application/json" },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = await response.json();
+  if (!body.data) throw new Error(body.errors?.[0]?.message ?? response.statusText);
+  return body.data;
+}
+
+// ---- The map of Germany: the states' outlines, a dot per city linking to its query.
+
+const MAP_QUERY = `query LandingMap($after: String) {
+  states { code name }
+  cities(after: $after) {
+    pageInfo { hasNextPage endCursor }
+    edges { node { slug name status population latitude longitude } }
+  }
+}`;
+const MAP_WIDTH = 600;
+// Screen pixels, whatever the map's width: labels stay readable, dots stay easy to hit.
+const LABEL_PIXELS = 13;
+const DOT_PIXELS = 4;
+
+// Every city, page after page; and the states' names.
+async function mapData() {
+  const cities = [];
+  let after = null;
+  for (;;) {
+    const data = await graphql(MAP_QUERY, { after });
+    cities.push(...data.cities.edges.map((edge) => edge.node));
+    if (!data.cities.pageInfo.hasNextPage) return { states: data.states, cities };
+    after = data.cities.pageInfo.endCursor;
+  }
+}
+
+// An equirectangular projection of the outlines' extent, MAP_WIDTH wide: near enough to
+// conformal over Germany when longitudes shrink by the cosine of the middle latitude.
+function projection(outlines) {
+  const points = Object.values(outlines).flat(2);
+  const lons = points.map(([lon]) => lon);
+  const lats = points.map(([, lat]) => lat);
+  const [west, east] = [Math.min(...lons), Math.max(...lons)];
+  const [south, north] = [Math.min(...lats), Math.max(...lats)];
+  const shrink = Math.cos((((south + north) / 2) * Math.PI) / 180);
+  const scale = MAP_WIDTH / ((east - west) * shrink);
+  return {
+    width: MAP_WIDTH,
+    height: (north - south) * scale,
+    project: (lon, lat) => [(lon - west) * shrink * scale, (north - lat) * scale],
+  };
+}
+
+function outlinePath(rings, project) {
+  const ring = (points) =>
+    "M" + points.map(([lon, lat]) => project(lon, lat).map((value) => value.toFixed(1))).join("L");
+  return rings.map(ring).join("Z") + "Z";
+}
+
+function cityLink(query, city) {
+  const variables = JSON.stringify({ city: city.slug });
+  return `/graphql?q=${encodeURIComponent(query)}&variables=${encodeURIComponent(variables)}`;
+}
+
+function drawMap(svg, outlines, states, cities) {
+  const { width, height, project } = projection(outlines.states);
+  const names = new Map(states.map((state) => [state.code, state.name]));
+  svg.setAttribute("viewBox", `0 0 ${width} ${height.toFixed(0)}`);
+  svg.replaceChildren();
+  for (const [code, rings] of Object.entries(outlines.states)) {
+    const path = svgElement("path", { class: "state", d: outlinePath(rings, project) });
+    path.append(svgElement("title", {}, names.get(code) ?? code));
+    svg.append(path);
+  }
+  const located = cities.filter((city) => city.latitude !== null && city.longitude !== null);
+  // Larger cities last, so that their dots and labels lie on top.
+  located.sort((one, other) => (one.population ?? 0) - (other.population ?? 0));
+  for (const city of located) {
+    const [x, y] = project(city.longitude, city.latitude);
+    const status = city.status === "FORMER_MEMBER" ? "former" : "member";
+    const link = svgElement("a", {
+      class: `city ${status}`,
+      href: cityLink(svg.dataset.cityQuery, city),
+      "aria-label": `${city.name}: its query in GraphiQL`,
+      "data-population": city.population ?? 0,
+    });
+    link.append(
+      svgElement("title", {}, city.name),
+      svgElement("circle", { cx: x.toFixed(1), cy: y.toFixed(1) }),
+      svgElement("text", { x: x.toFixed(1), y: y.toFixed(1), dy: "0.35em" }, city.name),
+    );
+    svg.append(link);
+  }
+  document.querySelector('[data-figure="outlinesCredit"]').textContent = outlines.credit;
+  fitToScreen(svg);
+  new ResizeObserver(() => fitToScreen(svg)).observe(svg);
+}
+
+function overlaps(box, other) {
+  return (
+    box.x < other.x + other.width &&
+    other.x < box.x + box.width &&
+    box.y < other.y + other.height &&
+    other.y < box.y + box.height
+  );
+}
+
+// Sizes dots and labels in screen pixels, and labels the largest cities whose names fit
+// beside their dot without touching another label; every other name shows on hover and focus.
+function fitToScreen(svg) {
+  // The map's scale on the screen, whether its width or its height (at most 80vh) sets it.
+  const scale = svg.getScreenCTM()?.a;
+  if (!scale) return;
+  const unitsPerPixel = 1 / scale;
+  svg.style.fontSize = `${LABEL_PIXELS * unitsPerPixel}px`;
+  const radius = DOT_PIXELS * unitsPerPixel;
+  const placed = [];
+  const population = (link) => Number(link.dataset.population);
+  const links = [...svg.querySelectorAll(".city")];
+  links.sort((one, other) => population(other) - population(one));
+  for (const link of links) {
+    const [circle, text] = [link.querySelector("circle"), link.querySelector("text")];
+    circle.setAttribute("r", radius.toFixed(2));
+    const x = Number(circle.getAttribute("cx"));
+    const labelled = population(link) > 0 && placeLabel(text, x, radius * 1.5, placed);
+    link.classList.toggle("labelled", labelled);
+    if (!labelled) moveLabel(text, "start", x + radius * 1.5);
+  }
+  // Labelled cities last, so that no other dot covers their names.
+  svg.append(...svg.querySelectorAll(".city.labelled"));
+}
+
+function moveLabel(text, anchor, x) {
+  text.setAttribute("text-anchor", anchor);
+  text.setAttribute("x", x.toFixed(1));
+}
+
+// Puts the label right of its dot, else left of it; whether it fits there.
+function placeLabel(text, x, gap, placed) {
+  const limit = text.ownerSVGElement.viewBox.baseVal.width;
+  for (const [anchor, at] of [["start", x + gap], ["end", x - gap]]) {
+    moveLabel(text, anchor, at);
+    const box = text.getBBox();
+    if (box.x >= 0 && box.x + box.width <= limit && !placed.some((other) => overlaps(box, other))) {
+      placed.push(box);
+      return true;
+    }
+  }
+  return false;
+}
+
 async function load() {
   const status = document.getElementById("status");
   try {
-    const response = await fetch("/graphql", {
-      method: "POST",
-      headers: { "Content-Type": "application/json", Accept: "application/json" },
-      body: JSON.stringify({ query: QUERY }),
-    });
-    const body = await response.json();
-    if (!body.data) throw new Error(body.errors?.[0]?.message ?? response.statusText);
-    show(body.data);
+    show(await graphql(QUERY));
     status.textContent = "Figures as of now, from the hub's own statistics.";
   } catch (error) {
     status.textContent = `The figures could not be loaded: ${error.message}`;
   }
 }
 
+async function loadMap() {
+  const svg = document.getElementById("map");
+  const credit = document.querySelector('[data-figure="outlinesCredit"]');
+  try {
+    const [outlines, { states, cities }] = await Promise.all([
+      fetch("/static/germany.json").then((response) => response.json()),
+      mapData(),
+    ]);
+    drawMap(svg, outlines, states, cities);
+  } catch (error) {
+    credit.textContent = `The map could not be drawn: ${error.message}`;
+  }
+}
+
 document.addEventListener("DOMContentLoaded", load);
+document.addEventListener("DOMContentLoaded", loadMap);
