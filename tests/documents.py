@@ -1,19 +1,19 @@
 """The Markdown documents of the repository (README.md and docs/), parsed as their readers see
-them rendered: by a CommonMark parser with GitHub's tables."""
+them rendered: by the parser the hub renders them with (CommonMark with GitHub's tables)."""
 
 from functools import cache
 from pathlib import Path
 
 from graphql import DocumentNode, parse
-from markdown_it import MarkdownIt
 from markdown_it.token import Token
+
+from hub.documents import MARKDOWN
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 README = REPOSITORY / "README.md"
 DOCUMENTS = [README, *sorted((REPOSITORY / "docs").rglob("*.md"))]
 # The pages a newcomer follows step by step: their queries must answer on the demo data.
 WALKTHROUGHS = [README, *sorted((REPOSITORY / "docs" / "guides").glob("*.md"))]
-MARKDOWN = MarkdownIt("commonmark").enable("table")
 
 
 @cache

@@ -18,6 +18,7 @@ from markdown_it.token import Token
 from typer.core import TyperGroup, TyperOption
 
 from hub.cli import app
+from hub.documents import slug
 from tests.documents import (
     DOCUMENTS,
     README,
@@ -56,16 +57,10 @@ def heading_text(path: Path) -> Iterator[str]:
 
 @cache
 def anchors(path: Path) -> set[str]:
-    """The anchors GitHub gives the document's headings: lower case, punctuation dropped,
-    spaces as hyphens, a repeated one numbered."""
+    """The anchors GitHub (and the hub's rendering) gives the document's headings."""
     found: set[str] = set()
     for text in heading_text(path):
-        slug = re.sub(r"[^\w\- ]", "", text.strip().lower()).replace(" ", "-")
-        anchor, repeat = slug, 0
-        while anchor in found:
-            repeat += 1
-            anchor = f"{slug}-{repeat}"
-        found.add(anchor)
+        slug(text, found)
     return found
 
 
