@@ -1,7 +1,8 @@
 """Saved views: `GET /views/<name>` runs a registered operation, with its variables from the
 query string, as JSON or (`?format=csv` or `Accept: text/csv`) as CSV, so that a spreadsheet or a
-script can use it without writing GraphQL. The network office saves views with `engagement-hub
-views` or the `saveView` mutation; both check them here (`view_problems`).
+script can use it without writing GraphQL; `GET /views` lists the views the viewer may run. The
+network office saves views with `engagement-hub views` or the `saveView` mutation; both check
+them here (`view_problems`).
 
 A view runs through the same schema as `/graphql`, for the same viewer: its authorization,
 limits, rate limit budget and error masking apply alike. The answer carries an ETag; a client
@@ -12,7 +13,9 @@ answers a request error; an unknown view is a 404, an `Accept` header without JS
 """
 
 import hashlib
+from collections.abc import Sequence
 from functools import lru_cache, partial
+from html import escape
 from typing import Any
 
 import orjson
@@ -24,32 +27,40 @@ from graphql import (
     OperationDefinitionNode,
     get_nullable_type,
     parse,
+    print_ast,
     type_from_ast,
     validate,
 )
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from strawberry.schema.schema_converter import GraphQLCoreConverter
 
 from hub import http_protocol
 from hub.http_protocol import JSON, media_ranges, quality
 from hub.ratelimit import add_headers
-from hub.view_csv import csv_of, operation_of, table_of
+from hub.view_csv import Selection, csv_of, operation_of, table_of
 from models.views import SavedView
+from resolvers.access import Viewer
 from resolvers.compiler import RawJSON
 from resolvers.errors import VALIDATION_FAILED
 from resolvers.mutations.ids import column_of
 from resolvers.mutations.problems import Problem, invalid
 from resolvers.mutations.validation import RULES, Rule, Values, column_problems, field_path
+from resolvers.permissions import never_sees
 
 CSV = "text/csv"
 CSV_TYPE = "text/csv; charset=utf-8"
+HTML = "text/html"
 FORMATS = ("json", "csv")
 FORMAT_PARAMETER = "format"
 NO_SUCH_VIEW = "No view has this name; GET /views lists the views."
 UNKNOWN_FORMAT = "The format of a view is json or csv (?format=json, ?format=csv)."
 NOT_ACCEPTABLE = "A view answers in application/json or text/csv: accept either."
 STALE_VIEW = "The view does not run in today's schema; the network office must save it again."
+# The index links nothing outside itself and runs no script.
+INDEX_POLICY = "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 
 def view_problems(values: Values, graphql_schema: GraphQLSchema) -> list[Problem]:
@@ -196,3 +207,91 @@ def cached(request: Request, content: bytes, media_type: str) -> Response:
     if request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers=headers)
     return Response(content, media_type=media_type, headers=headers)
+
+
+# --- The index ------------------------------------------------------------------------------
+
+
+async def saved_views(session: AsyncSession) -> Sequence[SavedView]:
+    """Every saved view, by name."""
+    return (await session.scalars(select(SavedView).order_by(SavedView.name))).all()
+
+
+def may_run(viewer: Viewer, query: str, graphql_schema: GraphQLSchema) -> bool:
+    """Whether the view of `query` shows `viewer` anything: it is valid in today's schema,
+    and it selects no field the viewer may see nothing of (an office-only list, contact
+    persons for the public), which would only answer FORBIDDEN."""
+    document = view_document(query, graphql_schema)
+    if isinstance(document, str):
+        return False
+    selection = Selection(graphql_schema, document)
+    return not any(
+        never_sees(viewer, field.extensions[GraphQLCoreConverter.DEFINITION_BACKREF])
+        for field in selection.every_field(selection.root)
+        if GraphQLCoreConverter.DEFINITION_BACKREF in field.extensions
+    )
+
+
+def index_entry(view: SavedView, graphql_schema: GraphQLSchema) -> dict[str, Any]:
+    """A view as the index lists it: what it shows, its variables and its URLs by format."""
+    document = view_document(view.query, graphql_schema)
+    assert not isinstance(document, str), "only valid views are listed"
+    url = f"/views/{view.name}"
+    return {
+        "name": view.name,
+        "description": view.description,
+        "variables": [
+            {"name": definition.variable.name.value, "type": print_ast(definition.type)}
+            for definition in operation_of(document).variable_definitions or ()
+        ],
+        "formats": {"json": url, "csv": f"{url}?format=csv"},
+    }
+
+
+async def list_views(request: Request) -> Response:
+    """The views the viewer may run, as JSON, or as an HTML list for a browser."""
+    graphql_schema = request.app.state.graphql.schema._schema
+    async with request.app.state.sessions() as session:
+        views = await saved_views(session)
+    entries = [
+        index_entry(view, graphql_schema)
+        for view in views
+        if may_run(request.user.viewer, view.query, graphql_schema)
+    ]
+    if prefers_html(request.headers.get("accept")):
+        return HTMLResponse(index_page(entries), headers={"Content-Security-Policy": INDEX_POLICY})
+    return JSONResponse({"views": entries})
+
+
+def prefers_html(accept: str | None) -> bool:
+    """Whether an `Accept` header names HTML and likes it better than JSON (a browser's)."""
+    ranges = media_ranges(accept or "")
+    return HTML in ranges and quality(ranges, HTML) > quality(ranges, JSON)
+
+
+def index_page(entries: list[dict[str, Any]]) -> str:
+    """The index as a plain HTML list."""
+    items = "\n".join(map(index_item, entries))
+    listing = f"<ul>\n{items}\n</ul>" if entries else "<p>No views yet.</p>"
+    return (
+        '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        "<title>Saved views: Engagierte Stadt hub</title>\n</head>\n<body>\n"
+        f"<h1>Saved views</h1>\n{listing}\n</body>\n</html>\n"
+    )
+
+
+def index_item(entry: dict[str, Any]) -> str:
+    """One view of the index as an HTML list item: its name, description, parameters, links."""
+    description = f": {escape(entry['description'])}" if entry["description"] else ""
+    parameters = ", ".join(
+        f"<code>{escape(variable['name'])}</code> ({escape(variable['type'])})"
+        for variable in entry["variables"]
+    )
+    formats = entry["formats"]
+    return (
+        f"<li><strong>{escape(entry['name'])}</strong>{description}"
+        f"{f'; parameters: {parameters}' if parameters else ''}: "
+        f'<a href="{escape(formats["json"])}">JSON</a>, '
+        f'<a href="{escape(formats["csv"])}">CSV</a></li>'
+    )

@@ -9,11 +9,12 @@ import httpx
 import pytest
 from graphql import parse
 from hypothesis import given
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.view_csv import csv_of, table_of
 from hub.views import view_problems
-from models import Role, SavedView
+from models import City, Role, SavedView
 from schema import schema
 from tests.conftest import sessions_on
 from tests.factories import add_key
@@ -25,6 +26,7 @@ CITIES = """query CitiesOfAState($state: String!, $first: Int) {
   state(code: $state) { cities(first: $first) { edges { node { slug name state { code } } } } }
 }"""
 CONTACTS = '{ city(slug: "dessau-rosslau") { name contacts { email } } }'
+AUDIT = "{ auditLog { edges { node { subject } } } }"
 # Saved while the schema had a field it no longer has.
 STALE = "{ states { code mayor } }"
 
@@ -278,3 +280,59 @@ async def test_csv_columns_are_the_same_whatever_the_database_holds(
     for header in headers:
         assert header == headers[0]
         assert len(set(header)) == len(header), "no two columns of one name"
+
+
+# --- The index ------------------------------------------------------------------------------
+
+
+async def listed(client: httpx.AsyncClient, key: str | None = None) -> list[str]:
+    """The names of the views GET /views lists for the bearer of `key` (the public: None)."""
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    response = await client.get("/views", headers=headers)
+    assert response.status_code == 200
+    return [view["name"] for view in response.json()["views"]]
+
+
+async def test_the_index_lists_each_viewer_the_views_it_may_run(
+    demo_client: httpx.AsyncClient, demo_connection: AsyncConnection, views: None
+) -> None:
+    await save_views(demo_connection, audit=AUDIT, stale=STALE)
+    async with sessions_on(demo_connection)() as session:
+        dessau = await session.scalar(select(City.id).where(City.slug == "dessau-rosslau"))
+        admin = await add_key(session, Role.ADMIN)
+        coordinator = await add_key(session, Role.COORDINATOR, city_id=dessau)
+        await session.commit()
+    # Contact persons are the public's to see nowhere, a coordinator's in its city; the audit
+    # log is the office's; a view that no longer fits the schema runs for no one.
+    assert await listed(demo_client) == ["cities-of-a-state"]
+    assert await listed(demo_client, coordinator) == ["cities-of-a-state", "contacts"]
+    assert await listed(demo_client, admin) == ["audit", "cities-of-a-state", "contacts"]
+
+
+async def test_the_index_names_each_views_variables_and_urls(
+    demo_client: httpx.AsyncClient, views: None
+) -> None:
+    [view] = (await demo_client.get("/views")).json()["views"]
+    assert view == {
+        "name": "cities-of-a-state",
+        "description": "The cities-of-a-state.",
+        "variables": [{"name": "state", "type": "String!"}, {"name": "first", "type": "Int"}],
+        "formats": {
+            "json": "/views/cities-of-a-state",
+            "csv": "/views/cities-of-a-state?format=csv",
+        },
+    }
+    assert (await demo_client.get(view["formats"]["csv"] + "&state=NW")).status_code == 200
+
+
+async def test_a_browser_gets_the_index_as_a_page_of_links(
+    demo_client: httpx.AsyncClient, demo_connection: AsyncConnection, views: None
+) -> None:
+    await save_views(demo_connection, **{"a-b": "{ states { code } }"})
+    browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+    page = await demo_client.get("/views", headers={"Accept": browser})
+    assert page.headers["content-type"].startswith("text/html")
+    assert '<a href="/views/cities-of-a-state?format=csv">CSV</a>' in page.text
+    assert "<code>state</code> (String!)" in page.text
+    assert '<a href="/views/a-b">JSON</a>' in page.text
+    assert "<script" not in page.text
