@@ -18,7 +18,7 @@ from hub.database import engine_for
 from hub.transfer.entities import ENTITIES, FORMAT, Entity
 from hub.transfer.exporting import export_document, export_path
 from hub.transfer.fields import Code, Field
-from hub.transfer.files import read_json, read_source, write_json
+from hub.transfer.files import read_csv_files, read_json, read_source, write_json
 from hub.transfer.importing import Tally, import_path, import_source
 from hub.transfer.problems import ImportRefused
 from hub.transfer.validation import read_value
@@ -447,4 +447,27 @@ def spelt_as_the_api_prints(entity: Entity, text: str) -> list[list[str]]:
             for kind, cell in zip(kinds, row, strict=True)
         ]
         for row in rows
+    ]
+
+
+def test_csv_files_are_named_after_their_entity_in_any_case_and_number() -> None:
+    header = b"slug,name,kind,state,status\n"
+    source = read_csv_files(
+        [
+            ("Cities.CSV", header + b"neustadt,Neustadt,CITY,BY,MEMBER\n"),
+            ("State Partnerships.csv", b"state,institution,starts_on\n"),
+            ("export/actor.csv", b"slug\n"),
+            ("funding-s.csv", b"title\n"),
+            ("city.csv", header),
+        ]
+    )
+    assert sorted(source.rows) == ["actors", "cities", "state_partnerships"]
+    assert [(problem.entity, problem.reason) for problem in source.problems] == [
+        (
+            "funding-s.csv",
+            "not a file of the format: name it after its entity (themes.csv, cities.csv, "
+            "state_partnerships.csv, actors.csv, measures.csv, funders.csv, fundings.csv; any "
+            "case, singular too, hyphens or spaces for underscores)",
+        ),
+        ("city.csv", "cities given twice (in Cities.CSV)"),
     ]
