@@ -36,11 +36,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.types import ExecutionResult
 
 from hub import http_protocol
 from hub.http_protocol import JSON, media_ranges, quality
 from hub.ratelimit import add_headers
-from hub.view_csv import Selection, csv_of, operation_of, table_of
+from hub.view_csv import Selection, Table, csv_of, operation_of, table_of
 from models.views import SavedView
 from resolvers.access import Viewer
 from resolvers.compiler import RawJSON
@@ -175,6 +176,15 @@ async def serve_view(request: Request) -> Response:
         return refusal(error)
     context = await graphql_app.get_context(request, None)
     result = await schema.execute(view.query, variable_values=variables, context_value=context)
+    table = table_of(schema._schema, document) if chosen == "csv" else None
+    response = answer(request, result, table)
+    add_headers(request, response)  # the rate limit budget, charged as on /graphql
+    return response
+
+
+def answer(request: Request, result: ExecutionResult, table: Table | None) -> Response:
+    """A view's result: a request error as a 400; else JSON, or CSV of `table` where CSV is
+    asked for and there is data, with an ETag."""
     data = result.data
     if isinstance(data, RawJSON):
         data = orjson.loads(data.json)
@@ -182,14 +192,10 @@ async def serve_view(request: Request) -> Response:
     if result.errors:
         body["errors"] = [error.formatted for error in result.errors]
     if http_protocol.is_request_error(body):
-        response: Response = JSONResponse({"errors": body["errors"]}, 400)
-    elif chosen == "csv" and data is not None:
-        table = table_of(schema._schema, document)
-        response = cached(request, csv_of(table, data).encode(), CSV_TYPE)
-    else:
-        response = cached(request, orjson.dumps(body), JSON)
-    add_headers(request, response)  # the rate limit budget, charged as on /graphql
-    return response
+        return JSONResponse({"errors": body["errors"]}, 400)
+    if table is not None and data is not None:
+        return cached(request, csv_of(table, data).encode(), CSV_TYPE)
+    return cached(request, orjson.dumps(body), JSON)
 
 
 def refusal(error: HTTPException, code: str | None = None) -> Response:
