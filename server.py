@@ -57,7 +57,7 @@ from hub.observability import (
 )
 from hub.persisted import PersistedQueries, PersistedQueryError
 from hub.ratelimit import RateLimiter, add_headers
-from hub.views import serve_view
+from hub.views import list_views, serve_view
 from resolvers.compiler import fragment_of
 from resolvers.context import Context
 from schema import schema
@@ -441,6 +441,7 @@ def create_app(
         routes=[
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Route("/views", list_views),
             Route("/views/{name}", serve_view),
             Route("/graphql", tracing.traced(graphql), methods=["GET", "POST"]),
             WebSocketRoute("/graphql", tracing.traced(graphql)),

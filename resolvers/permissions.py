@@ -14,7 +14,7 @@ from sqlalchemy import ColumnElement, False_, True_, select
 from strawberry.extensions import FieldExtension
 from strawberry.permission import BasePermission, PermissionExtension
 
-from resolvers.access import ReadRule
+from resolvers.access import ReadRule, Viewer
 from resolvers.context import Context, Info
 
 FORBIDDEN_MESSAGE = "You may not see this field."
@@ -23,6 +23,8 @@ FORBIDDEN = {"code": "FORBIDDEN"}
 # a viewer may not see a field: `$` cannot start a GraphQL name, so no response key is this.
 FORBIDDEN_KEY = "$forbidden"
 FORBIDDEN_MARKER = f'{{"{FORBIDDEN_KEY}" :'.encode()
+# In a field's metadata: only the network office reads the field (schema.fields.office_connection).
+OFFICE_ONLY = "office_only"
 
 
 class Sees(BasePermission):
@@ -66,6 +68,15 @@ def guard_of(field: Any) -> Sees | None:
                 if isinstance(permission, Sees):
                     return permission
     return None
+
+
+def never_sees(viewer: Viewer, field: Any) -> bool:
+    """Whether `viewer` may see nothing of a strawberry field, whatever the data: a field only
+    the network office reads, for the others; a guarded field whose rule admits no row."""
+    if field.metadata.get(OFFICE_ONLY):
+        return not viewer.is_admin
+    guard = guard_of(field)
+    return guard is not None and isinstance(guard.rule(viewer), False_)
 
 
 def without_forbidden(data: Any, source: Source) -> tuple[Any, list[GraphQLError]]:

@@ -19,6 +19,7 @@ from strawberry.extensions import FieldExtension
 from hub.config import Settings
 from resolvers.context import Info
 from resolvers.pagination import Keyset, SortKey, sort_key
+from resolvers.permissions import OFFICE_ONLY
 from resolvers.sources import SOURCE, Computed, Lookup, Relation
 from schema.connections import Connection
 
@@ -167,7 +168,15 @@ def office_connection(
             )
 
     graphql_type = Connection[node_type] | None
-    return _connection(relation, graphql_type, node_type, description, filter_type, guard=guard)
+    return _connection(
+        relation,
+        graphql_type,
+        node_type,
+        description,
+        filter_type,
+        metadata={OFFICE_ONLY: True},
+        guard=guard,
+    )
 
 
 def _connection(

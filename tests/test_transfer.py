@@ -1,6 +1,7 @@
 """Import and export: the row-by-row report, all or nothing, idempotent upserts, round trips."""
 
 import asyncio
+import csv
 import io
 import json
 import zipfile
@@ -9,16 +10,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Enum, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 import models
 from hub.database import engine_for
-from hub.transfer.entities import ENTITIES, FORMAT
+from hub.transfer.entities import ENTITIES, FORMAT, Entity
 from hub.transfer.exporting import export_document, export_path
-from hub.transfer.files import read_json, read_source, write_json
+from hub.transfer.fields import Code, Field
+from hub.transfer.files import read_csv_files, read_json, read_source, write_json
 from hub.transfer.importing import Tally, import_path, import_source
 from hub.transfer.problems import ImportRefused
+from hub.transfer.validation import read_value
+from schema import schema
 from tests.test_cli import environment, hub
 
 
@@ -369,3 +373,101 @@ async def test_the_commands_round_trip_and_refuse_a_bad_file_with_its_report(
          "reason": "not one of BB, BE, BW, BY, HB, HE, HH, MV, NI, NW, RP, SH, SL, SN, ST, TH"},
     ]  # fmt: skip
     assert await count(empty_url, models.City) == 104
+
+
+CODED = [
+    (entity, field)
+    for entity in ENTITIES
+    for field in entity.fields
+    if isinstance(field.kind, Code)
+]
+
+
+def test_every_field_of_an_enumeration_is_read_as_one() -> None:
+    assert {f"{entity.name}.{field.name}" for entity, field in CODED} == {
+        "cities.kind",
+        "cities.status",
+        "actors.sector",
+        "actors.role",
+        "funders.kind",
+        "funders.scope",
+        "fundings.recipient.kind",
+        "fundings.contribution_type",
+    }
+    for entity in ENTITIES:
+        for field in entity.fields:
+            if isinstance(field.column.type, Enum):
+                assert isinstance(field.kind, Code), f"{entity.name}.{field.name}"
+
+
+@pytest.mark.parametrize(
+    ("entity", "field"), CODED, ids=[f"{entity.name}.{field.name}" for entity, field in CODED]
+)
+def test_an_enumeration_takes_the_values_the_api_prints_and_those_the_export_writes(
+    entity: Entity, field: Field
+) -> None:
+    assert isinstance(field.kind, Code)
+    enum_class = field.kind.enum_class
+    printed = schema._schema.get_type(enum_class.__name__)
+    assert printed is not None
+    for name in printed.values:  # type: ignore[attr-defined]
+        stored = enum_class[name].value
+        for encoding in ("json", "csv"):
+            assert read_value(field, name, encoding) == stored
+            assert read_value(field, stored, encoding) == stored
+    with pytest.raises(ValueError, match="not one of"):
+        read_value(field, "Civil_Society", "csv")
+
+
+async def test_a_file_spelling_enumerations_as_the_api_does_imports_and_exports_the_same(
+    tmp_path: Path, demo_database_url: str, empty_url: str
+) -> None:
+    first, second = tmp_path / "first", tmp_path / "second"
+    await export_path(demo_database_url, first, "csv")
+    as_the_api_prints = tmp_path / "api"
+    as_the_api_prints.mkdir()
+    for entity in ENTITIES:
+        name = f"{entity.name}.csv"
+        rows = spelt_as_the_api_prints(entity, (first / name).read_text(encoding="utf-8"))
+        with (as_the_api_prints / name).open("w", encoding="utf-8", newline="") as out:
+            csv.writer(out).writerows(rows)
+    assert "CIVIL_SOCIETY" in (as_the_api_prints / "actors.csv").read_text(encoding="utf-8")
+    await import_path(empty_url, as_the_api_prints)
+    await export_path(empty_url, second, "csv")
+    assert files_of(first) == files_of(second)
+
+
+def spelt_as_the_api_prints(entity: Entity, text: str) -> list[list[str]]:
+    """An entity's CSV rows, each enumeration's values spelt as the API prints them."""
+    header, *rows = csv.reader(io.StringIO(text))
+    kinds = [entity.fields_by_name[column].kind for column in header]
+    return [header] + [
+        [
+            kind.enum_class(cell).name if isinstance(kind, Code) and cell else cell
+            for kind, cell in zip(kinds, row, strict=True)
+        ]
+        for row in rows
+    ]
+
+
+def test_csv_files_are_named_after_their_entity_in_any_case_and_number() -> None:
+    header = b"slug,name,kind,state,status\n"
+    source = read_csv_files(
+        [
+            ("Cities.CSV", header + b"neustadt,Neustadt,CITY,BY,MEMBER\n"),
+            ("State Partnerships.csv", b"state,institution,starts_on\n"),
+            ("export/actor.csv", b"slug\n"),
+            ("funding-s.csv", b"title\n"),
+            ("city.csv", header),
+        ]
+    )
+    assert sorted(source.rows) == ["actors", "cities", "state_partnerships"]
+    assert [(problem.entity, problem.reason) for problem in source.problems] == [
+        (
+            "funding-s.csv",
+            "not a file of the format: name it after its entity (themes.csv, cities.csv, "
+            "state_partnerships.csv, actors.csv, measures.csv, funders.csv, fundings.csv; any "
+            "case, singular too, hyphens or spaces for underscores)",
+        ),
+        ("city.csv", "cities given twice (in Cities.CSV)"),
+    ]

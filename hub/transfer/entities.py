@@ -18,6 +18,7 @@ from hub.transfer.fields import (
     Row,
     as_column,
     choice,
+    enumerated,
     linked,
     reference,
     slug,
@@ -27,7 +28,6 @@ from hub.transfer.fields import (
 from models.geography import LATITUDE_RANGE, LONGITUDE_RANGE, MAX_POPULATION, STATE_CODES
 
 FORMAT = "engagement-hub/1"
-SECTOR_CODES = tuple(sector.value for sector in models.SectorCode)
 
 
 @dataclass(frozen=True)
@@ -147,7 +147,7 @@ ACTORS = Entity(
         reference("city", models.Actor.network_id, "cities"),
         stored("name", models.Actor.name, not_blank=True),
         stored("organisation_type", models.Actor.organisation_type, not_blank=True),
-        choice("sector", models.Actor.sector_code, SECTOR_CODES),
+        enumerated("sector", models.Actor.sector_code, models.SectorCode),
         stored("role", models.Actor.role),
         stored("description", models.Actor.description),
         stored("website", models.Actor.website),

@@ -1,6 +1,7 @@
 """The fields of the transfer format: how a value is written in JSON and in a CSV cell, and the
 rules it obeys, read from the model column that stores it wherever the column knows them."""
 
+import enum
 import math
 import re
 from collections.abc import Callable, Collection
@@ -43,6 +44,20 @@ class Text(Kind):
         if not isinstance(value, str):
             raise ValueError("not text")
         return value
+
+
+class Code(Kind):
+    """A value of an enumeration: as the database stores it (`civil_society`), or as the API
+    prints it, the member's name (`CIVIL_SOCIETY`); read as the former, written as it."""
+
+    def __init__(self, enum_class: type[enum.Enum]) -> None:
+        self.enum_class = enum_class
+
+    def from_json(self, value: Any) -> str:
+        if not isinstance(value, str):
+            raise ValueError("not text")
+        member = self.enum_class.__members__.get(value)
+        return value if member is None else str(member.value)
 
 
 class WholeNumber(Kind):
@@ -261,6 +276,15 @@ def choice(name: str, attribute: InstrumentedAttribute[Any], choices: Collection
     return stored(name, attribute, choices=tuple(sorted(choices)))
 
 
+def enumerated(
+    name: str, attribute: InstrumentedAttribute[Any], enum_class: type[enum.Enum]
+) -> Field:
+    """A field whose values are those of `enum_class`, in a column whose type does not know
+    them (an actor's sector: a key of the sectors table)."""
+    codes = [member.value for member in enum_class]
+    return replace(choice(name, attribute, codes), kind=Code(enum_class))
+
+
 def with_default(field: Field, default: Callable[[Row], Any]) -> Field:
     """`field`, taking a value made from the rest of a new row when it gives none."""
     return replace(field, required=False, default=default)
@@ -277,8 +301,8 @@ def as_column(attribute: InstrumentedAttribute[Any] | Column[Any]) -> Column[Any
 def kind_of(column: Column[Any]) -> tuple[Kind, dict[str, Any]]:
     """How a column's values are written, and the rules its type sets."""
     column_type = column.type
-    if isinstance(column_type, Enum):
-        return TEXT, {"choices": tuple(column_type.enums)}
+    if isinstance(column_type, Enum) and column_type.enum_class is not None:
+        return Code(column_type.enum_class), {"choices": tuple(column_type.enums)}
     if isinstance(column_type, String):
         return TEXT, {"max_length": column_type.length}
     if isinstance(column_type, Boolean):

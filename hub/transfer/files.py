@@ -6,6 +6,7 @@ import csv
 import dataclasses
 import io
 import json
+import re
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,6 +23,10 @@ Encoding = Literal["json", "csv"]
 Document = dict[str, list[Row]]
 
 CSV_FILES = ", ".join(f"{entity.name}.csv" for entity in ENTITIES)
+UNKNOWN_FILE = (
+    f"not a file of the format: name it after its entity ({CSV_FILES}; "
+    "any case, singular too, hyphens or spaces for underscores)"
+)
 # A zip file written at another moment must still be the same bytes.
 ZIP_TIMESTAMP = (1980, 1, 1, 0, 0, 0)
 
@@ -178,20 +183,38 @@ def read_zip(path: Path) -> Source:
 
 
 def read_csv_files(files: Iterator[tuple[str, bytes]] | list[tuple[str, bytes]]) -> Source:
-    """The rows of CSV files, each named after its entity (`cities.csv`)."""
+    """The rows of CSV files, each named after its entity (`cities.csv`, see `entity_named`)."""
     source = Source("csv")
+    file_names: dict[str, str] = {}
     for file_name, content in files:
-        name = PurePosixPath(file_name).stem
-        entity = ENTITIES_BY_NAME.get(name)
+        entity = entity_named(file_name)
         if entity is None:
-            source.refuse(file_name, f"not a file of the format ({CSV_FILES})")
-        elif name in source.rows:
-            source.refuse(file_name, "given twice")
+            source.refuse(file_name, UNKNOWN_FILE)
+        elif entity.name in file_names:
+            source.refuse(file_name, f"{entity.name} given twice (in {file_names[entity.name]})")
         else:
-            source.rows[name] = list(csv_rows(source, entity, content))
+            file_names[entity.name] = file_name
+            source.rows[entity.name] = list(csv_rows(source, entity, content))
     if not source.rows and not source.problems:
         source.refuse("", f"no CSV files of the format ({CSV_FILES})")
     return source
+
+
+def entity_named(file_name: str) -> Entity | None:
+    """The entity a CSV file's name names: without `.csv`, its name or its singular in any
+    case, hyphens or spaces standing for underscores (`Cities.CSV`, `state-partnership.csv`)."""
+    name = re.sub(r"[-\s]+", "_", PurePosixPath(file_name).stem.strip().lower())
+    return ENTITIES_BY_FILE_NAME.get(name)
+
+
+def singular(name: str) -> str:
+    """The singular of an entity's name (cities: city, themes: theme)."""
+    return name.removesuffix("ies") + "y" if name.endswith("ies") else name.removesuffix("s")
+
+
+ENTITIES_BY_FILE_NAME = {
+    name: entity for entity in ENTITIES for name in (entity.name, singular(entity.name))
+}
 
 
 def csv_rows(source: Source, entity: Entity, content: bytes) -> Iterator[SourceRow]:
