@@ -120,8 +120,10 @@ async def survives(
         response = await client.send(request)
         event(f"HTTP {response.status_code}")
         assert response.status_code < 500, response.text
+        # A word the request sent may come back in a message that names what was sent.
+        sent = str(request.url) + request.content.decode(errors="replace")
         for leak in LEAKS:
-            assert leak not in response.text, response.text
+            assert leak not in response.text or leak in sent, response.text
         assert not not_client_errors(response), response.text
         ordinary = await client.post("/graphql", json={"query": "{ states { code } }"})
         assert len(ordinary.json()["data"]["states"]) == 16
