@@ -246,7 +246,6 @@ class Write:
         """Record the change of `entity` in the audit log, in this write's transaction, with
         personal data withheld; a change of a local network's entries is announced."""
         keys = inspect(entity).identity or ()
-        columns = table_of(type(entity)).columns
         self.session.add(
             AuditEntry(
                 subject=self.viewer.subject,
@@ -254,12 +253,7 @@ class Write:
                 operation=self.operation,
                 entity_type=type(entity).__name__,
                 entity_id=":".join(str(key) for key in keys),
-                changes={
-                    name: WITHHELD
-                    if name in columns and columns[name].info.get("personal")
-                    else jsonable(value)
-                    for name, value in changes.items()
-                },
+                changes=audited(type(entity), changes),
             )
         )
         network_of = NETWORK_OF.get(type(entity))
@@ -298,6 +292,18 @@ def column_values(entity: Base) -> Values:
     """The values of an entity's columns, by attribute name."""
     return {
         column.key: getattr(entity, column.key) for column in inspect(entity).mapper.column_attrs
+    }
+
+
+def audited(model: type[Base], changes: Values) -> Values:
+    """`changes` of an entry of `model` as the audit log keeps them: the values of columns
+    marked personal withheld, the others as JSON."""
+    columns = table_of(model).columns
+    return {
+        name: WITHHELD
+        if name in columns and columns[name].info.get("personal")
+        else jsonable(value)
+        for name, value in changes.items()
     }
 
 
