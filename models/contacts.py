@@ -6,6 +6,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from models.base import Base, TimestampMixin, id_column
 
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+# Marks the columns that hold personal data: the audit log names them without their values.
+PERSONAL = {"personal": True}
 
 
 class ContactPerson(TimestampMixin, Base):
@@ -24,10 +26,10 @@ class ContactPerson(TimestampMixin, Base):
     )
 
     id: Mapped[int] = id_column()
-    full_name: Mapped[str] = mapped_column(String(200))
-    function: Mapped[str | None] = mapped_column(String(200))
-    email: Mapped[str] = mapped_column(String(254))
-    phone: Mapped[str | None] = mapped_column(String(40))
+    full_name: Mapped[str] = mapped_column(String(200), info=PERSONAL)
+    function: Mapped[str | None] = mapped_column(String(200), info=PERSONAL)
+    email: Mapped[str] = mapped_column(String(254), info=PERSONAL)
+    phone: Mapped[str | None] = mapped_column(String(40), info=PERSONAL)
     # Personal data goes with what it belongs to.
     city_id: Mapped[int | None] = mapped_column(
         ForeignKey("cities.id", ondelete="CASCADE"), index=True

@@ -99,6 +99,11 @@ class City(TimestampMixin, Base):
         ),
         CheckConstraint(f"population BETWEEN 0 AND {MAX_POPULATION}", name="population_range"),
         CheckConstraint("length(trim(name)) > 0", name="name_not_blank"),
+        # Only a former member has left; the day it left may be unknown (older records).
+        CheckConstraint(
+            "left_on IS NULL OR status = 'former_member'", name="left_only_when_former_member"
+        ),
+        CheckConstraint("left_on IS NULL OR left_on >= joined_on", name="left_after_joining"),
         # The lists' default order (by name, ties by id), of all cities and of a state's: a
         # page reads its rows in index order and stops at its end.
         Index("ix_cities_name_id", "name", "id"),
@@ -115,6 +120,7 @@ class City(TimestampMixin, Base):
     longitude: Mapped[float | None]
     status: Mapped[MembershipStatus] = mapped_column(text_enum(MembershipStatus), index=True)
     joined_on: Mapped[date | None] = mapped_column(Date)
+    left_on: Mapped[date | None] = mapped_column(Date)
     description: Mapped[str] = mapped_column(Text, server_default="")
     website: Mapped[str | None] = mapped_column(String(300))
 

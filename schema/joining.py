@@ -15,7 +15,7 @@ from resolvers.context import Info
 from resolvers.sources import Relation
 from schema.enums import ApplicationKind, ApplicationStatus, CityKind
 from schema.fields import office_connection, to_one
-from schema.types import described
+from schema.types import ContactPerson, described
 
 STATUS_CHANGES = Relation(
     m.ApplicationStatusChange,
@@ -33,14 +33,6 @@ class ApplicationStatusChange:
     changed_at: datetime = described("When the step was taken.")
     changed_by: str = described("Who took it: `key:<id>`, a token's subject, or `public`.")
     note: str = described("A note on the step.")
-
-
-@strawberry.type(description="The contact person of an applicant: personal data.")
-class ApplicationContact:
-    full_name: str = described("The person's name.")
-    function: str | None = described("Their function at the applicant, if given.")
-    email: str = described("Their e-mail address.")
-    phone: str | None = described("Their phone number, if given.")
 
 
 @strawberry.type(
@@ -93,7 +85,7 @@ class Application:
     )
     async def contact(
         self, root: strawberry.Parent[m.Application], info: Info
-    ) -> ApplicationContact | None:
+    ) -> ContactPerson | None:
         if not info.context.viewer.is_admin:
             return None
         return await info.context.loaders.one(CONTACT).load(root.id)

@@ -14,9 +14,12 @@ from resolvers.access import Viewer
 from resolvers.context import Context, Info
 from schema.joining import Application
 from schema.limits import charge_or_refuse, cost_of_operation
-from schema.types import Funding
+from schema.types import Funding, LocalNetwork
 
 FORBIDDEN = {"code": "FORBIDDEN"}
+
+
+FUNDER = strawberry.argument(description="Only this funder's, by its slug.")
 
 
 @strawberry.type(description="Events as they happen (graphql-transport-ws over WebSocket).")
@@ -26,26 +29,48 @@ class Subscription:
         "its role, as in queries (confidential amounts stay hidden)."
     )
     async def funding_recorded(
+        self, info: Info, funder: Annotated[str | None, FUNDER] = None
+    ) -> AsyncGenerator[Funding, None]:
+        async for funding in fundings(info, "funding_recorded", funder):
+            yield funding
+
+    @strawberry.subscription(
+        description="Fundings as they end (`endFunding`). What each subscriber sees of them "
+        "follows its role, as in queries (confidential amounts stay hidden)."
+    )
+    async def funding_ended(
+        self, info: Info, funder: Annotated[str | None, FUNDER] = None
+    ) -> AsyncGenerator[Funding, None]:
+        async for funding in fundings(info, "funding_ended", funder):
+            yield funding
+
+    @strawberry.subscription(
+        description="Local networks as they change: the network itself, its coordinator, "
+        "actors, goals and measures. What each subscriber sees of them follows its role, as in "
+        "queries (contact persons only where it may see them)."
+    )
+    async def local_network_changed(
         self,
         info: Info,
-        funder: Annotated[
-            str | None, strawberry.argument(description="Only this funder's, by its slug.")
+        city: Annotated[
+            str | None, strawberry.argument(description="Only this city's, by its slug.")
         ] = None,
-    ) -> AsyncGenerator[Funding, None]:
-        funder_id = None
-        if funder is not None:
-            found = await info.context.loaders.by_key(m.Funder.slug).load(funder)
+    ) -> AsyncGenerator[LocalNetwork, None]:
+        network_id = None
+        if city is not None:
+            found = await info.context.loaders.by_key(m.City.slug).load(city)
             if found is None:
-                raise GraphQLError(f"No funder has the slug {funder!r}.")
-            funder_id = found.id
-        recorded = delivered(
+                raise GraphQLError(f"No city has the slug {city!r}.")
+            network = await info.context.loaders.by_key(m.LocalNetwork.city_id).load(found.id)
+            network_id = network.id if network is not None else None
+        changed = delivered(
             info,
-            "funding_recorded",
-            m.Funding,
-            lambda data: funder_id in (None, data["funder_id"]),
+            "local_network_changed",
+            m.LocalNetwork,
+            lambda data: city is None or data["id"] == network_id,
         )
-        async for funding in recorded:
-            yield funding
+        async for network in changed:
+            yield network
 
     @strawberry.subscription(
         description="Applications as their status changes (submitted, in review, accepted, "
@@ -57,6 +82,20 @@ class Subscription:
             info, "application_status_changed", m.Application, check=only_the_office
         ):
             yield application
+
+
+async def fundings(info: Info, kind: str, funder: str | None) -> AsyncIterator[Any]:
+    """The fundings events of `kind` name, of the funder of the slug `funder` (or any)."""
+    funder_id = None
+    if funder is not None:
+        found = await info.context.loaders.by_key(m.Funder.slug).load(funder)
+        if found is None:
+            raise GraphQLError(f"No funder has the slug {funder!r}.")
+        funder_id = found.id
+    async for funding in delivered(
+        info, kind, m.Funding, lambda data: funder_id in (None, data["funder_id"])
+    ):
+        yield funding
 
 
 ONLY_THE_OFFICE = "Only the network office may subscribe."

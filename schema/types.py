@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 import strawberry
+from strawberry.relay import to_base64
 
 import models as m
 from resolvers import access
@@ -48,14 +49,21 @@ def described(description: str) -> Any:
 
 
 @strawberry.type(
-    description="A person to contact at a city, actor, funder or state partnership. Personal "
-    "data: only admins and those whose scope it belongs to see it."
+    description="A person to contact at a city, actor, funder, state partnership or applicant. "
+    "Personal data: only admins and those whose scope it belongs to see it."
 )
 class ContactPerson:
     full_name: str = described("The person's full name.")
     function: str | None = described("The person's function, e.g. `Koordinatorin`.")
     email: str = described("The person's e-mail address.")
     phone: str | None = described("The person's phone number.")
+
+    @strawberry.field(
+        description="The contact person's ID, for `updateContactPerson` and "
+        "`removeContactPerson`; contact persons are no nodes (`node(id:)` finds none)."
+    )
+    def id(self, root: strawberry.Parent[m.ContactPerson]) -> strawberry.ID:
+        return strawberry.ID(to_base64("ContactPerson", root.id))
 
 
 def contacts_field(owner_key: Any, contact_key: Any, rule: access.ReadRule, whose: str) -> Any:
@@ -164,6 +172,9 @@ class City(MappedNode, model=m.City):
     longitude: float | None = described("Longitude in degrees (WGS 84).")
     status: MembershipStatus = described("Membership status in the network.")
     joined_on: date | None = described("When the city joined the network.")
+    left_on: date | None = described(
+        "When a former member left the network; null for others, and where not known."
+    )
     description: str = described("A short description of the city's engagement.")
     website: str | None = described("The city's website about its engagement, if any.")
     state = to_one(

@@ -128,6 +128,12 @@ async def add_funding(session: AsyncSession, **fields: Any) -> models.Funding:
     return await add(session, models.Funding(**values | fields))
 
 
+async def add_contact(session: AsyncSession, **fields: Any) -> models.ContactPerson:
+    """A contact person of whatever `fields` name (`city_id=`, `actor_id=`, ...)."""
+    values = {"full_name": "Erika Mustermann", "email": "erika@example.org"}
+    return await add(session, models.ContactPerson(**values | fields))
+
+
 async def add_application(
     session: AsyncSession, withdraw_token: str = "never sent"
 ) -> models.Application:

@@ -4,13 +4,16 @@ Two review steps of one application sent at once end as if one had come after th
 only one can be taken (two acceptances, accepting and withdrawing, ...) exactly one is, the other
 is refused with `InvalidTransitionError`, and the history records one step and one city.
 Two replacements of one list sent at once both succeed, the later one's list stays; of two
-removals of one row, one removes it and the other finds nothing (one audit entry).
+removals of one row, one removes it and the other finds nothing (one audit entry). Of two
+endings of one state partnership or one city's membership, one ends it and the other is
+refused; of two coordinators named for one network at once, the later one coordinates.
 """
 
 import asyncio
 import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, TypeVar
 
 import httpx
@@ -23,6 +26,7 @@ import models
 from hub.database import create_engine, session_factory
 from hub.features import detect
 from models import ApplicationStatus as Status
+from models.geography import STATE_CODES
 from resolvers.mutations.joining import TRANSITIONS
 from server import create_app
 from tests import factories
@@ -253,7 +257,9 @@ async def removals(session: AsyncSession) -> dict[str, dict[str, Any]]:
         session, models.WorkingGroupMembership(working_group_id=group.id, city_id=city)
     )
     city_gid = gid(await session.get(models.City, city))
+    contact = await factories.add_contact(session, city_id=city)
     return {
+        "removeContactPerson": {"id": gid(contact)},
         "removeActor": {"id": gid(await factories.add_actor(session, network))},
         "removeGoal": {
             "id": gid(await factories.add(session, models.Goal(network_id=network.id, title="Z")))
@@ -281,3 +287,87 @@ async def test_of_two_removals_of_one_row_at_once_one_removes_it(hub: Hub) -> No
         async with session_factory(hub.engine)() as session:
             audited = select(func.count()).where(models.AuditEntry.operation == mutation)
             assert await session.scalar(audited) == 1, mutation
+
+
+async def ending(session: AsyncSession, mutation: str) -> str:
+    """The ID of a new entry `mutation` ends: a state partnership or a member city."""
+    if mutation == "endCityMembership":
+        return gid(await factories.add_city(session, joined_on=date(2020, 1, 1)))
+    code = await session.scalar(
+        select(models.State.code).where(
+            models.State.code.not_in(select(models.StatePartnership.state_code))
+        )
+    )
+    assert code is not None, "no state without a partnership left"
+    partnership = models.StatePartnership(
+        state_code=code, institution="Staatskanzlei", starts_on=date(2020, 1, 1)
+    )
+    return gid(await factories.add(session, partnership))
+
+
+# The mutations that end an entry, and the input field of the day it ends.
+ENDINGS = {"endStatePartnership": "endsOn", "endCityMembership": "leftOn"}
+
+
+@pytest.mark.parametrize("mutation", ENDINGS)
+async def test_of_two_endings_of_one_entry_at_once_one_ends_it(hub: Hub, mutation: str) -> None:
+    async with session_factory(hub.engine)() as session:
+        for code in sorted(STATE_CODES):
+            await factories.add_state(session, code)
+        ids = [await ending(session, mutation) for _ in DELAYS[::2]]
+        await session.commit()
+    for entry, delay in zip(ids, DELAYS[::2], strict=True):
+        payloads = await asyncio.gather(
+            *(
+                later(
+                    delay * index,
+                    mutate(
+                        hub.client,
+                        mutation,
+                        {"id": entry, "input": {ENDINGS[mutation]: f"2025-0{index + 1}-01"}},
+                        hub.office,
+                    ),
+                )
+                for index in range(2)
+            )
+        )
+        outcomes = sorted(codes(payload) for payload in payloads)
+        assert outcomes == [[], ["INVALID_TRANSITION"]], (mutation, payloads)
+        async with session_factory(hub.engine)() as session:
+            audited = select(func.count()).where(
+                models.AuditEntry.operation == mutation,
+                models.AuditEntry.entity_id == GlobalID.from_id(entry).node_id,
+            )
+            assert await session.scalar(audited) == 1, mutation
+
+
+async def test_of_two_coordinators_named_at_once_the_later_one_coordinates(hub: Hub) -> None:
+    async with session_factory(hub.engine)() as session:
+        await factories.add_sector(session)
+        network = await factories.add_network(session)
+        actors = [await factories.add_actor(session, network) for _ in range(2)]
+        await session.commit()
+    for delay in DELAYS:
+        payloads = await asyncio.gather(
+            *(
+                later(
+                    delay * index,
+                    mutate(
+                        hub.client,
+                        "updateLocalNetwork",
+                        {"id": gid(network), "input": {"coordinatorId": gid(actor)}},
+                        hub.office,
+                    ),
+                )
+                for index, actor in enumerate(actors)
+            )
+        )
+        assert [payload["errors"] for payload in payloads] == [[], []]
+        async with session_factory(hub.engine)() as session:
+            coordinators = await session.scalars(
+                select(models.Actor.id).where(
+                    models.Actor.network_id == network.id,
+                    models.Actor.role == models.ActorRole.COORDINATOR,
+                )
+            )
+            assert len(list(coordinators)) == 1

@@ -239,3 +239,56 @@ async def test_bad_acceptances_are_refused(
     await refused_without_a_trace(
         client, connection, key, "acceptApplication", {"input": acceptance}
     )
+
+
+@PROPERTY
+@given(data=st.data())
+async def test_bad_contact_persons_are_refused(
+    client: httpx.AsyncClient, connection: AsyncConnection, world: World, data: st.DataObject
+) -> None:
+    valid = {
+        "cityId": to_base64("City", world.network.city_id),
+        "fullName": "Erika Mustermann",
+        "email": "erika@example.org",
+        "phone": "0228 1",
+    }
+    bad = {
+        "cityId": st.one_of(bad_id("City"), st.none()),
+        "actorId": bad_id("Actor"),
+        "fullName": st.one_of(blank(), longer_than(200), st.none()),
+        "function": longer_than(200),
+        "email": st.one_of(unlike(EMAIL_PATTERN), st.just("e" * 250 + "@example.org"), st.none()),
+        "phone": unlike(r"\+?[0-9][0-9 ()/-]{2,38}"),
+    }
+    person = data.draw(spoiled(valid, bad))
+    key = world.keys[Role.COORDINATOR]
+    await refused_without_a_trace(client, connection, key, "createContactPerson", {"input": person})
+
+
+@PROPERTY
+@given(data=st.data())
+async def test_bad_cities_are_refused(
+    client: httpx.AsyncClient, connection: AsyncConnection, world: World, data: st.DataObject
+) -> None:
+    valid = {
+        "slug": "bad-honnef",
+        "name": "Bad Honnef",
+        "kind": "CITY",
+        "stateCode": "NW",
+        "status": "MEMBER",
+        "joinedOn": "2024-01-01",
+    }
+    bad = {
+        "slug": st.one_of(unlike(SLUG_PATTERN), st.none()),
+        "name": st.one_of(blank(), longer_than(120), st.none()),
+        "stateCode": text(max_size=3).filter(lambda code: code not in STATE_CODES),
+        "latitude": outside(*LATITUDE_RANGE),
+        "longitude": outside(*LONGITUDE_RANGE),
+        "population": st.one_of(st.integers(-(2**31), -1), st.integers(5_000_001, 2**31 - 1)),
+        "joinedOn": other_century(),
+        "leftOn": st.one_of(other_century(), st.just("2025-01-01")),
+        "website": unlike(WEBSITE_PATTERN),
+    }
+    city = data.draw(spoiled(valid, bad))
+    key = world.keys[Role.ADMIN]
+    await refused_without_a_trace(client, connection, key, "createCity", {"input": city})

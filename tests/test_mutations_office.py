@@ -219,23 +219,52 @@ async def test_unknown_states_and_themes_are_refused_and_change_nothing(
     assert await snapshot(connection) == before
 
 
-async def test_only_the_office_writes_a_funders_states_and_themes(
+async def test_a_funder_keeps_its_own_states_and_themes_and_no_one_elses(
     client: httpx.AsyncClient,
     connection: AsyncConnection,
     db: AsyncSession,
     reach: dict[str, str],
 ) -> None:
-    funder = await factories.add_funder(db)
+    funder, other = await factories.add_funder(db), await factories.add_funder(db)
     city = await factories.add_city(db)
+    own = await add_key(db, Role.FUNDER, funder_id=funder.id)
     others = [
-        await add_key(db, Role.FUNDER, funder_id=funder.id),
+        await add_key(db, Role.FUNDER, funder_id=other.id),
         await add_key(db, Role.COORDINATOR, city_id=city.id),
         await add_key(db, Role.STATE_PARTNER, state_code="NW"),
         None,
     ]
-    changes = {"stateCodes": ["NW"], "themeIds": [reach["bildung"]]}
+    changes = {"scope": "REGIONAL", "stateCodes": ["NW"], "themeIds": [reach["bildung"]]}
     before = await snapshot(connection)
     for key in others:
         refused = await mutate(client, "updateFunder", {"id": gid(funder), "input": changes}, key)
-        assert codes(refused) == ["FORBIDDEN"]
+        assert (codes(refused), paths(refused)) == (["FORBIDDEN"], [[]])
     assert await snapshot(connection) == before
+
+    selection = "result { scope states { code } themes { slug } }"
+    kept = await mutate(
+        client, "updateFunder", {"id": gid(funder), "input": changes}, own, selection
+    )
+    assert kept["result"] == {
+        "scope": "REGIONAL",
+        "states": [{"code": "NW"}],
+        "themes": [{"slug": "bildung"}],
+    }
+
+
+async def test_a_funder_changes_neither_who_it_is_nor_whether_it_exists(
+    client: httpx.AsyncClient, connection: AsyncConnection, db: AsyncSession
+) -> None:
+    funder = await factories.add_funder(db)
+    own = await add_key(db, Role.FUNDER, funder_id=funder.id)
+    before = await snapshot(connection)
+    renamed = {"name": "Andere Stiftung", "slug": "andere", "kind": "COMPANY"}
+    refused = await mutate(client, "updateFunder", {"id": gid(funder), "input": renamed}, own)
+    assert sorted(paths(refused)) == [["input", "kind"], ["input", "name"], ["input", "slug"]]
+    assert set(codes(refused)) == {"FORBIDDEN"}
+    removed = await mutate(client, "removeFunder", {"id": gid(funder)}, own)
+    assert (codes(removed), paths(removed)) == (["FORBIDDEN"], [[]])
+    assert await snapshot(connection) == before
+    unchanged = {"name": funder.name, "description": "Wir fördern Engagement."}
+    kept = await mutate(client, "updateFunder", {"id": gid(funder), "input": unchanged}, own)
+    assert kept["errors"] == []

@@ -470,3 +470,120 @@ async def change_all_keys(url: str, values: dict[str, Any]) -> None:
             await connection.execute(update(models.ApiKey).values(**values))
     finally:
         await engine.dispose()
+
+
+async def two_networks(url: str) -> tuple[str, str, str]:
+    """The slug of a city with contact persons, its network's ID, and another network's ID."""
+    engine = create_engine(url)
+    try:
+        async with session_factory(engine)() as session:
+            city = await session.scalar(
+                select(models.City)
+                .join(models.ContactPerson, models.ContactPerson.city_id == models.City.id)
+                .limit(1)
+            )
+            assert city is not None
+            networks = await session.scalars(
+                select(models.LocalNetwork).order_by(models.LocalNetwork.city_id != city.id)
+            )
+            own, other = list(networks)[:2]
+    finally:
+        await engine.dispose()
+    return city.slug, gid(own), gid(other)
+
+
+async def heard(writer: httpx.AsyncClient, key: str, socket: Any, write: Any) -> None:
+    """Write (`write(attempt)`: a mutation and its arguments) until `socket` hears of it:
+    subscriptions start listening a moment after they are sent."""
+    for attempt in range(10):
+        mutation, arguments = write(attempt)
+        assert (await mutate(writer, mutation, arguments, key))["errors"] == []
+        if await received(socket) is not None:
+            return
+    pytest.fail("no event delivered")
+
+
+def data_and_codes(message: dict[str, Any] | None, field: str) -> tuple[Any, list[str]]:
+    """An event's data of `field` and the codes of its errors."""
+    assert message is not None, "no event delivered"
+    errors = message["payload"].get("errors", [])
+    return message["payload"]["data"][field], [error["extensions"]["code"] for error in errors]
+
+
+@pytest.mark.slow
+async def test_portals_follow_a_citys_network_seeing_what_their_role_may(
+    events_database: str,
+) -> None:
+    admin, _ = await admin_key_and_recipient(events_database)
+    slug, network, other = await two_networks(events_database)
+    selection = "name city { contacts { email } }"
+    query = f'subscription {{ localNetworkChanged(city: "{slug}") {{ {selection} }} }}'
+    port = free_port()
+    with serving(port, environment(DATABASE_URL=events_database)):
+        async with (
+            httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as writer,
+            subscribed(port, query) as public,
+            subscribed(port, query, admin) as office,
+        ):
+
+            def renamed(name: str) -> tuple[str, dict[str, Any]]:
+                return "updateLocalNetwork", {"id": network, "input": {"name": name}}
+
+            await heard(writer, admin, public, lambda attempt: renamed(f"Netz {attempt}"))
+            await drain(public, office)
+
+            # Another city's network is not this subscription's.
+            elsewhere = {"id": other, "input": {"name": "Anderswo"}}
+            await mutate(writer, "updateLocalNetwork", elsewhere, admin)
+            assert await received(public) is None
+
+            await mutate(writer, *renamed("Netzwerk Neu"), admin)
+            seen, refused = data_and_codes(await received(public), "localNetworkChanged")
+            assert (seen, refused) == (
+                {"name": "Netzwerk Neu", "city": {"contacts": None}},
+                ["FORBIDDEN"],
+            )
+            seen, refused = data_and_codes(await received(office), "localNetworkChanged")
+            assert seen["name"] == "Netzwerk Neu" and seen["city"]["contacts"] and refused == []
+
+            # A change of the network's actors is one of the network.
+            actor = {"networkId": network, "slug": "neu-im-netz", "name": "Neu", "role": "MEMBER"}
+            actor |= {"organisationType": "Verein", "sectorCode": "CIVIL_SOCIETY"}
+            assert (await mutate(writer, "createActor", {"input": actor}, admin))["errors"] == []
+            seen, _ = data_and_codes(await received(office), "localNetworkChanged")
+            assert seen["name"] == "Netzwerk Neu"
+
+
+@pytest.mark.slow
+async def test_portals_hear_of_fundings_ending_without_confidential_amounts(
+    events_database: str,
+) -> None:
+    admin, funding = await admin_key_and_recipient(events_database)
+    query = "subscription { fundingEnded { title amountEur } }"
+    port = free_port()
+    with serving(port, environment(DATABASE_URL=events_database)):
+        async with (
+            httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as writer,
+            subscribed(port, query) as public,
+            subscribed(port, query, admin) as office,
+        ):
+            confidential = funding | {"title": "Vertraulich", "amountConfidential": True}
+            recorded = await mutate(writer, "recordFunding", {"input": confidential}, admin)
+            funding_id = recorded["result"]["id"]
+
+            def ended(attempt: int) -> tuple[str, dict[str, Any]]:
+                return "endFunding", {
+                    "id": funding_id,
+                    "input": {"endsOn": f"2025-12-{attempt + 10}"},
+                }
+
+            await heard(writer, admin, public, ended)
+            await drain(public, office)
+            await mutate(writer, *ended(20), admin)
+            seen, refused = data_and_codes(await received(public), "fundingEnded")
+            assert (seen, refused) == ({"title": "Vertraulich", "amountEur": None}, ["FORBIDDEN"])
+            seen, refused = data_and_codes(await received(office), "fundingEnded")
+            assert (seen, refused) == ({"title": "Vertraulich", "amountEur": "5000.00"}, [])
+            # An end as it is stored ends nothing: no event.
+            await mutate(writer, *ended(20), admin)
+            assert await received(public) is None

@@ -3,7 +3,6 @@
 from datetime import date
 
 import models as m
-from hub.events import announce
 from resolvers.mutations.entries import FUNDINGS
 from resolvers.mutations.ids import key_of
 from resolvers.mutations.problems import Rejected, invalid
@@ -31,7 +30,7 @@ async def record_funding(write: Write, values: Values) -> m.Funding:
         if values.get(column) is not None:
             await write.find(model, values[column], RECIPIENT)
     funding = await FUNDINGS.add(write, values)
-    await announce(write.session, "funding_recorded", id=funding.id, funder_id=funding.funder_id)
+    write.announce("funding_recorded", id=funding.id, funder_id=funding.funder_id)
     return funding
 
 
@@ -46,5 +45,11 @@ def recipient_of(recipient_id: str | None) -> Values:
 
 
 async def end_funding(write: Write, global_id: str, values: Values) -> m.Funding:
-    """The funding, ended on the day `endsOn` names (today if not given)."""
-    return await FUNDINGS.update(write, global_id, {"ends_on": values.get("ends_on", date.today())})
+    """The funding, ended on the day `endsOn` names (today if not given); a new end is
+    announced."""
+    ends_on = checked(m.Funding, {"ends_on": values.get("ends_on", date.today())})
+    funding: m.Funding = await FUNDINGS.find(write, global_id)
+    if funding.ends_on != ends_on["ends_on"]:
+        await FUNDINGS.change(write, funding, ends_on)
+        write.announce("funding_ended", id=funding.id, funder_id=funding.funder_id)
+    return funding

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from datetime import date
 
 import models as m
-from hub.events import announce
 from hub.keys import hash_key
 from hub.slugs import slugify
 from models import ApplicationKind as Kind
 from models import ApplicationStatus as Status
 from resolvers.access import OFFICE
+from resolvers.mutations.cities import add_city
 from resolvers.mutations.ids import key_of
 from resolvers.mutations.problems import (
     INPUT,
@@ -29,7 +29,7 @@ from resolvers.mutations.problems import (
     refuse_any,
 )
 from resolvers.mutations.validation import Values, checked, field_path
-from resolvers.mutations.write import Write
+from resolvers.mutations.write import WITHHELD, Write
 
 # The steps an application can take from each status; any other is refused.
 TRANSITIONS: dict[Status, frozenset[Status]] = {
@@ -49,8 +49,6 @@ REQUIRED_BY_KIND: dict[Kind, tuple[str, ...]] = {
     Kind.PARTNER: (),
 }
 APPLICATION = field_path("application_id")
-# Personal data and secrets stay out of the audit log: it names the fields, not their values.
-WITHHELD = "(withheld)"
 REVIEWERS_ONLY = "Only the network office reviews applications."
 UNKNOWN_APPLICATION = "No application has this ID and withdraw token."
 
@@ -73,8 +71,8 @@ async def submit(write: Write, values: Values, contact: Values) -> Submitted:
     refuse_any([invalid(field_path(name), "Must be given for this kind.") for name in missing])
     application = await write.add(m.Application(**values), values | dict.fromkeys(secret, WITHHELD))
     person = m.ContactPerson(**contact, application_id=application.id)
-    await write.add(person, dict.fromkeys(contact, WITHHELD))
-    await record_status(write, application, None, Status.SUBMITTED, "")
+    await write.add(person, contact)
+    record_status(write, application, None, Status.SUBMITTED, "")
     return Submitted(application, token)
 
 
@@ -137,11 +135,11 @@ async def move(
     input's `note`."""
     allow_step(application, status)
     note = checked(m.ApplicationStatusChange, {"note": values.get("note", "")})["note"]
-    await record_status(write, application, application.status, status, note)
+    record_status(write, application, application.status, status, note)
     return await write.change(application, {"status": status} | (changes or {}))
 
 
-async def record_status(
+def record_status(
     write: Write, application: m.Application, old: Status | None, new: Status, note: str
 ) -> None:
     """Record a step of the application, made by the viewer, and announce it (on commit)."""
@@ -153,7 +151,7 @@ async def record_status(
         note=note,
     )
     write.session.add(change)
-    await announce(write.session, "application_status_changed", id=application.id)
+    write.announce("application_status_changed", id=application.id)
 
 
 def start(values: Values, name: str, application: m.Application) -> date:
@@ -178,10 +176,7 @@ async def create_city(write: Write, application: m.Application, values: Values) 
         | {field: value for field, value in place.items() if value is not None},
         complete=True,
     )
-    created = await write.add(m.City(**city), city)
-    network = {"city_id": created.id, "name": f"Engagierte Stadt {name}"}
-    await write.add(m.LocalNetwork(**network), network)
-    return {"city_id": created.id}
+    return {"city_id": (await add_city(write, city)).id}
 
 
 async def create_state_partnership(

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import models as m
+from resolvers.access import OFFICE
 from resolvers.mutations.entries import FUNDERS
 from resolvers.mutations.ids import column_of, table_of
 from resolvers.mutations.problems import refuse_any
@@ -63,6 +64,7 @@ def checked_codes(state_codes: list[str]) -> list[str]:
 async def create_funder(write: Write, values: Values) -> m.Funder:
     """A new funder, acting in the states `stateCodes` names and supporting the themes
     `themeIds` names."""
+    write.allow(OFFICE)
     reach = reach_of(values)
     funder = await FUNDERS.create(write, values)
     for linked, listed in reach.items():

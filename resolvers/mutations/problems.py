@@ -51,9 +51,10 @@ def not_found(path: Path, message: str) -> Problem:
     return Problem(ProblemKind.NOT_FOUND, message, path)
 
 
-def forbidden(message: str) -> Problem:
-    """A write the viewer may not make: the mutation as a whole (an empty path)."""
-    return Problem(ProblemKind.FORBIDDEN, message, ())
+def forbidden(message: str, path: Path = ()) -> Problem:
+    """A write the viewer may not make: the mutation as a whole (an empty path), or the field
+    of `path`, which only the network office changes."""
+    return Problem(ProblemKind.FORBIDDEN, message, path)
 
 
 def conflict(path: Path, message: str) -> Problem:

@@ -16,7 +16,7 @@ from sqlalchemy import Column, Enum, String, Table
 from strawberry.utils.str_converters import to_camel_case
 
 from hub.slugs import SLUG_PATTERN
-from models import Base, ContributionType
+from models import Base, ContributionType, MembershipStatus
 from models.contacts import EMAIL_PATTERN
 from models.geography import LATITUDE_RANGE, LONGITUDE_RANGE, MAX_POPULATION, STATE_CODES
 from resolvers.mutations.ids import column_of, key_of, referenced_model
@@ -183,3 +183,15 @@ def amount_problems(values: Values) -> list[Problem]:
         "Must be given." if financial else "Must be null unless the contribution is financial."
     )
     return [invalid(field_path("amount_eur"), message)]
+
+
+def leaving_problems(values: Values) -> list[Problem]:
+    """Only a former member has left the network, not before it joined."""
+    left_on, joined_on = values.get("left_on"), values.get("joined_on")
+    if left_on is None:
+        return []
+    if values.get("status") is not MembershipStatus.FORMER_MEMBER:
+        return [invalid(field_path("left_on"), "Must be null unless the city is a former member.")]
+    if joined_on is not None and left_on < joined_on:
+        return [invalid(field_path("left_on"), "Must not lie before the day the city joined.")]
+    return []

@@ -13,11 +13,12 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Integer, Table, delete, insert, inspect, select
+from sqlalchemy import Column, Integer, Table, delete, insert, inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import AuditEntry, Base
+from hub.events import announce
+from models import Actor, AuditEntry, Base, Goal, LocalNetwork, Measure
 from resolvers.access import Owner, Viewer, may_write
 from resolvers.context import Context
 from resolvers.mutations.constraints import FOREIGN_KEY, problem_of, sqlstate_of
@@ -46,6 +47,16 @@ T = TypeVar("T")
 M = TypeVar("M", bound=Base)
 
 FORBIDDEN = "You may not change this: it belongs to another part of the network."
+# What the audit log keeps of personal data (columns marked `personal`) and secrets.
+WITHHELD = "(withheld)"
+# The local network a change of each of these entries changes, which `localNetworkChanged`
+# announces to the portals following it.
+NETWORK_OF: dict[type[Base], Callable[[Any], int]] = {
+    LocalNetwork: lambda network: network.id,
+    Actor: lambda actor: actor.network_id,
+    Goal: lambda goal: goal.network_id,
+    Measure: lambda measure: measure.network_id,
+}
 
 
 @dataclass(frozen=True)
@@ -62,7 +73,10 @@ async def perform(
     """Run one mutation's `work` as one transaction; `operation` names it in the audit log."""
 
     async def write(session: AsyncSession) -> T:
-        return await work(Write(session, context.viewer, operation))
+        writing = Write(session, context.viewer, operation)
+        result = await work(writing)
+        await writing.send_events()
+        return result
 
     try:
         return Outcome(result=await context.transaction(write))
@@ -79,6 +93,8 @@ class Write:
         self.session = session
         self.viewer = viewer
         self.operation = operation
+        # The events this write announces on commit, each once: their kinds and data.
+        self.events: dict[tuple[str, tuple[tuple[str, Any], ...]], None] = {}
 
     def allow(self, owner: Owner, message: str = FORBIDDEN) -> None:
         """Refuse the write unless the viewer may write what belongs to `owner`."""
@@ -134,11 +150,21 @@ class Write:
         key pairs (a measure's goal and actors are of the measure's own network).
 
         The one check of every reference's scope; the composite foreign keys refuse the same
-        in the database. An unknown key is a NotFoundError at `path`, one of another scope a
-        ValidationError at `path` (at its index, for a `listed` one)."""
+        in the database."""
         target = referenced_column(table.columns[name])
         assert target is not None, f"{table.name}.{name} refers to no row"
-        model, shared = model_of(target.table), shared_columns(table, name)
+        scope = {theirs: row[ours] for ours, theirs in shared_columns(table, name).items()}
+        await self.in_scope(target, keys, scope, path, listed)
+
+    async def in_scope(
+        self, target: Column[Any], keys: list[Any], scope: Values, path: Path, listed: bool = False
+    ) -> None:
+        """Refuse the write unless each of `keys` is the `target` column's value of a stored
+        row that has the `scope` values (e.g. the network of the entry that refers to it).
+
+        An unknown key is a NotFoundError at `path`, one of another scope a ValidationError at
+        `path` (at its index, for a `listed` one)."""
+        model = model_of(target.table)
         rows = await self.session.scalars(select(model).where(target.in_(keys)))
         found = {getattr(stored, target.key): stored for stored in rows}
         noun, what = words(model.__name__), "ID" if isinstance(target.type, Integer) else "code"
@@ -147,10 +173,11 @@ class Write:
             entry = found.get(key)
             if entry is None:
                 problems.append(not_found(path, f"No {noun} has this {what}."))
-            elif any(getattr(entry, theirs) != row[ours] for ours, theirs in shared.items()):
+            elif any(getattr(entry, column) != value for column, value in scope.items()):
                 at = (*path, str(index)) if listed else path
-                scope = scope_of(model, shared.values())
-                problems.append(invalid(at, f"Must be {article(noun)} of the same {scope}."))
+                problems.append(
+                    invalid(at, f"Must be {article(noun)} of the same {scope_of(model, scope)}.")
+                )
         refuse_any(problems)
 
     async def add(self, entity: M, values: Values) -> M:
@@ -216,7 +243,8 @@ class Write:
         self.audit(entity, {field: keys})
 
     def audit(self, entity: Base, changes: Values) -> None:
-        """Record the change of `entity` in the audit log, in this write's transaction."""
+        """Record the change of `entity` in the audit log, in this write's transaction, with
+        personal data withheld; a change of a local network's entries is announced."""
         keys = inspect(entity).identity or ()
         self.session.add(
             AuditEntry(
@@ -225,9 +253,22 @@ class Write:
                 operation=self.operation,
                 entity_type=type(entity).__name__,
                 entity_id=":".join(str(key) for key in keys),
-                changes={name: jsonable(value) for name, value in changes.items()},
+                changes=audited(type(entity), changes),
             )
         )
+        network_of = NETWORK_OF.get(type(entity))
+        if network_of is not None:
+            self.announce("local_network_changed", id=network_of(entity))
+
+    def announce(self, kind: str, **data: Any) -> None:
+        """Announce an event of `kind` when this write commits (once, however often it is
+        announced)."""
+        self.events[kind, tuple(sorted(data.items()))] = None
+
+    async def send_events(self) -> None:
+        """Send the events announced, in the write's transaction (they go out on commit)."""
+        for kind, data in self.events:
+            await announce(self.session, kind, **dict(data))
 
 
 def scope_of(model: type[Base], columns: Iterable[str]) -> str:
@@ -251,6 +292,18 @@ def column_values(entity: Base) -> Values:
     """The values of an entity's columns, by attribute name."""
     return {
         column.key: getattr(entity, column.key) for column in inspect(entity).mapper.column_attrs
+    }
+
+
+def audited(model: type[Base], changes: Values) -> Values:
+    """`changes` of an entry of `model` as the audit log keeps them: the values of columns
+    marked personal withheld, the others as JSON."""
+    columns = table_of(model).columns
+    return {
+        name: WITHHELD
+        if name in columns and columns[name].info.get("personal")
+        else jsonable(value)
+        for name, value in changes.items()
     }
 
 

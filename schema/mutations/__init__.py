@@ -2,6 +2,8 @@
 
 import strawberry
 
+from schema.mutations.cities import CityMutation
+from schema.mutations.contacts import ContactMutation
 from schema.mutations.funding import FundingMutation
 from schema.mutations.joining import JoiningMutation
 from schema.mutations.network import NetworkMutation
@@ -16,7 +18,9 @@ from schema.mutations.views import ViewMutation
 class Mutation(
     # One base class per part of the domain.
     JoiningMutation,
+    CityMutation,
     NetworkMutation,
+    ContactMutation,
     FundingMutation,
     OfficeMutation,
     ViewMutation,

@@ -1,6 +1,7 @@
 """The network office's writes: state partnerships, funders, themes and working groups.
 
-A state partner may change its own state's partnership; everything else here is the office's.
+A state partner may change and end its own state's partnership, a funder change its own
+description, scope, states and themes; everything else here is the office's.
 """
 
 from datetime import date
@@ -10,11 +11,12 @@ from strawberry import Maybe
 
 from resolvers.mutations import office
 from resolvers.mutations.entries import (
-    FUNDERS,
     STATE_PARTNERSHIPS,
     THEMES,
     WORKING_GROUPS,
     create_state_partnership,
+    end_state_partnership,
+    remove_funder,
 )
 from schema.enums import FunderKind, FunderScope
 from schema.mutations.fields import on_entry, on_input, removing
@@ -38,9 +40,16 @@ class StatePartnershipInput:
     ends_on: Maybe[date | None] = described("When it ended (not before the start), or null.")
 
 
+@strawberry.input(description="The end of a state partnership.")
+class EndStatePartnershipInput:
+    ends_on: date | None = strawberry.field(
+        default=None, description="Its last day (not before its start); today if not given."
+    )
+
+
 @strawberry.input(
     description=f"A funder's fields. Creating one needs `slug`, `name`, `kind` and `scope`; "
-    f"{UPDATE}"
+    f"{UPDATE} A funder changes its own, but not its `slug`, `name` and `kind`."
 )
 class FunderInput:
     slug: Maybe[str | None] = described(SLUG)
@@ -91,12 +100,23 @@ class OfficeMutation:
         STATE_PARTNERSHIPS.update,
         StatePartnership,
         StatePartnershipInput,
-        "Change a state partnership, or end it with `endsOn` (state partners: their own).",
+        "Change a state partnership (state partners: their own).",
+    )
+    end_state_partnership = on_entry(
+        end_state_partnership,
+        StatePartnership,
+        EndStatePartnershipInput,
+        "End a state partnership that has no end yet (state partners: their own).",
     )
     create_funder = on_input(office.create_funder, Funder, FunderInput, "Add a funder.")
-    update_funder = on_entry(office.update_funder, Funder, FunderInput, "Change a funder.")
+    update_funder = on_entry(
+        office.update_funder,
+        Funder,
+        FunderInput,
+        "Change a funder, its states and themes (funders: their own).",
+    )
     remove_funder = removing(
-        FUNDERS.remove, Funder, "Remove a funder that has no fundings recorded."
+        remove_funder, Funder, "Remove a funder that has no fundings recorded."
     )
     create_theme = on_input(THEMES.create, Theme, ThemeInput, "Add a theme.")
     update_theme = on_entry(THEMES.update, Theme, ThemeInput, "Change a theme.")

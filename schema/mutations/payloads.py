@@ -35,7 +35,7 @@ class UserErrorCode(enum.Enum):
     )
     INVALID_TRANSITION = strawberry.enum_value(
         ProblemKind.INVALID_TRANSITION.value,
-        description="The application's status does not allow this step.",
+        description="The entry's status does not allow this step.",
     )
 
 
@@ -45,7 +45,8 @@ class UserError:
     code: UserErrorCode = strawberry.field(description="The kind of error.")
     path: list[str] = strawberry.field(
         description='The argument concerned, e.g. `["input", "slug"]` or `["id"]`; `["input"]` '
-        "for the input as a whole, empty for the mutation as a whole (a ForbiddenError)."
+        "for the input as a whole, empty for the mutation as a whole (a ForbiddenError, "
+        "unless it names a field only the network office changes)."
     )
 
 
@@ -59,7 +60,10 @@ class NotFoundError(UserError):
     pass
 
 
-@strawberry.type(description="The entry belongs to another part of the network than yours.")
+@strawberry.type(
+    description="The entry belongs to another part of the network than yours, or the field "
+    "is one only the network office changes."
+)
 class ForbiddenError(UserError):
     pass
 
@@ -70,8 +74,8 @@ class ConflictError(UserError):
 
 
 @strawberry.type(
-    description="An application cannot take this step from its current status, e.g. a "
-    "withdrawn application cannot be accepted."
+    description="An entry cannot take this step from its current status, e.g. a withdrawn "
+    "application cannot be accepted, a former member cannot leave again."
 )
 class InvalidTransitionError(UserError):
     pass
