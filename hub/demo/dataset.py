@@ -33,7 +33,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     ),
     "cities": (
         "id", "slug", "name", "kind", "state_code", "population", "latitude", "longitude",
-        "status", "joined_on", "description", "website",
+        "status", "joined_on", "left_on", "description", "website",
     ),
     "local_networks": ("id", "city_id", "name", "description", "founded_on"),
     "actors": (

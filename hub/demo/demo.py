@@ -135,6 +135,7 @@ def add_cities(
             longitude=fact["lon"],
             status=STATUSES[fact["status"]],
             joined_on=joined_on,
+            left_on=left_on,
             description=city_description(
                 fact["name"], names[fact["state"]], joined_on, left_on, plan
             ),

@@ -163,6 +163,7 @@ def add_cities(
             longitude=round(rng.uniform(lon_from, lon_to), 5),
             status="former_member" if former else "member",
             joined_on=joined_on,
+            left_on=term_ends_on(joined_on) if former else None,
             description=f"{name} ist seit {joined_on.year} eine Engagierte Stadt.",
         )
         dataset.add(

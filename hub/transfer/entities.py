@@ -112,6 +112,7 @@ CITIES = Entity(
         stored("longitude", models.City.longitude, bounds=LONGITUDE_RANGE),
         stored("status", models.City.status),
         stored("joined_on", models.City.joined_on),
+        stored("left_on", models.City.left_on),
         stored("description", models.City.description),
         stored("website", models.City.website),
         with_default(
