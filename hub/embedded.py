@@ -26,6 +26,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from hub.config import Settings
+from hub.failures import Refused
 
 logger = logging.getLogger(__name__)
 
@@ -55,11 +56,11 @@ READ_EXECUTE = (
 )
 
 
-class NoPostgresAvailable(RuntimeError):
+class NoPostgresAvailable(Refused, RuntimeError):
     """No PostgreSQL server binaries were found."""
 
 
-class EmbeddedPostgresError(RuntimeError):
+class EmbeddedPostgresError(Refused, RuntimeError):
     """The embedded PostgreSQL could not be prepared, started or stopped."""
 
 

@@ -11,6 +11,7 @@ from alembic.script.revision import RevisionError
 from alembic.util import CommandError
 
 from hub.database import engine_for
+from hub.failures import Refused
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # Indexes that only migrations declare, not the models: search's expression indexes.
@@ -27,7 +28,7 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-class WrongDirection(ValueError):
+class WrongDirection(Refused, ValueError):
     """A migration's target lies the other way from the database's revision than asked."""
 
 

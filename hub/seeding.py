@@ -8,12 +8,13 @@ import models
 from hub.database import asyncpg_dsn
 from hub.demo.dataset import Dataset
 from hub.demo.loader import is_empty, load_dataset, quote_identifier
+from hub.failures import Refused
 
 # Two hub processes starting on one empty database must not both load the demo data.
 SEED_LOCK_KEY = 0x45_48_55_42  # "EHUB"
 
 
-class DatabaseNotEmpty(RuntimeError):
+class DatabaseNotEmpty(Refused, RuntimeError):
     """Seeding was asked for a database that already holds network data."""
 
 

@@ -7,6 +7,7 @@ from typing import Literal
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.database import engine_for
+from hub.failures import Refused
 from hub.transfer.entities import ENTITIES, Entity
 from hub.transfer.fields import Row
 from hub.transfer.files import Document, write_csv_directory, write_csv_zip, write_json
@@ -15,7 +16,7 @@ from hub.transfer.storage import read_stored
 Format = Literal["json", "csv"]
 
 
-class NoPlaceForCsv(ValueError):
+class NoPlaceForCsv(Refused, ValueError):
     """CSV was asked for without a directory or zip file to write it to."""
 
 
