@@ -360,12 +360,12 @@ def utc_minutes(moment: datetime) -> str:
 
 @contextmanager
 def opened_database() -> Iterator[Database]:
-    """The configured database, with the embedded server stopped afterwards if started here."""
+    """The configured database; the last hub process out stops the embedded server."""
     database = open_database(Settings.from_env())
     try:
         yield database
     finally:
-        database.stop_if_started_here()
+        database.release()
 
 
 def check_port_free(host: str, port: int) -> None:
