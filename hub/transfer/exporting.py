@@ -40,8 +40,9 @@ def order(entity: Entity, row: Row) -> tuple[str, ...]:
     )
 
 
-async def export_path(url: str, output: Path | None, format: Format | None = None) -> None:
-    """Write the database at `url` to `output` (stdout when None) as JSON or CSV.
+async def export_path(url: str, output: Path | None, format: Format | None = None) -> Document:
+    """Write the database at `url` to `output` (stdout when None) as JSON or CSV; return what
+    was written.
 
     Without `format`, a `.json` output is JSON and any other (a `.zip`, a directory) CSV.
     """
@@ -56,6 +57,7 @@ async def export_path(url: str, output: Path | None, format: Format | None = Non
         async with snapshot.begin():
             document = await export_document(snapshot)
     write(document, output, format)
+    return document
 
 
 def write(document: Document, output: Path | None, format: Format) -> None:
