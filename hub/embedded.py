@@ -401,6 +401,8 @@ class EmbeddedPostgres:
 
     def stop_unless_used(self, force: bool = False) -> bool:
         """Stop the server, refusing while hubs use it unless `force`; whether it was running."""
+        if not self.data_dir.is_dir():
+            return False
         with self._locked():
             users = self._users()
             if users and not force:

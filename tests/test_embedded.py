@@ -147,6 +147,12 @@ def test_stop_is_refused_while_a_user_remains_unless_forced(make_server: MakeSer
     assert not stopper.is_running()
 
 
+def test_stopping_a_server_never_made_is_nothing_to_do(workdir: Path) -> None:
+    server = EmbeddedPostgres(workdir / "never-made", binaries_or_skip("auto"))
+    assert not server.stop_unless_used()
+    assert not server.data_dir.exists()
+
+
 def test_a_user_that_ended_without_releasing_counts_no_more(make_server: MakeServer) -> None:
     """A hub killed outright (SIGKILL, a crash) never releases; the kernel drops its lock."""
     server = make_server()
