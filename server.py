@@ -386,7 +386,7 @@ async def open_configured_database(app: Starlette) -> AsyncIterator[None]:
         if replica is not None:
             await replica.dispose()
         await engine.dispose()
-        await asyncio.to_thread(database.stop_if_started_here)
+        await asyncio.to_thread(database.release)
 
 
 @asynccontextmanager

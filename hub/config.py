@@ -6,6 +6,8 @@ from pathlib import Path
 
 import platformdirs
 
+from hub.failures import Refused
+
 APP_NAME = "engagement-hub"
 
 
@@ -20,7 +22,7 @@ def default_data_dir() -> Path:
     return platformdirs.user_data_path(APP_NAME)
 
 
-class ConfigurationError(ValueError):
+class ConfigurationError(Refused, ValueError):
     """The environment configures the hub inconsistently; the message says how."""
 
 

@@ -1,7 +1,5 @@
 """The database in use: an external one from `DATABASE_URL`, or the embedded PostgreSQL."""
 
-import asyncio
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -20,8 +18,6 @@ from sqlalchemy.ext.asyncio import (
 from hub.config import Settings
 from hub.embedded import EmbeddedPostgres
 
-logger = logging.getLogger(__name__)
-
 APPLICATION_NAME = "engagement-hub"
 # The hub's sessions name themselves (see pg_stat_activity) and never JIT-compile: its
 # statements are short, and compiling one costs more than it saves.
@@ -35,14 +31,10 @@ class Database:
     url: str
     embedded: EmbeddedPostgres | None = None
 
-    def stop_if_started_here(self) -> None:
-        """Stop the embedded server if this process started it and no other hub uses it."""
-        if self.embedded is None or not self.embedded.started_here:
-            return
-        if asyncio.run(count_hub_connections(self.url)) > 0:
-            logger.info("leaving the embedded PostgreSQL running: other hub processes use it")
-            return
-        self.embedded.stop()
+    def release(self) -> None:
+        """Done with the database: the last hub process out stops the embedded server."""
+        if self.embedded is not None:
+            self.embedded.release()
 
 
 def open_database(settings: Settings) -> Database:
@@ -64,19 +56,6 @@ def to_asyncpg_url(url: str) -> str:
 def asyncpg_dsn(url: str) -> str:
     """The libpq-style URL of a SQLAlchemy URL, for asyncpg.connect and psql."""
     return url.replace("postgresql+asyncpg://", "postgresql://", 1)
-
-
-async def count_hub_connections(url: str) -> int:
-    """How many other connections of hub processes the database server has."""
-    connection = await asyncpg.connect(asyncpg_dsn(url))
-    try:
-        return await connection.fetchval(
-            "SELECT count(*) FROM pg_stat_activity "
-            "WHERE application_name = $1 AND pid <> pg_backend_pid()",
-            APPLICATION_NAME,
-        )
-    finally:
-        await connection.close()
 
 
 def server_settings(statement_timeout_ms: int) -> dict[str, str]:

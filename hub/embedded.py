@@ -2,6 +2,10 @@
 
 The cluster lives in `<data_dir>/pgdata` and listens on a Unix socket only. The API is synchronous
 (it only runs PostgreSQL's own programs), so it works with or without a running event loop.
+
+Every hub process that uses the server holds an exclusive lock on a file of its own in
+`<data_dir>/users`; the kernel drops the lock when the process ends, however it ends. The last
+user out stops the server, whichever started it, unless `db` asked to keep it running for psql.
 """
 
 import fcntl
@@ -26,6 +30,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from hub.config import Settings
+from hub.failures import Refused
 
 logger = logging.getLogger(__name__)
 
@@ -55,12 +60,23 @@ READ_EXECUTE = (
 )
 
 
-class NoPostgresAvailable(RuntimeError):
+class NoPostgresAvailable(Refused, RuntimeError):
     """No PostgreSQL server binaries were found."""
 
 
-class EmbeddedPostgresError(RuntimeError):
+class EmbeddedPostgresError(Refused, RuntimeError):
     """The embedded PostgreSQL could not be prepared, started or stopped."""
+
+
+class InUse(EmbeddedPostgresError):
+    """The embedded PostgreSQL was asked to stop while hub processes use it."""
+
+    def __init__(self, users: list[str]) -> None:
+        """Name the `users`, as `pid N (command)`."""
+        super().__init__(
+            f"the embedded PostgreSQL is in use by {', '.join(users)}; "
+            "stop them first, or stop it anyway with --force"
+        )
 
 
 @dataclass(frozen=True)
@@ -292,6 +308,24 @@ def _make_dir(path: Path, user: _RunAs | None) -> None:
         os.chown(path, user.uid, user.gid)
 
 
+def _live_user(path: Path) -> str | None:
+    """What the user file at `path` says (`pid N (command)`) while its process holds its lock;
+    None, and the file removed, once the process has ended."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return None
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return os.read(descriptor, 4096).decode(errors="replace")
+    else:
+        path.unlink(missing_ok=True)
+        return None
+    finally:
+        os.close(descriptor)
+
+
 def _server_env() -> dict[str, str]:
     """Our environment without PG* variables, which would redirect PostgreSQL's programs."""
     return {key: value for key, value in os.environ.items() if not key.startswith("PG")}
@@ -300,8 +334,8 @@ def _server_env() -> dict[str, str]:
 class EmbeddedPostgres:
     """A PostgreSQL cluster in a data directory, started (or reused) on a private Unix socket.
 
-    `started_here` tells whether `start()` started the server (rather than reusing one), so that
-    only the process that started it stops it.
+    `started_here` tells whether `start()` started the server (rather than reusing one); it is
+    stopped by whoever `release()`s it last.
     """
 
     def __init__(self, data_dir: Path, binaries: PgBinaries) -> None:
@@ -311,7 +345,10 @@ class EmbeddedPostgres:
         self.pgdata = self.data_dir / "pgdata"
         self.log_file = self.data_dir / "postgresql.log"
         self.socket_dir = _socket_dir(self.data_dir)
+        self.users_dir = self.data_dir / "users"
+        self.keep_file = self.data_dir / "keep-running"
         self.started_here = False
+        self._registration: tuple[int, Path] | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "EmbeddedPostgres":
@@ -331,7 +368,8 @@ class EmbeddedPostgres:
         return _service_user(self.pgdata)
 
     def start(self) -> str:
-        """Init the cluster if needed, start or reuse it, create the database; return the URL."""
+        """Init the cluster if needed, start or reuse it, create the database, and count this
+        object among the server's users until `release()`; return the URL."""
         self._prepare()
         with self._locked():
             if not self.is_running():
@@ -341,13 +379,55 @@ class EmbeddedPostgres:
                 self._pg_ctl("start", "-w", "-l", str(self.log_file), "-o", self._server_options())
                 self.started_here = True
             self._ensure_database()
+            self._register()
         self._log_binaries()
         return self.url
 
+    def release(self) -> None:
+        """Stop counting this object among the users; the last one out stops the server,
+        unless it is kept running (`keep_running`)."""
+        with self._locked():
+            self._unregister()
+            users = self._users()
+            if users or self.keep_file.exists():
+                why = ", ".join(users) or f"kept running ({self.keep_file} exists)"
+                logger.info("leaving the embedded PostgreSQL running: %s", why)
+                return
+            self.stop()
+
+    def keep_running(self) -> None:
+        """Have the server outlive its users, until it is stopped (`db --stop`)."""
+        self.keep_file.touch()
+
+    def stop_unless_used(self, force: bool = False) -> bool:
+        """Stop the server, refusing while hubs use it unless `force`; whether it was running."""
+        if not self.data_dir.is_dir():
+            return False
+        with self._locked():
+            users = self._users()
+            if users and not force:
+                raise InUse(users)
+            running = self.is_running()
+            self.stop()
+        return running
+
     def stop(self) -> None:
         """Stop the server (fast shutdown: open transactions are rolled back)."""
+        self._unregister()
+        self.keep_file.unlink(missing_ok=True)
         if self.is_running():
             self._pg_ctl("stop", "-w", "-m", "fast")
+
+    def _users(self) -> list[str]:
+        """The processes using the server, as `pid N (command)`; files of ended ones go.
+        Under the lock only: a file is locked just after it is made."""
+        if not self.users_dir.is_dir():
+            return []
+        return [
+            user
+            for path in sorted(self.users_dir.iterdir())
+            if (user := _live_user(path)) is not None
+        ]
 
     def is_running(self) -> bool:
         """Whether the postmaster recorded in `pgdata/postmaster.pid` is alive."""
@@ -375,6 +455,27 @@ class EmbeddedPostgres:
             _check_binaries_usable(self.binaries, user)
         _make_dir(self.data_dir, user)
         _make_dir(self.socket_dir, user)
+
+    def _register(self) -> None:
+        """Count this object among the users: an exclusively locked file of its own."""
+        if self._registration is not None:
+            return
+        _make_dir(self.users_dir, self._user)
+        descriptor, path = tempfile.mkstemp(dir=self.users_dir, prefix=f"{os.getpid()}-")
+        os.fchmod(descriptor, 0o644)  # `db --stop` of another user may read it
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        command = shlex.join([Path(sys.argv[0]).name, *sys.argv[1:]])
+        os.write(descriptor, f"pid {os.getpid()} ({command})".encode())
+        self._registration = (descriptor, Path(path))
+
+    def _unregister(self) -> None:
+        """No longer count this object among the users."""
+        if self._registration is None:
+            return
+        descriptor, path = self._registration
+        path.unlink(missing_ok=True)
+        os.close(descriptor)
+        self._registration = None
 
     @contextmanager
     def _locked(self) -> Iterator[None]:

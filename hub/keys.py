@@ -15,6 +15,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.authentication import AuthenticationError
 
+from hub.failures import Refused
 from models.access import ApiKey, Role
 from models.funding import Funder
 from models.geography import City, State
@@ -39,11 +40,11 @@ SCOPE_LOOKUPS: dict[str, tuple[Any, Any, str]] = {
 UNKNOWN_KEY = "The API key is unknown or has been revoked."
 
 
-class InvalidGrant(ValueError):
+class InvalidGrant(Refused, ValueError):
     """A role, scope or key name that cannot be granted; the message says why."""
 
 
-class UnknownKey(LookupError):
+class UnknownKey(Refused, LookupError):
     """No API key has the id asked for."""
 
 

@@ -10,6 +10,7 @@ from alembic.script.revision import RevisionError
 from alembic.util import CommandError
 
 from hub.database import engine_for
+from hub.failures import Refused
 from hub.resources import folder
 
 # Indexes that only migrations declare, not the models: search's expression indexes.
@@ -26,7 +27,7 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-class WrongDirection(ValueError):
+class WrongDirection(Refused, ValueError):
     """A migration's target lies the other way from the database's revision than asked."""
 
 

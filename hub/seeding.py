@@ -7,13 +7,14 @@ import asyncpg
 import models
 from hub.database import asyncpg_dsn
 from hub.demo.dataset import Dataset
-from hub.demo.loader import is_empty, load_dataset, quote_identifier
+from hub.demo.loader import LoadProgress, is_empty, load_dataset, quote_identifier
+from hub.failures import Refused
 
 # Two hub processes starting on one empty database must not both load the demo data.
 SEED_LOCK_KEY = 0x45_48_55_42  # "EHUB"
 
 
-class DatabaseNotEmpty(RuntimeError):
+class DatabaseNotEmpty(Refused, RuntimeError):
     """Seeding was asked for a database that already holds network data."""
 
 
@@ -22,9 +23,9 @@ async def seed(
     build: Callable[[], Dataset],
     *,
     reset: bool = False,
-    progress: Callable[[str, int], None] | None = None,
-) -> None:
-    """Load the data set `build` makes; with `reset`, empty every table first.
+    progress: LoadProgress | None = None,
+) -> Dataset:
+    """Load the data set `build` makes and return it; with `reset`, empty every table first.
 
     Without `reset` the database must be empty; the data set is only built once that is known.
     """
@@ -36,18 +37,20 @@ async def seed(
                 await truncate_all(connection)
             elif not await is_empty(connection):
                 raise DatabaseNotEmpty("the database already holds data; seed --reset replaces it")
-            await load_dataset(connection, build(), progress)
+            dataset = build()
+            await load_dataset(connection, dataset, progress)
     finally:
         await connection.close()
+    return dataset
 
 
-async def seed_if_empty(url: str, build: Callable[[], Dataset]) -> bool:
-    """Load the data set `build` makes when the database is empty; say whether it did."""
+async def seed_if_empty(url: str, build: Callable[[], Dataset]) -> Dataset | None:
+    """Load the data set `build` makes when the database is empty and return it; None when
+    the database holds data already."""
     try:
-        await seed(url, build)
+        return await seed(url, build)
     except DatabaseNotEmpty:
-        return False
-    return True
+        return None
 
 
 async def truncate_all(connection: asyncpg.Connection) -> None:

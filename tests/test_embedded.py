@@ -1,8 +1,12 @@
-"""The embedded PostgreSQL: both binary sources, restarts, reuse, long paths and clear errors."""
+"""The embedded PostgreSQL: both binary sources, restarts, reuse, its users, long paths and
+clear errors."""
 
 import logging
 import os
 import shutil
+import signal
+import subprocess
+import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -19,6 +23,7 @@ from hub.config import Settings
 from hub.embedded import (
     EmbeddedPostgres,
     EmbeddedPostgresError,
+    InUse,
     NoPostgresAvailable,
     PgBinaries,
     find_binaries,
@@ -113,6 +118,72 @@ async def test_second_instance_reuses_the_running_server(make_server: MakeServer
     assert await query(url, "select 1") == [(1,)]
     first.stop()
     assert not second.is_running()
+
+
+@pytest.mark.parametrize("first_out", ["starter", "reuser"])
+def test_the_last_user_out_stops_the_server_whoever_started_it(
+    first_out: str, make_server: MakeServer
+) -> None:
+    starter = make_server()
+    starter.start()
+    reuser = make_server(starter.data_dir)
+    reuser.start()
+    first, last = (starter, reuser) if first_out == "starter" else (reuser, starter)
+
+    first.release()
+    assert last.is_running()
+    last.release()
+    assert not last.is_running()
+
+
+def test_stop_is_refused_while_a_user_remains_unless_forced(make_server: MakeServer) -> None:
+    make_server().start()
+    stopper = make_server()
+
+    with pytest.raises(InUse, match=rf"in use by pid {os.getpid()} \(.+\); stop them first"):
+        stopper.stop_unless_used()
+    assert stopper.is_running()
+    assert stopper.stop_unless_used(force=True)
+    assert not stopper.is_running()
+
+
+def test_stopping_a_server_never_made_is_nothing_to_do(workdir: Path) -> None:
+    server = EmbeddedPostgres(workdir / "never-made", binaries_or_skip("auto"))
+    assert not server.stop_unless_used()
+    assert not server.data_dir.exists()
+
+
+def test_a_user_that_ended_without_releasing_counts_no_more(make_server: MakeServer) -> None:
+    """A hub killed outright (SIGKILL, a crash) never releases; the kernel drops its lock."""
+    server = make_server()
+    using = (
+        "import sys, time; from pathlib import Path; from hub.embedded import *; "
+        "EmbeddedPostgres(Path(sys.argv[1]), find_binaries(sys.argv[2])).start(); "
+        "print('started', flush=True); time.sleep(600)"
+    )
+    source = server.binaries.source
+    with subprocess.Popen(
+        [sys.executable, "-c", using, str(server.data_dir), source],
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as user:
+        assert user.stdout is not None and user.stdout.readline() == "started\n"
+        with pytest.raises(InUse, match=f"pid {user.pid} "):
+            server.stop_unless_used()
+        user.send_signal(signal.SIGKILL)
+    assert server.stop_unless_used()
+    assert list((server.data_dir / "users").iterdir()) == []
+
+
+def test_kept_running_the_server_outlives_its_last_user(make_server: MakeServer) -> None:
+    """What `db` asks for, so that psql can use it."""
+    server = make_server()
+    server.start()
+    server.keep_running()
+    server.release()
+    assert server.is_running()
+    assert server.stop_unless_used()
+    assert not server.keep_file.exists()
 
 
 def test_concurrent_starts_start_one_server(make_server: MakeServer) -> None:

@@ -1,30 +1,43 @@
 """Loading a data set into PostgreSQL with COPY, fast enough for hundreds of thousands of rows."""
 
-from collections.abc import Callable
+from typing import Protocol
 
 import asyncpg
 
 from hub.demo.dataset import Dataset
 
+# Rows per COPY: small enough for a progress bar to move while a large table loads.
+BATCH_ROWS = 10_000
+
+
+class LoadProgress(Protocol):
+    """What loading a data set tells as it goes."""
+
+    def begin(self, dataset: Dataset) -> None:
+        """`dataset` is about to be loaded (the database has been found fit for it)."""
+
+    def loaded(self, table: str, rows: int) -> None:
+        """`rows` more rows of `table` are loaded."""
+
 
 async def load_dataset(
-    connection: asyncpg.Connection,
-    dataset: Dataset,
-    progress: Callable[[str, int], None] | None = None,
+    connection: asyncpg.Connection, dataset: Dataset, progress: LoadProgress | None = None
 ) -> None:
     """COPY every table's rows (in order) and move each identity sequence past the loaded ids.
 
-    Runs inside the transaction the caller opened, so a failure leaves nothing behind;
-    `progress(table, rows)` is called after each table.
+    Runs inside the transaction the caller opened, so a failure leaves nothing behind.
     """
+    if progress is not None:
+        progress.begin(dataset)
     for table, columns in dataset.tables.items():
         rows = dataset.rows[table]
-        if rows:
-            await connection.copy_records_to_table(table, records=rows, columns=list(columns))
+        for start in range(0, len(rows), BATCH_ROWS):
+            batch = rows[start : start + BATCH_ROWS]
+            await connection.copy_records_to_table(table, records=batch, columns=list(columns))
+            if progress is not None:
+                progress.loaded(table, len(batch))
         if "id" in columns:
             await restart_identity_after_max(connection, table)
-        if progress is not None:
-            progress(table, len(rows))
 
 
 async def restart_identity_after_max(connection: asyncpg.Connection, table: str) -> None:

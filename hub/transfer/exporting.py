@@ -7,6 +7,7 @@ from typing import Literal
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.database import engine_for
+from hub.failures import Refused
 from hub.transfer.entities import ENTITIES, Entity
 from hub.transfer.fields import Row
 from hub.transfer.files import Document, write_csv_directory, write_csv_zip, write_json
@@ -15,7 +16,7 @@ from hub.transfer.storage import read_stored
 Format = Literal["json", "csv"]
 
 
-class NoPlaceForCsv(ValueError):
+class NoPlaceForCsv(Refused, ValueError):
     """CSV was asked for without a directory or zip file to write it to."""
 
 
@@ -39,8 +40,9 @@ def order(entity: Entity, row: Row) -> tuple[str, ...]:
     )
 
 
-async def export_path(url: str, output: Path | None, format: Format | None = None) -> None:
-    """Write the database at `url` to `output` (stdout when None) as JSON or CSV.
+async def export_path(url: str, output: Path | None, format: Format | None = None) -> Document:
+    """Write the database at `url` to `output` (stdout when None) as JSON or CSV; return what
+    was written.
 
     Without `format`, a `.json` output is JSON and any other (a `.zip`, a directory) CSV.
     """
@@ -55,6 +57,7 @@ async def export_path(url: str, output: Path | None, format: Format | None = Non
         async with snapshot.begin():
             document = await export_document(snapshot)
     write(document, output, format)
+    return document
 
 
 def write(document: Document, output: Path | None, format: Format) -> None:

@@ -2,6 +2,8 @@
 
 from dataclasses import dataclass
 
+from hub.failures import Refused
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -13,7 +15,7 @@ class Problem:
     reason: str
 
 
-class ImportRefused(Exception):
+class ImportRefused(Refused):
     """An import wrote nothing, for the problems it carries."""
 
     def __init__(self, problems: list[Problem], row_unit: str) -> None:
