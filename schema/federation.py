@@ -29,14 +29,40 @@ from resolvers.plans import RefusedValue
 from resolvers.sources import SOURCE, Planned, SqlColumn
 from schema.extensions import log_unexpected
 from schema.node import MappedNode
-from schema.types import Actor, City, Funder, Funding, LocalNetwork, Measure, State
+from schema.types import (
+    Actor,
+    City,
+    Funder,
+    Funding,
+    Goal,
+    LocalNetwork,
+    Measure,
+    Sector,
+    State,
+    StatePartnership,
+    Theme,
+    WorkingGroup,
+)
 
+# Every Node is an entity by its `id`; some by another key besides (schema/types.py).
 Entity = Annotated[
-    City | State | LocalNetwork | Actor | Measure | Funder | Funding,
+    City
+    | State
+    | StatePartnership
+    | WorkingGroup
+    | Sector
+    | LocalNetwork
+    | Actor
+    | Theme
+    | Goal
+    | Measure
+    | Funder
+    | Funding,
     strawberry.union(
         "_Entity",
         description="An object other subgraphs of a supergraph may reference by one of its "
-        "keys: a city, state, local network, actor, measure, funder or funding.",
+        "keys: any object with an `id` by it, cities and funders by `slug` too, states by "
+        "`code`.",
     ),
 ]
 

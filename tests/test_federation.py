@@ -13,13 +13,14 @@ from typing import Any
 
 import httpx
 import pytest
-from graphql import ObjectTypeDefinitionNode, parse
-from sqlalchemy import text
+from graphql import GraphQLInterfaceType, ObjectTypeDefinitionNode, parse
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hub.config import Settings
 from schema import schema
 from schema.federation import federation_sdl
+from schema.node import MappedNode
 from tests.conftest import asgi_client
 from tests.helpers import counting_statements, graphql
 from tests.test_cli import environment, free_port, serving
@@ -30,13 +31,18 @@ NODE_PROJECT = Path(__file__).resolve().parent / "federation"
 GATEWAY_STARTUP_SECONDS = 60
 
 KEYS = {
-    "City": ["id", "slug"],
-    "State": ["code"],
-    "LocalNetwork": ["id"],
     "Actor": ["id"],
-    "Measure": ["id"],
+    "City": ["id", "slug"],
     "Funder": ["id", "slug"],
     "Funding": ["id"],
+    "Goal": ["id"],
+    "LocalNetwork": ["id"],
+    "Measure": ["id"],
+    "Sector": ["id"],
+    "State": ["id", "code"],
+    "StatePartnership": ["id"],
+    "Theme": ["id"],
+    "WorkingGroup": ["id"],
 }
 
 ENTITIES = """query Entities($representations: [_Any!]!) {
@@ -178,7 +184,7 @@ async def test_representations_the_hub_cannot_read_are_errors_in_their_place(
     both_clients: httpx.AsyncClient,
 ) -> None:
     representations = [
-        {"__typename": "Sector", "code": "media"},
+        {"__typename": "ContactPerson", "email": "info@example.org"},
         {"__typename": "City", "slug": "apolda"},
         {"__typename": "Funder", "name": "Körber-Stiftung"},
         {"__typename": "City", "id": 10},
@@ -195,11 +201,52 @@ async def test_representations_the_hub_cannot_read_are_errors_in_their_place(
     errors = {tuple(error["path"]): error for error in body["errors"]}
     assert errors.keys() == {("_entities", index) for index in (0, 2, 3, 4, 5, 6, 7)}
     assert {error["extensions"]["code"] for error in errors.values()} == {"BAD_USER_INPUT"}
-    assert errors[("_entities", 0)]["message"] == ("`Sector` is no entity type of this subgraph.")
+    assert errors[("_entities", 0)]["message"] == (
+        "`ContactPerson` is no entity type of this subgraph."
+    )
     assert errors[("_entities", 2)]["message"] == (
         "A `Funder` is referenced by `id` or `slug`, as a string."
     )
     assert body["extensions"]["debug"]["readPath"] == "resolvers"
+
+
+def node_types() -> dict[str, type[MappedNode]]:
+    """Every type of the schema that implements `Node`, by name."""
+    node = schema._schema.get_type("Node")
+    assert isinstance(node, GraphQLInterfaceType)
+    implementations = schema._schema.get_implementations(node).objects
+    return {each.name: schema.get_type_by_name(each.name).origin for each in implementations}
+
+
+async def test_every_node_is_an_entity_by_the_id_the_hub_hands_out(
+    both_clients: httpx.AsyncClient,
+    demo_engine: AsyncEngine,
+    demo_connection: AsyncConnection,
+) -> None:
+    """Each Node type, found by walking the schema, declares `@key(fields: "id")`, and
+    `_entities` finds its first row by the `id` that `node(id:)` hands back: in one statement
+    for all of them on the compiled path, one per type on the resolver path."""
+    nodes = node_types()
+    assert len(nodes) >= 12
+    sdl = (await graphql(both_clients, "{ _service { sdl } }"))["data"]["_service"]["sdl"]
+    keys = keys_in(sdl)
+    assert {name: "id" in keys.get(name, ()) for name in nodes} == dict.fromkeys(nodes, True)
+    representations = []
+    for name, node in nodes.items():
+        first = select(func.min(node.primary_key()))
+        key = (await demo_connection.execute(first)).scalar_one()
+        assert key is not None, f"the demo data has no {name}"
+        handed_out = await graphql(both_clients, "query($id: ID!) { node(id: $id) { id } }",
+                                   {"id": global_id(name, key)})  # fmt: skip
+        representations.append({"__typename": name, "id": handed_out["data"]["node"]["id"]})
+    query = """query($representations: [_Any!]!) {
+      _entities(representations: $representations) { __typename ... on Node { id } } }"""
+    with counting_statements(demo_engine) as statements:
+        body = await graphql(both_clients, query, {"representations": representations})
+    assert "errors" not in body, body
+    assert body["data"]["_entities"] == representations
+    path = body["extensions"]["debug"]["readPath"]
+    assert statements.count == {"compiled": 1, "resolvers": len(nodes)}[path]
 
 
 async def entity_statements(
