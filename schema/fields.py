@@ -13,8 +13,10 @@ from typing import Annotated, Any
 import strawberry
 from graphql import GraphQLError
 from sqlalchemy import ColumnElement
-from strawberry import relay
+from strawberry.annotation import StrawberryAnnotation
 from strawberry.extensions import FieldExtension
+from strawberry.relay.fields import ConnectionExtension
+from strawberry.types.field import StrawberryField
 
 from hub.config import Settings
 from resolvers.context import Info
@@ -170,6 +172,25 @@ def office_connection(
     return _connection(relation, graphql_type, node_type, description, filter_type, guard=guard)
 
 
+# What the paging arguments of every connection mean; strawberry's own descriptions say of
+# `last` what holds for `after`.
+PAGING_ARGUMENTS = {
+    "first": "The first n items (of those after `after`, if given).",
+    "after": "The items after this cursor (a page's `endCursor`).",
+    "last": "The last n items (of those before `before`, if given).",
+    "before": "The items before this cursor (a page's `startCursor`).",
+}
+
+
+class Paging(ConnectionExtension):
+    """Relay's paging arguments (`first`, `after`, `last`, `before`), described truly."""
+
+    def apply(self, field: StrawberryField) -> None:
+        super().apply(field)
+        for argument in field.arguments:
+            argument.description = PAGING_ARGUMENTS.get(argument.python_name, argument.description)
+
+
 def _connection(
     relation: Relation,
     graphql_type: Any,
@@ -205,8 +226,11 @@ def _connection(
     resolve.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
         parameters, return_annotation=GenericAlias(Iterable, (node_type,))
     )
-    return relay.connection(
-        graphql_type, description=description, metadata=metadata, max_results=MAX_PAGE_SIZE
+    return StrawberryField(
+        description=description,
+        type_annotation=StrawberryAnnotation.from_annotation(graphql_type),
+        metadata=metadata,
+        extensions=[Paging(max_results=MAX_PAGE_SIZE)],
     )(resolve)
 
 
