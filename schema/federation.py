@@ -20,6 +20,7 @@ from strawberry.printer import print_schema
 from strawberry.types import ExecutionContext
 from strawberry.types.scalar import scalar
 
+from hub.config import LOWEST_FEDERATION_VERSION
 from resolvers import federation as sql
 from resolvers import global_ids
 from resolvers.compiler import Compiler, NotCompilable
@@ -166,10 +167,18 @@ class Service:
     )
 
 
+def federation_link(version: str) -> str:
+    """The URL by which an SDL links a version of Apollo Federation."""
+    return f'@link(url: "https://specs.apollo.dev/federation/v{version}"'
+
+
 @cache
-def federation_sdl(schema: strawberry.Schema) -> str:
-    """The schema's SDL with federation's directives, as strawberry prints it."""
-    return print_schema(schema)
+def federation_sdl(schema: strawberry.Schema, version: str = LOWEST_FEDERATION_VERSION) -> str:
+    """The schema's SDL with federation's directives, as strawberry prints it, declaring
+    `version` of federation (the schema is built with the lowest its directives need)."""
+    built = print_schema(schema)
+    assert federation_link(LOWEST_FEDERATION_VERSION) in built, "the schema links federation"
+    return built.replace(federation_link(LOWEST_FEDERATION_VERSION), federation_link(version), 1)
 
 
 @strawberry.type(description="Apollo Federation's entry points, for gateways.")
@@ -194,7 +203,7 @@ class FederationQuery:
 
     @strawberry.field(name="_service", description="This subgraph, for gateways.")
     def service(self, info: Info) -> Service:
-        return Service(sdl=federation_sdl(info.schema))
+        return Service(sdl=federation_sdl(info.schema, info.context.federation_version))
 
 
 class FederatedSchema(strawberry.federation.Schema):

@@ -7,17 +7,17 @@ import json
 import subprocess
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from graphql import GraphQLInterfaceType, ObjectTypeDefinitionNode, parse
+from graphql import GraphQLInterfaceType, ObjectTypeDefinitionNode, build_schema, parse
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from hub.config import Settings
+from hub.config import LOWEST_FEDERATION_VERSION, ConfigurationError, Settings
 from schema import schema
 from schema.federation import federation_sdl
 from schema.node import MappedNode
@@ -306,58 +306,138 @@ async def test_guarded_fields_of_entities_are_forbidden_alike_on_both_paths(
 
 @pytest.fixture(scope="session")
 def node_project() -> Path:
-    """tests/federation with its packages, installed from npm as the lock file pins them."""
+    """tests/federation with its packages, installed from npm as the lock file pins them,
+    again whenever the lock file changed."""
     # npm writes node_modules/.package-lock.json last: without it, an install is unfinished.
-    if not (NODE_PROJECT / "node_modules" / ".package-lock.json").exists():
+    installed = NODE_PROJECT / "node_modules" / ".package-lock.json"
+    lock = NODE_PROJECT / "package-lock.json"
+    if not installed.exists() or installed.stat().st_mtime < lock.stat().st_mtime:
         subprocess.run(
             ["npm", "ci", "--no-audit", "--no-fund"], cwd=NODE_PROJECT, check=True, timeout=600
         )
     return NODE_PROJECT
 
 
-def compose(node_project: Path, hub_sdl: str, directory: Path) -> subprocess.CompletedProcess[str]:
-    """Compose the hub's subgraph SDL with the events subgraph (tests/federation/events.mjs)."""
+@dataclass(frozen=True)
+class Composition:
+    """What composing the hub with the other subgraphs gave: the supergraph SDL and the API
+    schema's, or the errors."""
+
+    errors: str
+    supergraph: str = ""
+    api: str = ""
+
+
+def compose(
+    node_project: Path, hub_sdl: str, directory: Path, library: str, tag: str | None = None
+) -> Composition:
+    """Compose the hub's subgraph SDL with the events and reviews subgraphs
+    (tests/federation/compose.mjs) with `library`; with `tag`, the contract including what
+    carries it."""
     sdl_file = directory / "hub.graphql"
     sdl_file.write_text(hub_sdl)
-    return subprocess.run(
-        ["node", "compose.mjs", str(sdl_file)],
+    composed = subprocess.run(
+        ["node", "compose.mjs", library, str(sdl_file), *([tag] if tag else [])],
         cwd=node_project,
         capture_output=True,
         text=True,
         timeout=120,
     )
+    if composed.returncode != 0:
+        return Composition(errors=composed.stderr)
+    return Composition(errors="", **json.loads(composed.stdout))
 
 
-async def test_the_hub_composes_with_a_subgraph_extending_city(
-    demo_client: httpx.AsyncClient, node_project: Path, tmp_path: Path
+async def service_sdl(client: httpx.AsyncClient) -> str:
+    """The hub's subgraph SDL, as a gateway reads it."""
+    return (await graphql(client, "{ _service { sdl } }"))["data"]["_service"]["sdl"]
+
+
+# Apollo's composition library and The Guild's (Hive Gateway's and Hive's registry's).
+LIBRARIES = ["apollo", "guild"]
+
+
+@pytest.mark.parametrize("library", LIBRARIES)
+async def test_the_hub_composes_with_subgraphs_extending_city_and_paging_as_relay(
+    demo_client: httpx.AsyncClient, node_project: Path, tmp_path: Path, library: str
 ) -> None:
-    body = await graphql(demo_client, "{ _service { sdl } }")
-    composed = compose(node_project, body["data"]["_service"]["sdl"], tmp_path)
-    assert composed.returncode == 0, composed.stderr
-    joins = applied(composed.stdout, "join__type")
+    """The events subgraph extends `City`; the reviews subgraph has its own Relay `PageInfo`,
+    which the hub's (shareable) leaves it."""
+    composed = compose(node_project, await service_sdl(demo_client), tmp_path, library)
+    assert composed.errors == ""
+    joins = applied(composed.supergraph, "join__type")
     assert {(join["graph"], join.get("key")) for join in joins["City"]} == {
         ("EVENTS", "id"),
         ("HUB", "id"),
         ("HUB", "slug"),
+        ("REVIEWS", "id"),
     }
     hub_keys = {
         type_name: [join["key"] for join in type_joins if join["graph"] == "HUB" and "key" in join]
         for type_name, type_joins in joins.items()
     }
     assert {type_name: keys for type_name, keys in hub_keys.items() if keys} == KEYS
-    assert "events: [Event!]! @join__field(graph: EVENTS)" in composed.stdout
+    assert {join["graph"] for join in joins["PageInfo"]} == {"HUB", "REVIEWS"}
+    api = build_schema(composed.api)
+    assert "events" in api.get_type("City").fields  # type: ignore[union-attr]
+    assert {"cities", "events", "reviews"} <= api.query_type.fields.keys()  # type: ignore[union-attr]
 
 
-def test_composition_fails_on_a_subgraph_without_keys(node_project: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("library", LIBRARIES)
+def test_composition_fails_on_a_subgraph_without_keys(
+    node_project: Path, tmp_path: Path, library: str
+) -> None:
     """The composition harness reports errors: without the hub's keys, both subgraphs would
     resolve `City.id` and neither could find the other's cities."""
     without_keys = "\n".join(
         line.replace(' @key(fields: "id")', "").replace(' @key(fields: "slug")', "")
         for line in federation_sdl(schema).splitlines()
     )
-    composed = compose(node_project, without_keys, tmp_path)
-    assert composed.returncode == 1
-    assert 'Non-shareable field "City.id" is resolved from multiple subgraphs' in composed.stderr
+    composed = compose(node_project, without_keys, tmp_path, library)
+    assert 'Non-shareable field "City.id" is resolved from multiple subgraphs' in composed.errors
+
+
+@pytest.mark.parametrize("library", LIBRARIES)
+def test_composition_fails_where_page_info_is_not_shareable(
+    node_project: Path, tmp_path: Path, library: str
+) -> None:
+    """What partners met before the hub's `PageInfo` was shareable."""
+    sdl = federation_sdl(schema)
+    assert "type PageInfo @shareable " in sdl
+    composed = compose(
+        node_project, sdl.replace("type PageInfo @shareable ", "type PageInfo "), tmp_path, library
+    )
+    message = 'Non-shareable field "PageInfo.hasNextPage" is resolved from multiple subgraphs'
+    assert message in composed.errors
+
+
+@pytest.mark.parametrize(("version", "composes"), [("2.9", True), ("2.11", False)])
+async def test_the_hub_declares_the_federation_version_its_gateway_asks_for(
+    demo_connection: AsyncConnection,
+    node_project: Path,
+    tmp_path: Path,
+    version: str,
+    composes: bool,
+) -> None:
+    """HUB_FEDERATION_VERSION: by default the lowest the hub's directives need (which every
+    composition library knows); The Guild's knows no version beyond 2.9."""
+    settings = replace(Settings.from_env(), federation_version=version)
+    async for client in asgi_client(demo_connection, settings):
+        sdl = await service_sdl(client)
+    assert sdl.startswith(f'schema @link(url: "https://specs.apollo.dev/federation/v{version}"')
+    refusal = f"Invalid version v{version} for the federation feature"
+    errors = compose(node_project, sdl, tmp_path, "guild").errors
+    assert (errors == "", refusal in errors) == (composes, not composes)
+
+
+def test_a_federation_version_the_hub_cannot_declare_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("HUB_FEDERATION_VERSION", "3.0")
+    with pytest.raises(ConfigurationError, match=r"HUB_FEDERATION_VERSION must be one of 2\.0, "):
+        Settings.from_env()
+    monkeypatch.delenv("HUB_FEDERATION_VERSION")
+    assert Settings.from_env().federation_version == LOWEST_FEDERATION_VERSION == "2.0"
 
 
 @asynccontextmanager
