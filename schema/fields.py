@@ -23,6 +23,7 @@ from resolvers.context import Info
 from resolvers.pagination import Keyset, SortKey, sort_key
 from resolvers.sources import SOURCE, Computed, Lookup, Relation
 from schema.connections import Connection
+from schema.contracts import INTERNAL
 
 MAX_PAGE_SIZE = Settings.from_env().max_page_size
 
@@ -169,7 +170,9 @@ def office_connection(
             )
 
     graphql_type = Connection[node_type] | None
-    return _connection(relation, graphql_type, node_type, description, filter_type, guard=guard)
+    return _connection(
+        relation, graphql_type, node_type, description, filter_type, guard=guard, internal=True
+    )
 
 
 # What the paging arguments of every connection mean; strawberry's own descriptions say of
@@ -200,10 +203,12 @@ def _connection(
     order_type: Any = None,
     metadata: dict[str, Any] | None = None,
     guard: Callable[[Info], None] | None = None,
+    internal: bool = False,
 ) -> Any:
     """A connection field of `graphql_type`; its resolver's signature is built here because
     each connection has its own filter and order types, and strawberry reads arguments from
-    it. `guard` may refuse the request before anything is read."""
+    it. `guard` may refuse the request before anything is read; an `internal` one is left out
+    of a supergraph's public contract (schema/contracts.py)."""
 
     async def resolve(root: Any, info: Info, **arguments: Any) -> ConnectionRequest:
         if guard is not None:
@@ -230,6 +235,7 @@ def _connection(
         description=description,
         type_annotation=StrawberryAnnotation.from_annotation(graphql_type),
         metadata=metadata,
+        directives=INTERNAL if internal else (),
         extensions=[Paging(max_results=MAX_PAGE_SIZE)],
     )(resolve)
 

@@ -17,6 +17,7 @@ from resolvers.context import Info
 from resolvers.permissions import guarded
 from resolvers.sources import Computed, Relation, Variant
 from resolvers.statistics import Scope
+from schema.contracts import INTERNAL
 from schema.enums import (
     ActorRole,
     CityKind,
@@ -49,7 +50,8 @@ def described(description: str) -> Any:
 
 @strawberry.type(
     description="A person to contact at a city, actor, funder or state partnership. Personal "
-    "data: only admins and those whose scope it belongs to see it."
+    "data: only admins and those whose scope it belongs to see it.",
+    directives=INTERNAL,
 )
 class ContactPerson:
     full_name: str = described("The person's full name.")

@@ -13,7 +13,14 @@ from typing import Any
 
 import httpx
 import pytest
-from graphql import GraphQLInterfaceType, ObjectTypeDefinitionNode, build_schema, parse
+from graphql import (
+    GraphQLInterfaceType,
+    GraphQLObjectType,
+    GraphQLSchema,
+    ObjectTypeDefinitionNode,
+    build_schema,
+    parse,
+)
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -380,7 +387,44 @@ async def test_the_hub_composes_with_subgraphs_extending_city_and_paging_as_rela
     assert {join["graph"] for join in joins["PageInfo"]} == {"HUB", "REVIEWS"}
     api = build_schema(composed.api)
     assert "events" in api.get_type("City").fields  # type: ignore[union-attr]
-    assert {"cities", "events", "reviews"} <= api.query_type.fields.keys()  # type: ignore[union-attr]
+    everything = {"cities", "events", "reviews", "auditLog", "applications", "savedViews"}
+    assert everything <= api.query_type.fields.keys()  # type: ignore[union-attr]
+
+
+def reachable(api_sdl: str) -> GraphQLSchema:
+    """The API schema of a supergraph, with only the types its root types reach."""
+    api = build_schema(api_sdl)
+    return GraphQLSchema(api.query_type, api.mutation_type, api.subscription_type)
+
+
+# What the public contract leaves out: personal data, the office's reads, and the writes.
+INTERNAL_ROOT_FIELDS = {"applications", "auditLog", "savedViews", "applicationStatusChanged"}
+INTERNAL_TYPES = {"ContactPerson", "Application", "AuditEntry", "SavedView", "Mutation"}
+
+
+@pytest.mark.parametrize("library", LIBRARIES)
+async def test_a_public_contract_keeps_the_public_data_and_drops_what_is_internal(
+    demo_client: httpx.AsyncClient, node_project: Path, tmp_path: Path, library: str
+) -> None:
+    """The contract including only what is tagged `public`, as Apollo GraphOS and Hive cut
+    it: every object type it reaches keeps all its fields but contact persons, the root
+    types all but the internal fields."""
+    composed = compose(node_project, await service_sdl(demo_client), tmp_path, library, "public")
+    assert composed.errors == ""
+    public = reachable(composed.api)
+    hub = schema._schema
+    assert public.mutation_type is None
+    for root in ("Query", "Subscription"):
+        hub_fields = {name for name in hub.get_type(root).fields if not name.startswith("_")}  # type: ignore[union-attr]
+        public_fields = set(public.get_type(root).fields)  # type: ignore[union-attr]
+        assert public_fields == hub_fields - INTERNAL_ROOT_FIELDS
+    assert public.type_map.keys() & INTERNAL_TYPES == set()
+    for name, public_type in public.type_map.items():
+        if isinstance(public_type, GraphQLObjectType) and name not in ("Query", "Subscription"):
+            hub_fields = set(hub.get_type(name).fields)  # type: ignore[union-attr]
+            assert set(public_type.fields) == hub_fields - {"contacts"}, name
+    arguments = public.query_type.fields["cities"].args  # type: ignore[union-attr]
+    assert set(arguments) == {"filter", "orderBy", "first", "after", "last", "before"}
 
 
 @pytest.mark.parametrize("library", LIBRARIES)
