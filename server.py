@@ -152,6 +152,7 @@ class GraphQLApp(GraphQL[Context, None]):
             reads=state.reads,
             events=state.events,
             replica=state.replica_sessions,
+            federation_version=state.settings.federation_version,
         )
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:

@@ -3,8 +3,10 @@
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Final
 
 import platformdirs
+from strawberry.federation.versions import FEDERATION_VERSIONS
 
 from hub.failures import Refused
 
@@ -31,6 +33,17 @@ ENVIRONMENTS = ("development", "production")
 PERSISTED_QUERY_MODES = ("apq", "allowlist", "off")
 LOG_FORMATS = ("text", "json")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+# The Apollo Federation version the subgraph SDL declares by default: the lowest whose
+# directives the hub uses (`@key`, `@shareable`, `@tag`: all of 2.0), so that every
+# composition library knows it (The Guild's knows 2.0 to 2.9); strawberry refuses to build a
+# schema whose directives need more than it declares.
+LOWEST_FEDERATION_VERSION: Final = "2.0"
+# The versions a gateway's composition may ask for: any from the lowest on.
+FEDERATION_VERSION_CHOICES = tuple(
+    version
+    for version, number in FEDERATION_VERSIONS.items()
+    if number >= FEDERATION_VERSIONS[LOWEST_FEDERATION_VERSION]
+)
 
 
 def flag(name: str, default: bool) -> bool:
@@ -96,6 +109,8 @@ class Settings:
     log_level: str
     # The bearer token scrapers send to read /metrics; without it, production serves none.
     metrics_token: str | None
+    # The Apollo Federation version `_service { sdl }` declares (schema/federation.py).
+    federation_version: str
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -156,6 +171,7 @@ class Settings:
             == "json",
             log_level=choice("HUB_LOG_LEVEL", LOG_LEVELS, default="INFO"),
             metrics_token=os.environ.get("HUB_METRICS_TOKEN") or None,
+            federation_version=choice("HUB_FEDERATION_VERSION", FEDERATION_VERSION_CHOICES),
         )
         settings.check_rate_limits()
         return settings

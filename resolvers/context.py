@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.websockets import WebSocket
 from strawberry.types import Info as StrawberryInfo
 
+from hub.config import LOWEST_FEDERATION_VERSION
 from hub.events import Events
 from hub.features import BASELINE, Features
 from resolvers.access import PUBLIC, Viewer
@@ -51,6 +52,7 @@ class Context:
         reads: asyncpg.Pool | None = None,
         events: Events | None = None,
         replica: async_sessionmaker[AsyncSession] | None = None,
+        federation_version: str = LOWEST_FEDERATION_VERSION,
     ) -> None:
         self.request = request
         self._sessions = sessions
@@ -75,6 +77,8 @@ class Context:
         # What answering the operation again takes, once the compiled path answered it.
         self.compiled_operation: CompiledOperation | None = None
         self.max_page_size = max_page_size
+        # The Apollo Federation version `_service { sdl }` declares (HUB_FEDERATION_VERSION).
+        self.federation_version = federation_version
         self.statements = 0
         self._lock = asyncio.Lock()
         self._closed = False

@@ -4,6 +4,7 @@ import strawberry
 from strawberry.extensions.tracing import OpenTelemetryExtension
 
 from hub import tracing
+from hub.config import LOWEST_FEDERATION_VERSION
 from resolvers.executor import CompilingExecutor
 from schema.audit import AuditQuery
 from schema.extensions import (
@@ -51,6 +52,8 @@ schema = FederatedSchema(
     types=list(ERROR_TYPES.values()),
     execution_context_class=CompilingExecutor,
     scalar_overrides=SCALARS,
+    # `_service { sdl }` declares the version a gateway asks for (HUB_FEDERATION_VERSION).
+    federation_version=LOWEST_FEDERATION_VERSION,
     extensions=[
         # Parsing and validating a document is done once, not per request, both with the
         # safety limits (schema/limits.py) on tokens and shape; the cost is charged before

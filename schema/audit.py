@@ -11,6 +11,7 @@ import models as m
 from resolvers import global_ids
 from resolvers.errors import bad_input
 from resolvers.sources import Relation
+from schema.contracts import INTERNAL
 from schema.enums import Role
 from schema.fields import office_connection
 from schema.types import described
@@ -18,7 +19,8 @@ from schema.types import described
 
 @strawberry.type(
     description="One successful write: who made it, with which mutation, on which entry, "
-    "when, and which fields it wrote."
+    "when, and which fields it wrote.",
+    directives=INTERNAL,
 )
 class AuditEntry:
     recorded_at: datetime = described("When the write's transaction ran.")

@@ -9,8 +9,17 @@ from resolvers.context import Info
 from resolvers.pagination import Keyset, Page
 
 
+@strawberry.federation.type(
+    name="PageInfo", shareable=True, description="Information to aid in pagination."
+)
+class PageInfo(relay.PageInfo):
+    """Relay's page info, shareable: other subgraphs of a supergraph have theirs too, and a
+    gateway may take it from any of them."""
+
+
 @strawberry.type(description="A page of a list, with cursors to move on and the total count.")
 class Connection(relay.Connection[relay.NodeType]):
+    page_info: PageInfo = strawberry.field(description="Pagination data for this connection")
     total_count: int = strawberry.field(
         description="How many items the whole list holds, across all pages."
     )
@@ -42,9 +51,9 @@ class Connection(relay.Connection[relay.NodeType]):
         return cls(edges=edges, page_info=page_info_of(page), total_count=page.total)
 
 
-def page_info_of(page: Page) -> relay.PageInfo:
+def page_info_of(page: Page) -> PageInfo:
     """Relay's page info of a page: whether more lies either side, and the end cursors."""
-    return relay.PageInfo(
+    return PageInfo(
         has_next_page=page.has_next_page,
         has_previous_page=page.has_previous_page,
         start_cursor=page.rows[0][2] if page.rows else None,

@@ -11,7 +11,7 @@ from functools import cache, lru_cache
 from typing import Annotated, Any, get_args
 
 import strawberry
-from graphql import GraphQLError, GraphQLObjectType, GraphQLSchema, print_type
+from graphql import GraphQLError, GraphQLObjectType, GraphQLSchema, parse, print_ast, print_type
 from graphql.execution.collect_fields import FieldDetailsList
 from graphql.utilities.print_schema import is_defined_type
 from strawberry.federation.schema import FederationAny
@@ -20,6 +20,7 @@ from strawberry.printer import print_schema
 from strawberry.types import ExecutionContext
 from strawberry.types.scalar import scalar
 
+from hub.config import LOWEST_FEDERATION_VERSION
 from resolvers import federation as sql
 from resolvers import global_ids
 from resolvers.compiler import Compiler, NotCompilable
@@ -27,16 +28,43 @@ from resolvers.context import Info
 from resolvers.errors import bad_input
 from resolvers.plans import RefusedValue
 from resolvers.sources import SOURCE, Planned, SqlColumn
+from schema import contracts
 from schema.extensions import log_unexpected
 from schema.node import MappedNode
-from schema.types import Actor, City, Funder, Funding, LocalNetwork, Measure, State
+from schema.types import (
+    Actor,
+    City,
+    Funder,
+    Funding,
+    Goal,
+    LocalNetwork,
+    Measure,
+    Sector,
+    State,
+    StatePartnership,
+    Theme,
+    WorkingGroup,
+)
 
+# Every Node is an entity by its `id`; some by another key besides (schema/types.py).
 Entity = Annotated[
-    City | State | LocalNetwork | Actor | Measure | Funder | Funding,
+    City
+    | State
+    | StatePartnership
+    | WorkingGroup
+    | Sector
+    | LocalNetwork
+    | Actor
+    | Theme
+    | Goal
+    | Measure
+    | Funder
+    | Funding,
     strawberry.union(
         "_Entity",
         description="An object other subgraphs of a supergraph may reference by one of its "
-        "keys: a city, state, local network, actor, measure, funder or funding.",
+        "keys: any object with an `id` by it, cities and funders by `slug` too, states by "
+        "`code`.",
     ),
 ]
 
@@ -140,10 +168,18 @@ class Service:
     )
 
 
+def federation_link(version: str) -> str:
+    """The URL by which an SDL links a version of Apollo Federation."""
+    return f'@link(url: "https://specs.apollo.dev/federation/v{version}"'
+
+
 @cache
-def federation_sdl(schema: strawberry.Schema) -> str:
-    """The schema's SDL with federation's directives, as strawberry prints it."""
-    return print_schema(schema)
+def federation_sdl(schema: strawberry.Schema, version: str = LOWEST_FEDERATION_VERSION) -> str:
+    """The schema's SDL with federation's directives, as strawberry prints it, declaring
+    `version` of federation (the schema is built with the lowest its directives need)."""
+    built = print_ast(contracts.tagged(parse(print_schema(schema))))
+    assert federation_link(LOWEST_FEDERATION_VERSION) in built, "the schema links federation"
+    return built.replace(federation_link(LOWEST_FEDERATION_VERSION), federation_link(version), 1)
 
 
 @strawberry.type(description="Apollo Federation's entry points, for gateways.")
@@ -168,7 +204,7 @@ class FederationQuery:
 
     @strawberry.field(name="_service", description="This subgraph, for gateways.")
     def service(self, info: Info) -> Service:
-        return Service(sdl=federation_sdl(info.schema))
+        return Service(sdl=federation_sdl(info.schema, info.context.federation_version))
 
 
 class FederatedSchema(strawberry.federation.Schema):

@@ -13,8 +13,10 @@ from typing import Annotated, Any
 import strawberry
 from graphql import GraphQLError
 from sqlalchemy import ColumnElement
-from strawberry import relay
+from strawberry.annotation import StrawberryAnnotation
 from strawberry.extensions import FieldExtension
+from strawberry.relay.fields import ConnectionExtension
+from strawberry.types.field import StrawberryField
 
 from hub.config import Settings
 from resolvers.context import Info
@@ -22,6 +24,7 @@ from resolvers.pagination import Keyset, SortKey, sort_key
 from resolvers.permissions import OFFICE_ONLY
 from resolvers.sources import SOURCE, Computed, Lookup, Relation
 from schema.connections import Connection
+from schema.contracts import INTERNAL
 
 MAX_PAGE_SIZE = Settings.from_env().max_page_size
 
@@ -176,7 +179,27 @@ def office_connection(
         filter_type,
         metadata={OFFICE_ONLY: True},
         guard=guard,
+        internal=True,
     )
+
+
+# What the paging arguments of every connection mean; strawberry's own descriptions say of
+# `last` what holds for `after`.
+PAGING_ARGUMENTS = {
+    "first": "The first n items (of those after `after`, if given).",
+    "after": "The items after this cursor (a page's `endCursor`).",
+    "last": "The last n items (of those before `before`, if given).",
+    "before": "The items before this cursor (a page's `startCursor`).",
+}
+
+
+class Paging(ConnectionExtension):
+    """Relay's paging arguments (`first`, `after`, `last`, `before`), described truly."""
+
+    def apply(self, field: StrawberryField) -> None:
+        super().apply(field)
+        for argument in field.arguments:
+            argument.description = PAGING_ARGUMENTS.get(argument.python_name, argument.description)
 
 
 def _connection(
@@ -188,10 +211,12 @@ def _connection(
     order_type: Any = None,
     metadata: dict[str, Any] | None = None,
     guard: Callable[[Info], None] | None = None,
+    internal: bool = False,
 ) -> Any:
     """A connection field of `graphql_type`; its resolver's signature is built here because
     each connection has its own filter and order types, and strawberry reads arguments from
-    it. `guard` may refuse the request before anything is read."""
+    it. `guard` may refuse the request before anything is read; an `internal` one is left out
+    of a supergraph's public contract (schema/contracts.py)."""
 
     async def resolve(root: Any, info: Info, **arguments: Any) -> ConnectionRequest:
         if guard is not None:
@@ -214,8 +239,12 @@ def _connection(
     resolve.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
         parameters, return_annotation=GenericAlias(Iterable, (node_type,))
     )
-    return relay.connection(
-        graphql_type, description=description, metadata=metadata, max_results=MAX_PAGE_SIZE
+    return StrawberryField(
+        description=description,
+        type_annotation=StrawberryAnnotation.from_annotation(graphql_type),
+        metadata=metadata,
+        directives=INTERNAL if internal else (),
+        extensions=[Paging(max_results=MAX_PAGE_SIZE)],
     )(resolve)
 
 

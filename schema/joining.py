@@ -13,6 +13,7 @@ from strawberry.relay import to_base64
 import models as m
 from resolvers.context import Info
 from resolvers.sources import Relation
+from schema.contracts import INTERNAL
 from schema.enums import ApplicationKind, ApplicationStatus, CityKind
 from schema.fields import office_connection, to_one
 from schema.types import ContactPerson, described
@@ -37,7 +38,8 @@ class ApplicationStatusChange:
 
 @strawberry.type(
     description="An application to join the network (Engagierte Stadt werden, Landespartner*in "
-    "werden, Partner*in werden), with its review workflow."
+    "werden, Partner*in werden), with its review workflow.",
+    directives=INTERNAL,
 )
 class Application:
     kind: ApplicationKind = described("Which way into the network.")

@@ -7,7 +7,6 @@ import strawberry
 from graphql import GraphQLError
 from graphql.execution.collect_fields import FieldDetailsList
 from sqlalchemy import BindParameter
-from strawberry import relay
 
 from resolvers import search as sql
 from resolvers.compiler import Compiler, NotCompilable
@@ -15,7 +14,7 @@ from resolvers.context import Info
 from resolvers.pagination import Page, Window
 from resolvers.plans import RefusedValue
 from resolvers.sources import SOURCE, Planned
-from schema.connections import page_info_of
+from schema.connections import PageInfo, page_info_of
 from schema.fields import MAX_PAGE_SIZE
 from schema.types import Actor, City, Funder, Measure
 
@@ -44,7 +43,7 @@ class SearchEdge:
 
 @strawberry.type(description="A page of search hits, best first, with the total count.")
 class SearchConnection:
-    page_info: relay.PageInfo = strawberry.field(description="Where this page lies among the hits.")
+    page_info: PageInfo = strawberry.field(description="Where this page lies among the hits.")
     edges: list[SearchEdge] = strawberry.field(description="The hits of this page, best first.")
     total_count: int = strawberry.field(description="How many hits there are, across all pages.")
 

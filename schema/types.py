@@ -18,6 +18,7 @@ from resolvers.context import Info
 from resolvers.permissions import guarded
 from resolvers.sources import Computed, Relation, Variant
 from resolvers.statistics import Scope
+from schema.contracts import INTERNAL
 from schema.enums import (
     ActorRole,
     CityKind,
@@ -50,7 +51,8 @@ def described(description: str) -> Any:
 
 @strawberry.type(
     description="A person to contact at a city, actor, funder, state partnership or applicant. "
-    "Personal data: only admins and those whose scope it belongs to see it."
+    "Personal data: only admins and those whose scope it belongs to see it.",
+    directives=INTERNAL,
 )
 class ContactPerson:
     full_name: str = described("The person's full name.")
@@ -80,7 +82,7 @@ def contacts_field(owner_key: Any, contact_key: Any, rule: access.ReadRule, whos
 # --- Level 2: the nationwide city network --------------------------------------------------
 
 
-@strawberry.federation.type(keys=["code"], description="A German federal state (Bundesland).")
+@strawberry.federation.type(keys=["id", "code"], description="A German federal state (Bundesland).")
 class State(MappedNode, model=m.State):
     code: str = described("ISO 3166-2:DE code without the `DE-` prefix, e.g. `NW`.")
     iso_code: str = described("Full ISO 3166-2 code, e.g. `DE-NW`.")
@@ -120,9 +122,10 @@ class State(MappedNode, model=m.State):
         return Statistics(scope=Scope(state_code=root.code))
 
 
-@strawberry.type(
+@strawberry.federation.type(
+    keys=["id"],
     description="A state's partnership with the network (Landespartnerschaft): an institution "
-    "of the state that strengthens regional structures."
+    "of the state that strengthens regional structures.",
 )
 class StatePartnership(MappedNode, model=m.StatePartnership):
     contacts = contacts_field(
@@ -242,7 +245,10 @@ class City(MappedNode, model=m.City):
     )
 
 
-@strawberry.type(description="A nationwide working group in which cities work on a theme together.")
+@strawberry.federation.type(
+    keys=["id"],
+    description="A nationwide working group in which cities work on a theme together.",
+)
 class WorkingGroup(MappedNode, model=m.WorkingGroup):
     slug: str = described("Unique URL-safe name.")
     name: str = described("The group's name.")
@@ -268,9 +274,10 @@ class WorkingGroup(MappedNode, model=m.WorkingGroup):
 # --- Level 1: local networks ---------------------------------------------------------------
 
 
-@strawberry.type(
+@strawberry.federation.type(
+    keys=["id"],
     description="A sector of society (Sektor): civil society, politics and administration, "
-    "business, science or media."
+    "business, science or media.",
 )
 class Sector(MappedNode, model=m.Sector):
     code: SectorCode = described("The sector's code.")
@@ -407,8 +414,9 @@ class Actor(MappedNode, model=m.Actor):
     )
 
 
-@strawberry.type(
-    description="A theme that measures, fundings, funders and working groups are about."
+@strawberry.federation.type(
+    keys=["id"],
+    description="A theme that measures, fundings, funders and working groups are about.",
 )
 class Theme(MappedNode, model=m.Theme):
     slug: str = described("Unique URL-safe name, e.g. `demokratie-und-beteiligung`.")
@@ -449,7 +457,9 @@ class Theme(MappedNode, model=m.Theme):
     )
 
 
-@strawberry.type(description="A goal the actors of a local network defined together (Ziel).")
+@strawberry.federation.type(
+    keys=["id"], description="A goal the actors of a local network defined together (Ziel)."
+)
 class Goal(MappedNode, model=m.Goal):
     title: str = described("The goal in a few words.")
     description: str = described("What the goal means.")

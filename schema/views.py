@@ -11,13 +11,15 @@ from strawberry.relay import to_base64
 
 import models as m
 from resolvers.sources import Relation
+from schema.contracts import INTERNAL
 from schema.fields import office_connection
 from schema.types import described
 
 
 @strawberry.type(
     description="A saved view: a named query operation that answers at `GET /views/<name>` "
-    "as JSON or CSV, its variables taken from the query string."
+    "as JSON or CSV, its variables taken from the query string.",
+    directives=INTERNAL,
 )
 class SavedView:
     name: str = described("The view's name in its URL, e.g. `cities-of-a-state`.")

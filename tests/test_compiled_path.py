@@ -199,7 +199,11 @@ COMPILED = {
             ... on LocalNetwork { name composition actors(first: 1) { edges { node { slug } } } }
             ... on Actor { name sector { code } } ... on Measure { title theme { slug } }
             ... on Funder { slug kind fundings(first: 2) { totalCount } }
-            ... on Funding { title amountEur recipient { __typename } } } }""",
+            ... on Funding { title amountEur recipient { __typename } }
+            ... on Goal { title goalNetwork: localNetwork { name } }
+            ... on Sector { sectorCode: code labelEn } ... on Theme { slug }
+            ... on WorkingGroup { slug memberCities { totalCount } }
+            ... on StatePartnership { institution state { code } } } }""",
         {
             "r": [
                 {"__typename": "City", "id": "Q2l0eToxMA=="},
@@ -216,6 +220,12 @@ COMPILED = {
                 {"__typename": "Actor", "id": "QWN0b3I6OTk5OTk5"},
                 {"__typename": "State", "code": "nw"},
                 {"__typename": "City", "id": "Q2l0eToxMA=="},
+                {"__typename": "State", "id": "U3RhdGU6Tlc="},
+                {"__typename": "Goal", "id": "R29hbDox"},
+                {"__typename": "Sector", "id": "U2VjdG9yOm1lZGlh"},
+                {"__typename": "Theme", "id": "VGhlbWU6MQ=="},
+                {"__typename": "WorkingGroup", "id": "V29ya2luZ0dyb3VwOjE="},
+                {"__typename": "StatePartnership", "id": "U3RhdGVQYXJ0bmVyc2hpcDox"},
             ]
         },
     ),

@@ -7,19 +7,27 @@ import json
 import subprocess
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from graphql import ObjectTypeDefinitionNode, parse
-from sqlalchemy import text
+from graphql import (
+    GraphQLInterfaceType,
+    GraphQLObjectType,
+    GraphQLSchema,
+    ObjectTypeDefinitionNode,
+    build_schema,
+    parse,
+)
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from hub.config import Settings
+from hub.config import LOWEST_FEDERATION_VERSION, ConfigurationError, Settings
 from schema import schema
 from schema.federation import federation_sdl
+from schema.node import MappedNode
 from tests.conftest import asgi_client
 from tests.helpers import counting_statements, graphql
 from tests.test_cli import environment, free_port, serving
@@ -30,13 +38,18 @@ NODE_PROJECT = Path(__file__).resolve().parent / "federation"
 GATEWAY_STARTUP_SECONDS = 60
 
 KEYS = {
-    "City": ["id", "slug"],
-    "State": ["code"],
-    "LocalNetwork": ["id"],
     "Actor": ["id"],
-    "Measure": ["id"],
+    "City": ["id", "slug"],
     "Funder": ["id", "slug"],
     "Funding": ["id"],
+    "Goal": ["id"],
+    "LocalNetwork": ["id"],
+    "Measure": ["id"],
+    "Sector": ["id"],
+    "State": ["id", "code"],
+    "StatePartnership": ["id"],
+    "Theme": ["id"],
+    "WorkingGroup": ["id"],
 }
 
 ENTITIES = """query Entities($representations: [_Any!]!) {
@@ -178,7 +191,7 @@ async def test_representations_the_hub_cannot_read_are_errors_in_their_place(
     both_clients: httpx.AsyncClient,
 ) -> None:
     representations = [
-        {"__typename": "Sector", "code": "media"},
+        {"__typename": "ContactPerson", "email": "info@example.org"},
         {"__typename": "City", "slug": "apolda"},
         {"__typename": "Funder", "name": "Körber-Stiftung"},
         {"__typename": "City", "id": 10},
@@ -195,11 +208,52 @@ async def test_representations_the_hub_cannot_read_are_errors_in_their_place(
     errors = {tuple(error["path"]): error for error in body["errors"]}
     assert errors.keys() == {("_entities", index) for index in (0, 2, 3, 4, 5, 6, 7)}
     assert {error["extensions"]["code"] for error in errors.values()} == {"BAD_USER_INPUT"}
-    assert errors[("_entities", 0)]["message"] == ("`Sector` is no entity type of this subgraph.")
+    assert errors[("_entities", 0)]["message"] == (
+        "`ContactPerson` is no entity type of this subgraph."
+    )
     assert errors[("_entities", 2)]["message"] == (
         "A `Funder` is referenced by `id` or `slug`, as a string."
     )
     assert body["extensions"]["debug"]["readPath"] == "resolvers"
+
+
+def node_types() -> dict[str, type[MappedNode]]:
+    """Every type of the schema that implements `Node`, by name."""
+    node = schema._schema.get_type("Node")
+    assert isinstance(node, GraphQLInterfaceType)
+    implementations = schema._schema.get_implementations(node).objects
+    return {each.name: schema.get_type_by_name(each.name).origin for each in implementations}
+
+
+async def test_every_node_is_an_entity_by_the_id_the_hub_hands_out(
+    both_clients: httpx.AsyncClient,
+    demo_engine: AsyncEngine,
+    demo_connection: AsyncConnection,
+) -> None:
+    """Each Node type, found by walking the schema, declares `@key(fields: "id")`, and
+    `_entities` finds its first row by the `id` that `node(id:)` hands back: in one statement
+    for all of them on the compiled path, one per type on the resolver path."""
+    nodes = node_types()
+    assert len(nodes) >= 12
+    sdl = (await graphql(both_clients, "{ _service { sdl } }"))["data"]["_service"]["sdl"]
+    keys = keys_in(sdl)
+    assert {name: "id" in keys.get(name, ()) for name in nodes} == dict.fromkeys(nodes, True)
+    representations = []
+    for name, node in nodes.items():
+        first = select(func.min(node.primary_key()))
+        key = (await demo_connection.execute(first)).scalar_one()
+        assert key is not None, f"the demo data has no {name}"
+        handed_out = await graphql(both_clients, "query($id: ID!) { node(id: $id) { id } }",
+                                   {"id": global_id(name, key)})  # fmt: skip
+        representations.append({"__typename": name, "id": handed_out["data"]["node"]["id"]})
+    query = """query($representations: [_Any!]!) {
+      _entities(representations: $representations) { __typename ... on Node { id } } }"""
+    with counting_statements(demo_engine) as statements:
+        body = await graphql(both_clients, query, {"representations": representations})
+    assert "errors" not in body, body
+    assert body["data"]["_entities"] == representations
+    path = body["extensions"]["debug"]["readPath"]
+    assert statements.count == {"compiled": 1, "resolvers": len(nodes)}[path]
 
 
 async def entity_statements(
@@ -259,58 +313,175 @@ async def test_guarded_fields_of_entities_are_forbidden_alike_on_both_paths(
 
 @pytest.fixture(scope="session")
 def node_project() -> Path:
-    """tests/federation with its packages, installed from npm as the lock file pins them."""
+    """tests/federation with its packages, installed from npm as the lock file pins them,
+    again whenever the lock file changed."""
     # npm writes node_modules/.package-lock.json last: without it, an install is unfinished.
-    if not (NODE_PROJECT / "node_modules" / ".package-lock.json").exists():
+    installed = NODE_PROJECT / "node_modules" / ".package-lock.json"
+    lock = NODE_PROJECT / "package-lock.json"
+    if not installed.exists() or installed.stat().st_mtime < lock.stat().st_mtime:
         subprocess.run(
             ["npm", "ci", "--no-audit", "--no-fund"], cwd=NODE_PROJECT, check=True, timeout=600
         )
     return NODE_PROJECT
 
 
-def compose(node_project: Path, hub_sdl: str, directory: Path) -> subprocess.CompletedProcess[str]:
-    """Compose the hub's subgraph SDL with the events subgraph (tests/federation/events.mjs)."""
+@dataclass(frozen=True)
+class Composition:
+    """What composing the hub with the other subgraphs gave: the supergraph SDL and the API
+    schema's, or the errors."""
+
+    errors: str
+    supergraph: str = ""
+    api: str = ""
+
+
+def compose(
+    node_project: Path, hub_sdl: str, directory: Path, library: str, tag: str | None = None
+) -> Composition:
+    """Compose the hub's subgraph SDL with the events and reviews subgraphs
+    (tests/federation/compose.mjs) with `library`; with `tag`, the contract including what
+    carries it."""
     sdl_file = directory / "hub.graphql"
     sdl_file.write_text(hub_sdl)
-    return subprocess.run(
-        ["node", "compose.mjs", str(sdl_file)],
+    composed = subprocess.run(
+        ["node", "compose.mjs", library, str(sdl_file), *([tag] if tag else [])],
         cwd=node_project,
         capture_output=True,
         text=True,
         timeout=120,
     )
+    if composed.returncode != 0:
+        return Composition(errors=composed.stderr)
+    return Composition(errors="", **json.loads(composed.stdout))
 
 
-async def test_the_hub_composes_with_a_subgraph_extending_city(
-    demo_client: httpx.AsyncClient, node_project: Path, tmp_path: Path
+async def service_sdl(client: httpx.AsyncClient) -> str:
+    """The hub's subgraph SDL, as a gateway reads it."""
+    return (await graphql(client, "{ _service { sdl } }"))["data"]["_service"]["sdl"]
+
+
+# Apollo's composition library and The Guild's (Hive Gateway's and Hive's registry's).
+LIBRARIES = ["apollo", "guild"]
+
+
+@pytest.mark.parametrize("library", LIBRARIES)
+async def test_the_hub_composes_with_subgraphs_extending_city_and_paging_as_relay(
+    demo_client: httpx.AsyncClient, node_project: Path, tmp_path: Path, library: str
 ) -> None:
-    body = await graphql(demo_client, "{ _service { sdl } }")
-    composed = compose(node_project, body["data"]["_service"]["sdl"], tmp_path)
-    assert composed.returncode == 0, composed.stderr
-    joins = applied(composed.stdout, "join__type")
+    """The events subgraph extends `City`; the reviews subgraph has its own Relay `PageInfo`,
+    which the hub's (shareable) leaves it."""
+    composed = compose(node_project, await service_sdl(demo_client), tmp_path, library)
+    assert composed.errors == ""
+    joins = applied(composed.supergraph, "join__type")
     assert {(join["graph"], join.get("key")) for join in joins["City"]} == {
         ("EVENTS", "id"),
         ("HUB", "id"),
         ("HUB", "slug"),
+        ("REVIEWS", "id"),
     }
     hub_keys = {
         type_name: [join["key"] for join in type_joins if join["graph"] == "HUB" and "key" in join]
         for type_name, type_joins in joins.items()
     }
     assert {type_name: keys for type_name, keys in hub_keys.items() if keys} == KEYS
-    assert "events: [Event!]! @join__field(graph: EVENTS)" in composed.stdout
+    assert {join["graph"] for join in joins["PageInfo"]} == {"HUB", "REVIEWS"}
+    api = build_schema(composed.api)
+    assert "events" in api.get_type("City").fields  # type: ignore[union-attr]
+    everything = {"cities", "events", "reviews", "auditLog", "applications", "savedViews"}
+    assert everything <= api.query_type.fields.keys()  # type: ignore[union-attr]
 
 
-def test_composition_fails_on_a_subgraph_without_keys(node_project: Path, tmp_path: Path) -> None:
+def reachable(api_sdl: str) -> GraphQLSchema:
+    """The API schema of a supergraph, with only the types its root types reach."""
+    api = build_schema(api_sdl)
+    return GraphQLSchema(api.query_type, api.mutation_type, api.subscription_type)
+
+
+# What the public contract leaves out: personal data, the office's reads, and the writes.
+INTERNAL_ROOT_FIELDS = {"applications", "auditLog", "savedViews", "applicationStatusChanged"}
+INTERNAL_TYPES = {"ContactPerson", "Application", "AuditEntry", "SavedView", "Mutation"}
+
+
+@pytest.mark.parametrize("library", LIBRARIES)
+async def test_a_public_contract_keeps_the_public_data_and_drops_what_is_internal(
+    demo_client: httpx.AsyncClient, node_project: Path, tmp_path: Path, library: str
+) -> None:
+    """The contract including only what is tagged `public`, as Apollo GraphOS and Hive cut
+    it: every object type it reaches keeps all its fields but contact persons, the root
+    types all but the internal fields."""
+    composed = compose(node_project, await service_sdl(demo_client), tmp_path, library, "public")
+    assert composed.errors == ""
+    public = reachable(composed.api)
+    hub = schema._schema
+    assert public.mutation_type is None
+    for root in ("Query", "Subscription"):
+        hub_fields = {name for name in hub.get_type(root).fields if not name.startswith("_")}  # type: ignore[union-attr]
+        public_fields = set(public.get_type(root).fields)  # type: ignore[union-attr]
+        assert public_fields == hub_fields - INTERNAL_ROOT_FIELDS
+    assert public.type_map.keys() & INTERNAL_TYPES == set()
+    for name, public_type in public.type_map.items():
+        if isinstance(public_type, GraphQLObjectType) and name not in ("Query", "Subscription"):
+            hub_fields = set(hub.get_type(name).fields)  # type: ignore[union-attr]
+            assert set(public_type.fields) == hub_fields - {"contacts"}, name
+    arguments = public.query_type.fields["cities"].args  # type: ignore[union-attr]
+    assert set(arguments) == {"filter", "orderBy", "first", "after", "last", "before"}
+
+
+@pytest.mark.parametrize("library", LIBRARIES)
+def test_composition_fails_on_a_subgraph_without_keys(
+    node_project: Path, tmp_path: Path, library: str
+) -> None:
     """The composition harness reports errors: without the hub's keys, both subgraphs would
     resolve `City.id` and neither could find the other's cities."""
     without_keys = "\n".join(
         line.replace(' @key(fields: "id")', "").replace(' @key(fields: "slug")', "")
         for line in federation_sdl(schema).splitlines()
     )
-    composed = compose(node_project, without_keys, tmp_path)
-    assert composed.returncode == 1
-    assert 'Non-shareable field "City.id" is resolved from multiple subgraphs' in composed.stderr
+    composed = compose(node_project, without_keys, tmp_path, library)
+    assert 'Non-shareable field "City.id" is resolved from multiple subgraphs' in composed.errors
+
+
+@pytest.mark.parametrize("library", LIBRARIES)
+def test_composition_fails_where_page_info_is_not_shareable(
+    node_project: Path, tmp_path: Path, library: str
+) -> None:
+    """What partners met before the hub's `PageInfo` was shareable."""
+    sdl = federation_sdl(schema)
+    assert "type PageInfo @shareable " in sdl
+    composed = compose(
+        node_project, sdl.replace("type PageInfo @shareable ", "type PageInfo "), tmp_path, library
+    )
+    message = 'Non-shareable field "PageInfo.hasNextPage" is resolved from multiple subgraphs'
+    assert message in composed.errors
+
+
+@pytest.mark.parametrize(("version", "composes"), [("2.9", True), ("2.11", False)])
+async def test_the_hub_declares_the_federation_version_its_gateway_asks_for(
+    demo_connection: AsyncConnection,
+    node_project: Path,
+    tmp_path: Path,
+    version: str,
+    composes: bool,
+) -> None:
+    """HUB_FEDERATION_VERSION: by default the lowest the hub's directives need (which every
+    composition library knows); The Guild's knows no version beyond 2.9."""
+    settings = replace(Settings.from_env(), federation_version=version)
+    async for client in asgi_client(demo_connection, settings):
+        sdl = await service_sdl(client)
+    assert sdl.startswith(f'schema @link(url: "https://specs.apollo.dev/federation/v{version}"')
+    refusal = f"Invalid version v{version} for the federation feature"
+    errors = compose(node_project, sdl, tmp_path, "guild").errors
+    assert (errors == "", refusal in errors) == (composes, not composes)
+
+
+def test_a_federation_version_the_hub_cannot_declare_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("HUB_FEDERATION_VERSION", "3.0")
+    with pytest.raises(ConfigurationError, match=r"HUB_FEDERATION_VERSION must be one of 2\.0, "):
+        Settings.from_env()
+    monkeypatch.delenv("HUB_FEDERATION_VERSION")
+    assert Settings.from_env().federation_version == LOWEST_FEDERATION_VERSION == "2.0"
 
 
 @asynccontextmanager

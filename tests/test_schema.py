@@ -49,3 +49,26 @@ def test_every_type_field_argument_and_enum_value_is_described() -> None:
         if not name.startswith("__") and name not in NOT_OWN
     ]
     assert [part for graphql_type in own_types for part in undescribed(graphql_type)] == []
+
+
+def paging_arguments() -> Iterator[tuple[str, str, str]]:
+    """Each paging argument of the schema (`first`, `after`, `last`, `before`) as its field's
+    coordinate, its name and its description."""
+    for type_name, graphql_type in schema._schema.type_map.items():
+        for field_name, field in getattr(graphql_type, "fields", {}).items():
+            for name, argument in getattr(field, "args", {}).items():
+                if name in ("first", "after", "last", "before"):
+                    yield f"{type_name}.{field_name}", name, argument.description or ""
+
+
+def test_every_paging_argument_says_what_it_does() -> None:
+    """Each description names its own argument's direction (strawberry's said of `last` that
+    it returns the items after the cursor), and none is strawberry's wording."""
+    arguments = list(paging_arguments())
+    assert len({coordinate for coordinate, _, _ in arguments}) > 30
+    wrong = [
+        f"{coordinate}({name}): {description}"
+        for coordinate, name, description in arguments
+        if name not in description or "specified cursor" in description
+    ]
+    assert wrong == []

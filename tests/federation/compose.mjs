@@ -1,23 +1,64 @@
-// Composes the hub's subgraph SDL (the file named by the first argument: its `_service { sdl }`)
-// with the events subgraph into a supergraph, with Apollo's composition library. Prints the
-// supergraph SDL; on any composition error prints the errors and exits with 1.
+// Composes the hub's subgraph SDL (the file named by the second argument: its `_service { sdl }`)
+// with the events subgraph and a Relay-style reviews subgraph into a supergraph, with the
+// composition library named by the first argument: `apollo` (@apollo/composition) or `guild`
+// (@theguild/federation-composition, which Hive Gateway and Hive's registry compose with).
+//
+// A third argument names a tag: the contract that includes only what carries it, as both
+// libraries cut it (The Guild's tag filter marks everything else @inaccessible, as Apollo's
+// contracts do; Apollo's composition library has none of its own, so it composes the
+// subgraphs so filtered).
+//
+// Prints {"supergraph": <supergraph SDL>, "api": <the API schema's SDL>} as JSON; on any
+// composition error prints the errors and exits with 1.
 import { readFileSync } from "node:fs";
-import { composeServices } from "@apollo/composition";
-import { parse } from "graphql";
+import { composeServices as apolloCompose } from "@apollo/composition";
+import {
+  applyTagFilterOnSubgraphs,
+  composeSchemaContract,
+  composeServices as guildCompose,
+} from "@theguild/federation-composition";
+import { parse, printSchema } from "graphql";
 import { typeDefs as eventsTypeDefs } from "./events.mjs";
+import { typeDefs as reviewsTypeDefs } from "./reviews.mjs";
 
-const hubSdl = readFileSync(process.argv[2], "utf8");
-const result = composeServices([
-  { name: "hub", url: "http://hub.invalid/graphql", typeDefs: parse(hubSdl) },
+const [library, hubFile, tag] = process.argv.slice(2);
+const services = [
+  { name: "hub", url: "http://hub.invalid/graphql", typeDefs: parse(readFileSync(hubFile, "utf8")) },
   { name: "events", url: "http://events.invalid/graphql", typeDefs: eventsTypeDefs },
-]);
-for (const hint of result.hints ?? []) {
-  console.error(`hint: ${hint.toString()}`);
+  { name: "reviews", url: "http://reviews.invalid/graphql", typeDefs: reviewsTypeDefs },
+];
+const contract = tag && { include: new Set([tag]), exclude: new Set() };
+
+function composeWithApollo() {
+  const result = apolloCompose(contract ? applyTagFilterOnSubgraphs(services, contract) : services);
+  for (const hint of result.hints ?? []) {
+    console.error(`hint: ${hint.toString()}`);
+  }
+  if (result.errors) {
+    return { errors: result.errors };
+  }
+  const api = printSchema(result.schema.toAPISchema().toGraphQLJSSchema());
+  return { supergraph: result.supergraphSdl, api };
 }
-if (result.errors) {
-  for (const error of result.errors) {
+
+function composeWithTheGuild() {
+  const result = contract ? composeSchemaContract(services, contract) : guildCompose(services);
+  if (result.errors) {
+    return { errors: result.errors };
+  }
+  return { supergraph: result.supergraphSdl, api: result.publicSdl };
+}
+
+const composers = { apollo: composeWithApollo, guild: composeWithTheGuild };
+if (!(library in composers)) {
+  console.error(`usage: node compose.mjs apollo|guild HUB_SDL_FILE [TAG]`);
+  process.exit(2);
+}
+const { errors, supergraph, api } = composers[library]();
+if (errors) {
+  for (const error of errors) {
     console.error(`error: ${error.message}`);
   }
   process.exit(1);
 }
-process.stdout.write(result.supergraphSdl);
+process.stdout.write(JSON.stringify({ supergraph, api }));
