@@ -1,4 +1,5 @@
-"""The `engagement-hub` command line: serve, migrate, seed, import, export, schema, db, keys."""
+"""The `engagement-hub` command line: serve, migrate, seed, import, export, schema, db, keys,
+views, privacy."""
 
 import asyncio
 import errno
@@ -13,7 +14,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
-from typing import Annotated, TypeVar
+from typing import Annotated, NoReturn, TypeVar
 
 import asyncpg
 import typer
@@ -43,6 +44,7 @@ from hub.keys import (
     revoke_key,
 )
 from hub.observability import MULTIPROCESS_DIRECTORY, configure_logging
+from hub.privacy_cli import privacy
 from hub.seeding import DatabaseNotEmpty, seed, seed_if_empty
 from hub.transfer.exporting import Format, NoPlaceForCsv, export_path
 from hub.transfer.importing import Summary, import_path
@@ -67,6 +69,7 @@ views = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(views, name="views")
+app.add_typer(privacy, name="privacy")
 console = Console(stderr=True)
 T = TypeVar("T")
 
@@ -395,7 +398,7 @@ def main() -> None:
         fail(f"database unreachable or refused the request: {str(cause).splitlines()[0]}")
 
 
-def fail(reason: str) -> None:
+def fail(reason: str) -> NoReturn:
     """End the command with a one-line reason and exit status 1."""
     console.print(f"[red]error:[/red] {escape(reason)}", highlight=False, soft_wrap=True)
     sys.exit(1)

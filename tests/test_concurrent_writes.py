@@ -4,7 +4,8 @@ Two review steps of one application sent at once end as if one had come after th
 only one can be taken (two acceptances, accepting and withdrawing, ...) exactly one is, the other
 is refused with `InvalidTransitionError`, and the history records one step and one city.
 Two replacements of one list sent at once both succeed, the later one's list stays; of two
-removals of one row, one removes it and the other finds nothing (one audit entry).
+removals of one row, one removes it and the other finds nothing (one audit entry); of two
+erasures of one person, one erases and the other finds nothing.
 """
 
 import asyncio
@@ -27,6 +28,7 @@ from resolvers.mutations.joining import TRANSITIONS
 from server import create_app
 from tests import factories
 from tests.factories import add_key
+from tests.test_personal_data import ADDRESS, ERASURE, scatter
 from tests.writes import codes, gid, mutate
 
 T = TypeVar("T")
@@ -281,3 +283,24 @@ async def test_of_two_removals_of_one_row_at_once_one_removes_it(hub: Hub) -> No
         async with session_factory(hub.engine)() as session:
             audited = select(func.count()).where(models.AuditEntry.operation == mutation)
             assert await session.scalar(audited) == 1, mutation
+
+
+async def test_two_erasures_of_one_person_at_once_erase_once(hub: Hub) -> None:
+    """The second waits for the first's locks, then finds nothing left to erase."""
+    once = {"contactPersons": 2, "applicationContacts": 1, "auditEntries": 2, "otherEntries": 5}
+    erasure = {"input": {"email": ADDRESS}}
+    for delay in DELAYS[::3]:
+        async with session_factory(hub.engine).begin() as session:
+            await scatter(session)
+        payloads = await asyncio.gather(
+            *(
+                later(
+                    delay * index,
+                    mutate(hub.client, "erasePersonalData", erasure, hub.office, ERASURE),
+                )
+                for index in range(2)
+            )
+        )
+        assert [payload["errors"] for payload in payloads] == [[], []]
+        results = [payload["result"] for payload in payloads]
+        assert {name: sum(result[name] for result in results) for name in once} == once
