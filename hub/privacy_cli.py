@@ -1,7 +1,8 @@
 """`engagement-hub privacy`: the rights of data subjects (DSGVO) on the command line.
 
-What the network office's mutations do (`reportPersonalData`, `erasePersonalData`). The
-commands write as the network office, and their audit entries name the subject `cli`.
+What the network office's mutations do (`reportPersonalData`, `erasePersonalData`), and the
+retention limit on applicants' contacts, which an operator schedules. The commands write as
+the network office, and their audit entries name the subject `cli`.
 """
 
 import json
@@ -18,7 +19,8 @@ T = TypeVar("T")
 SUBJECT = "cli"
 
 privacy = typer.Typer(
-    help="The rights of data subjects (DSGVO): access and erasure.",
+    help="The rights of data subjects (DSGVO): access, erasure, and the end of keeping "
+    "applicants' contacts.",
     no_args_is_help=True,
 )
 Email = Annotated[str, typer.Argument(metavar="EMAIL", help="The person's e-mail address.")]
@@ -60,6 +62,24 @@ def erase(
     typer.echo(f"application contacts removed: {erasure.application_contacts}")
     typer.echo(f"audit entries erased in: {erasure.audit_entries}")
     typer.echo(f"other entries erased in: {erasure.other_entries}")
+
+
+@privacy.command("purge")
+def purge() -> None:
+    """Erase the contacts of applications that ended long ago; schedule it, e.g. daily.
+
+    Those of applications rejected or withdrawn more than
+    HUB_APPLICATION_CONTACT_RETENTION_DAYS (180) days ago."""
+    from hub.config import Settings
+    from resolvers.mutations import privacy as rights
+
+    days = Settings.from_env().application_contact_retention_days
+    erased = as_office(
+        "purgeApplicationContacts",
+        lambda write: rights.purge_application_contacts(write, days),
+    )
+    counts = " and ".join(f"{count} {status.value}" for status, count in erased.items())
+    typer.echo(f"Erased the contacts of {counts} applications ended over {days} days ago.")
 
 
 def as_office(operation: str, work: "Callable[[Write], Awaitable[T]]") -> T:

@@ -1,5 +1,5 @@
 """The rights of data subjects (DSGVO): access to and erasure of everything the hub holds about
-a person, by mutation and on the command line.
+a person, by mutation and on the command line, and the end of keeping applicants' contacts.
 
 The erasure is proved on a dump: `pg_dump` of the whole database holds the person's address,
 name and phone nowhere afterwards.
@@ -11,14 +11,16 @@ import os
 import subprocess
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 import models
+from hub.config import ConfigurationError, Settings
 from hub.database import asyncpg_dsn, engine_for, session_factory
 from hub.embedded import find_binaries
 from hub.keys import hash_key, new_key
@@ -323,3 +325,100 @@ async def test_the_commands_refuse_with_one_line(database_url: str) -> None:
         text=True,
     )
     assert declined.returncode == 1 and "Aborted" in declined.stdout + declined.stderr
+
+
+# --- Retention: the contacts of applications that ended -----------------------------------
+
+
+async def application_with_contact(
+    session: AsyncSession, status: ApplicationStatus, days_ago: int, email: str
+) -> models.Application:
+    """An application that took the step to `status` `days_ago` days ago, with a contact of
+    the address `email`."""
+    application = await factories.add_application(session)
+    application.status = status
+    if status is ApplicationStatus.REJECTED:
+        application.rejection_reason = "Passt nicht."
+    moment = datetime.now(UTC) - timedelta(days=days_ago)
+    step = models.ApplicationStatusChange(
+        application_id=application.id,
+        from_status=ApplicationStatus.SUBMITTED,
+        to_status=status,
+        changed_at=moment,
+        changed_by="key:1",
+    )
+    await factories.add(session, step)
+    person = models.ContactPerson(full_name="Antrag", email=email, application_id=application.id)
+    await factories.add(session, person)
+    return application
+
+
+async def contact_emails(url: str) -> set[str]:
+    async with engine_for(url) as engine, session_factory(engine)() as session:
+        return set(await session.scalars(select(models.ContactPerson.email)))
+
+
+async def purge(url: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return await asyncio.to_thread(
+        hub, "privacy", "purge", env=environment(DATABASE_URL=url, **env)
+    )
+
+
+async def test_the_purge_erases_the_contacts_of_applications_ended_long_ago(
+    empty_url: str,
+) -> None:
+    Status = ApplicationStatus
+    cases = {
+        "rejected-old@example.org": (Status.REJECTED, 200),
+        "withdrawn-old@example.org": (Status.WITHDRAWN, 181),
+        "rejected-recently@example.org": (Status.REJECTED, 10),
+        "in-review@example.org": (Status.IN_REVIEW, 400),
+    }
+    async with engine_for(empty_url) as engine, session_factory(engine).begin() as session:
+        await factories.add_state(session, "NW")
+        for email, (status, days_ago) in cases.items():
+            await application_with_contact(session, status, days_ago, email)
+    before = await contact_emails(empty_url)
+
+    first = await purge(empty_url)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout == (
+        "Erased the contacts of 1 rejected and 1 withdrawn applications ended over 180 days ago.\n"
+    )
+    assert before - await contact_emails(empty_url) == {
+        "rejected-old@example.org", "withdrawn-old@example.org"}  # fmt: skip
+    again = await purge(empty_url)
+    assert "of 0 rejected and 0 withdrawn applications" in again.stdout
+
+    shorter = await purge(empty_url, HUB_APPLICATION_CONTACT_RETENTION_DAYS="7")
+    assert "of 1 rejected and 0 withdrawn applications ended over 7 days ago" in shorter.stdout
+    assert "in-review@example.org" in await contact_emails(empty_url)
+
+    async with engine_for(empty_url) as engine, session_factory(engine)() as session:
+        audited = await session.execute(
+            select(models.AuditEntry.subject, models.AuditEntry.entity_type, func.count())
+            .where(models.AuditEntry.operation == "purgeApplicationContacts")
+            .group_by(models.AuditEntry.subject, models.AuditEntry.entity_type)
+        )
+        assert audited.all() == [("cli", "ContactPerson", 3)]
+
+
+async def test_the_retention_period_is_a_number_of_days(database_url: str) -> None:
+    for value in ("0", "180d"):
+        result = await purge(database_url, HUB_APPLICATION_CONTACT_RETENTION_DAYS=value)
+        assert (result.returncode, result.stderr) == (
+            1,
+            "error: HUB_APPLICATION_CONTACT_RETENTION_DAYS must be a whole number of days, "
+            f"at least 1, not {value!r}\n",
+        )
+
+
+def test_the_retention_period_defaults_to_180_days(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("HUB_APPLICATION_CONTACT_RETENTION_DAYS", raising=False)
+    assert Settings.from_env().application_contact_retention_days == 180
+    monkeypatch.setenv("HUB_APPLICATION_CONTACT_RETENTION_DAYS", "30")
+    assert Settings.from_env().application_contact_retention_days == 30
+    for value in ("thirty", "-3", "½", "0"):
+        monkeypatch.setenv("HUB_APPLICATION_CONTACT_RETENTION_DAYS", value)
+        with pytest.raises(ConfigurationError):
+            Settings.from_env()

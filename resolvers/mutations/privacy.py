@@ -1,5 +1,5 @@
 """The rights of data subjects (DSGVO): access to and erasure of what the hub holds about a
-person, found by e-mail address.
+person, found by e-mail address, and the end of keeping applicants' contacts.
 
 Personal data lives in contact persons (of cities, actors, funders, state partnerships and
 applicants); the audit log names their fields without values. An address can also stand in
@@ -9,7 +9,9 @@ every table for it.
 """
 
 import re
+from collections import Counter
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -30,6 +32,7 @@ from strawberry.relay import to_base64
 from strawberry.utils.str_converters import to_camel_case
 
 import models as m
+from models import ApplicationStatus as Status
 from resolvers.access import OFFICE
 from resolvers.mutations.ids import model_of
 from resolvers.mutations.joining import WITHHELD
@@ -50,6 +53,8 @@ CONTACT_OF = {
     "state_partnership_id": (m.StatePartnership, "institution"),
     "application_id": (m.Application, "organisation_name"),
 }
+# The ends of an application after which its contact is kept for the retention period only.
+CLOSED = (Status.REJECTED, Status.WITHDRAWN)
 # A character of an address's local part: a match must not be the end of a longer address.
 ADDRESS_CHARACTER = r"[\w.!#$%&'*+/=?^`{|}~-]"
 
@@ -119,6 +124,26 @@ async def erase(write: Write, values: Values) -> Erasure:
         audit_entries=len(audit_entries),
         other_entries=others,
     )
+
+
+async def purge_application_contacts(write: Write, retention_days: int) -> dict[Status, int]:
+    """Erase the contact persons of the applications rejected or withdrawn more than
+    `retention_days` days ago; how many of each status."""
+    ended = select(m.ApplicationStatusChange.application_id).where(
+        m.ApplicationStatusChange.to_status.in_(CLOSED),
+        m.ApplicationStatusChange.changed_at < func.now() - timedelta(days=retention_days),
+    )
+    statement = (
+        select(m.ContactPerson, m.Application.status)
+        .join(m.Application, m.Application.id == m.ContactPerson.application_id)
+        .where(m.Application.status.in_(CLOSED), m.Application.id.in_(ended))
+        .order_by(m.ContactPerson.id)
+        .with_for_update(of=m.ContactPerson)
+    )
+    rows = (await write.session.execute(statement)).all()
+    await erase_contacts(write, [contact for contact, _status in rows])
+    counts = Counter(status for _contact, status in rows)
+    return {status: counts[status] for status in CLOSED}
 
 
 def address_of(values: Values) -> str:
