@@ -6,6 +6,8 @@ name and phone nowhere afterwards.
 """
 
 import asyncio
+import csv
+import io
 import json
 import os
 import subprocess
@@ -27,7 +29,7 @@ from hub.keys import hash_key, new_key
 from models import ApplicationStatus, Role
 from server import create_app
 from tests import factories
-from tests.conftest import demo_database, drop_database
+from tests.conftest import demo_database, drop_database, sessions_on
 from tests.factories import add_key
 from tests.test_audit import audit_log, key_id
 from tests.test_cli import COMMAND, environment, hub
@@ -422,3 +424,34 @@ def test_the_retention_period_defaults_to_180_days(monkeypatch: pytest.MonkeyPat
         monkeypatch.setenv("HUB_APPLICATION_CONTACT_RETENTION_DAYS", value)
         with pytest.raises(ConfigurationError):
             Settings.from_env()
+
+
+# --- Personal data stays in its scope, in views and the export too ------------------------
+
+OWN_CITY = "dessau-rosslau"
+CONTACTS_OF_A_STATE = """query ContactsOfAState($state: String!) {
+  state(code: $state) { cities(first: 100) { edges { node { slug contacts { email } } } } }
+}"""
+
+
+async def test_a_view_as_csv_shows_contacts_only_in_the_viewer_s_scope(
+    demo_client: httpx.AsyncClient, demo_connection: AsyncConnection
+) -> None:
+    async with sessions_on(demo_connection)() as session:
+        session.add(models.SavedView(name="contacts-of-a-state", query=CONTACTS_OF_A_STATE))
+        own = await session.scalar(select(models.City.id).where(models.City.slug == OWN_CITY))
+        coordinator = await add_key(session, Role.COORDINATOR, city_id=own)
+        await session.commit()
+
+    async def contacts_by_city(key: str | None) -> dict[str, str]:
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        url = "/views/contacts-of-a-state?state=ST&format=csv"
+        response = await demo_client.get(url, headers=headers)
+        return {row["slug"]: row["contacts"] for row in csv.DictReader(io.StringIO(response.text))}
+
+    public = await contacts_by_city(None)
+    assert len(public) > 1 and set(public.values()) == {""}
+    coordinated = await contacts_by_city(coordinator)
+    assert public.keys() == coordinated.keys()
+    assert [city for city, contacts in coordinated.items() if contacts] == [OWN_CITY]
+    assert "@" in coordinated[OWN_CITY]
