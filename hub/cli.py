@@ -1,4 +1,5 @@
-"""The `engagement-hub` command line: serve, migrate, seed, import, export, schema, db, keys, views.
+"""The `engagement-hub` command line: serve, migrate, seed, import, export, schema, db, keys,
+views, privacy.
 
 Building the command line imports typer, rich and the standard library only, so that `--help`
 and `--version` answer at once: a command imports what it needs when it runs, once it has
@@ -18,7 +19,7 @@ from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from types import FrameType, TracebackType
-from typing import TYPE_CHECKING, Annotated, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Literal, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -28,6 +29,7 @@ from rich.table import Table
 from hub.config import Settings
 from hub.embedded import EmbeddedPostgres
 from hub.failures import Refused
+from hub.privacy_cli import privacy
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -57,6 +59,7 @@ views = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(views, name="views")
+app.add_typer(privacy, name="privacy")
 # Messages are one line each, however long, for logs and the programs that read them.
 console = Console(stderr=True, soft_wrap=True, highlight=False)
 T = TypeVar("T")
@@ -632,7 +635,7 @@ def sentence_of(error: OSError) -> str:
     return f"{os.fsdecode(error.filename)}: {reason}" if error.filename is not None else reason
 
 
-def fail(reason: str) -> None:
+def fail(reason: str) -> NoReturn:
     """End the command with a one-line reason and exit status 1."""
     console.print(f"[red]error:[/red] {escape(reason)}")
     sys.exit(1)

@@ -61,6 +61,17 @@ def choice(name: str, choices: tuple[str, ...], default: str | None = None) -> s
     return value
 
 
+def days(name: str, default: int) -> int:
+    """A number of days: unset or empty means `default`; anything but a whole number of at
+    least 1 is a configuration error."""
+    value = os.environ.get(name) or str(default)
+    if not (value.isascii() and value.isdigit()) or int(value) < 1:
+        raise ConfigurationError(
+            f"{name} must be a whole number of days, at least 1, not {value!r}"
+        )
+    return int(value)
+
+
 @dataclass(frozen=True)
 class Settings:
     """The hub's configuration; every field comes from one environment variable."""
@@ -111,6 +122,8 @@ class Settings:
     metrics_token: str | None
     # The Apollo Federation version `_service { sdl }` declares (schema/federation.py).
     federation_version: str
+    # Days the contacts of rejected and withdrawn applications are kept (`privacy purge`).
+    application_contact_retention_days: int
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -172,6 +185,9 @@ class Settings:
             log_level=choice("HUB_LOG_LEVEL", LOG_LEVELS, default="INFO"),
             metrics_token=os.environ.get("HUB_METRICS_TOKEN") or None,
             federation_version=choice("HUB_FEDERATION_VERSION", FEDERATION_VERSION_CHOICES),
+            application_contact_retention_days=days(
+                "HUB_APPLICATION_CONTACT_RETENTION_DAYS", default=180
+            ),
         )
         settings.check_rate_limits()
         return settings

@@ -6,7 +6,8 @@ is refused with `InvalidTransitionError`, and the history records one step and o
 Two replacements of one list sent at once both succeed, the later one's list stays; of two
 removals of one row, one removes it and the other finds nothing (one audit entry). Of two
 endings of one state partnership or one city's membership, one ends it and the other is
-refused; of two coordinators named for one network at once, the later one coordinates.
+refused; of two coordinators named for one network at once, the later one coordinates; of two
+erasures of one person, one erases and the other finds nothing.
 """
 
 import asyncio
@@ -31,6 +32,7 @@ from resolvers.mutations.joining import TRANSITIONS
 from server import create_app
 from tests import factories
 from tests.factories import add_key
+from tests.test_personal_data import ADDRESS, ERASURE, scatter
 from tests.writes import codes, gid, mutate
 
 T = TypeVar("T")
@@ -371,3 +373,24 @@ async def test_of_two_coordinators_named_at_once_the_later_one_coordinates(hub: 
                 )
             )
             assert len(list(coordinators)) == 1
+
+
+async def test_two_erasures_of_one_person_at_once_erase_once(hub: Hub) -> None:
+    """The second waits for the first's locks, then finds nothing left to erase."""
+    once = {"contactPersons": 2, "applicationContacts": 1, "auditEntries": 2, "otherEntries": 5}
+    erasure = {"input": {"email": ADDRESS}}
+    for delay in DELAYS[::3]:
+        async with session_factory(hub.engine).begin() as session:
+            await scatter(session)
+        payloads = await asyncio.gather(
+            *(
+                later(
+                    delay * index,
+                    mutate(hub.client, "erasePersonalData", erasure, hub.office, ERASURE),
+                )
+                for index in range(2)
+            )
+        )
+        assert [payload["errors"] for payload in payloads] == [[], []]
+        results = [payload["result"] for payload in payloads]
+        assert {name: sum(result[name] for result in results) for name in once} == once

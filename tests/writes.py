@@ -37,7 +37,7 @@ async def mutate(
     selection: str | None = None,
 ) -> dict[str, Any]:
     """Run the mutation `mutation` with `variables` as its arguments; its payload, selecting
-    `selection` (the result's ID or the removed ID unless told) and the errors. A top-level
+    `selection` (`default_selection` unless told) and the errors. A top-level
     error fails the test: mutations answer with user errors."""
     body = await send(client, document(mutation, variables, selection), variables, key)
     assert "errors" not in body, body["errors"]
@@ -54,9 +54,18 @@ def document(mutation: str, variables: dict[str, Any], selection: str | None = N
     payload = get_named_type(field.type)
     assert isinstance(payload, GraphQLObjectType)
     if selection is None:
-        selection = "result { id }" if "result" in payload.fields else "removedId"
+        selection = default_selection(payload)
     signature = f"({definitions})" if definitions else ""
     return f"mutation {signature} {{ {mutation}({arguments}) {{ {selection} {ERRORS} }} }}"
+
+
+def default_selection(payload: GraphQLObjectType) -> str:
+    """The result's ID (its type name if it has none), or the removed ID."""
+    if "result" not in payload.fields:
+        return "removedId"
+    result = get_named_type(payload.fields["result"].type)
+    assert isinstance(result, GraphQLObjectType)
+    return "result { id }" if "id" in result.fields else "result { __typename }"
 
 
 def gid(entity: Any) -> str:

@@ -9,6 +9,7 @@ from schema.mutations.funding import FundingMutation
 from schema.mutations.joining import JoiningMutation
 from schema.mutations.network import NetworkMutation
 from schema.mutations.office import OfficeMutation
+from schema.mutations.privacy import PrivacyMutation
 from schema.mutations.views import ViewMutation
 
 
@@ -28,5 +29,6 @@ class Mutation(
     FundingMutation,
     OfficeMutation,
     ViewMutation,
+    PrivacyMutation,
 ):
     pass
