@@ -35,16 +35,17 @@ import models as m
 from models import ApplicationStatus as Status
 from resolvers.access import OFFICE
 from resolvers.mutations.ids import model_of
-from resolvers.mutations.joining import WITHHELD
 from resolvers.mutations.validation import Values, checked, field_path
-from resolvers.mutations.write import Write, column_values, jsonable
+from resolvers.mutations.write import WITHHELD, Write, column_values, jsonable
 
 OFFICE_ONLY = "Only the network office serves the rights of data subjects."
 EMAIL = field_path("email")
 # What stands in a text, or in the audit log, where erased personal data stood.
 ERASED = "(erased)"
-# A contact person's personal data; the other columns say whose contact it is.
-PERSONAL_COLUMNS = ("full_name", "function", "email", "phone")
+# A contact person's personal data (its columns marked so); the others say whose contact it is.
+PERSONAL_COLUMNS = tuple(
+    column.key for column in m.ContactPerson.__table__.columns if column.info.get("personal")
+)
 # What a contact person can be the contact of: the column naming it, and its name's column.
 CONTACT_OF = {
     "city_id": (m.City, "name"),
