@@ -69,8 +69,7 @@ async def test_the_audit_log_names_a_contacts_fields_without_their_values(
         "city_id": city.id,
     }
     assert update["changes"] == {"email": "(withheld)"}
-    assert removal["changes"]["email"] == "(withheld)"
-    assert removal["changes"]["city_id"] is None
+    assert set(removal["changes"].values()) == {None}
     logged = str([creation, update, removal])
     assert "erika" not in logged and "e@x.org" not in logged
 

@@ -297,11 +297,11 @@ def column_values(entity: Base) -> Values:
 
 def audited(model: type[Base], changes: Values) -> Values:
     """`changes` of an entry of `model` as the audit log keeps them: the values of columns
-    marked personal withheld, the others as JSON."""
+    marked personal withheld (a removed or emptied one stays null), the others as JSON."""
     columns = table_of(model).columns
     return {
         name: WITHHELD
-        if name in columns and columns[name].info.get("personal")
+        if value is not None and name in columns and columns[name].info.get("personal")
         else jsonable(value)
         for name, value in changes.items()
     }
