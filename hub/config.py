@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Final
 
 import platformdirs
-from strawberry.federation.versions import FEDERATION_VERSIONS
 
 from hub.failures import Refused
 
@@ -38,12 +37,15 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 # composition library knows it (The Guild's knows 2.0 to 2.9); strawberry refuses to build a
 # schema whose directives need more than it declares.
 LOWEST_FEDERATION_VERSION: Final = "2.0"
-# The versions a gateway's composition may ask for: any from the lowest on.
-FEDERATION_VERSION_CHOICES = tuple(
-    version
-    for version, number in FEDERATION_VERSIONS.items()
-    if number >= FEDERATION_VERSIONS[LOWEST_FEDERATION_VERSION]
-)
+
+
+def federation_version_choices() -> tuple[str, ...]:
+    """The versions a gateway's composition may ask for: any strawberry knows from the lowest
+    on. Imported when asked: the command line's `--help` imports no strawberry."""
+    from strawberry.federation.versions import FEDERATION_VERSIONS
+
+    lowest = FEDERATION_VERSIONS[LOWEST_FEDERATION_VERSION]
+    return tuple(version for version, number in FEDERATION_VERSIONS.items() if number >= lowest)
 
 
 def flag(name: str, default: bool) -> bool:
@@ -184,7 +186,7 @@ class Settings:
             == "json",
             log_level=choice("HUB_LOG_LEVEL", LOG_LEVELS, default="INFO"),
             metrics_token=os.environ.get("HUB_METRICS_TOKEN") or None,
-            federation_version=choice("HUB_FEDERATION_VERSION", FEDERATION_VERSION_CHOICES),
+            federation_version=choice("HUB_FEDERATION_VERSION", federation_version_choices()),
             application_contact_retention_days=days(
                 "HUB_APPLICATION_CONTACT_RETENTION_DAYS", default=180
             ),
