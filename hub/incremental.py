@@ -11,6 +11,7 @@ from graphql import (
     DocumentNode,
     GraphQLError,
     GraphQLSyntaxError,
+    SourceLocation,
     get_operation_ast,
     parse,
     specified_rules,
@@ -23,7 +24,7 @@ import schema.limits as limits
 from hub.http_protocol import media_ranges
 from resolvers.compiler import RawJSON
 from schema import schema
-from schema.deferred import Deferred, Split, Streamed, split, without_placeholders
+from schema.deferred import Deferred, Printed, Split, Streamed, split, without_placeholders
 from schema.extensions import NoNulInStrings
 from schema.limits import Cost, ShapeLimit, refuse_over_limit
 
@@ -36,6 +37,17 @@ RULES = (*specified_rules, NoNulInStrings, ShapeLimit)
 
 # Runs a query text as the request's operation; `fresh` asks for a context of its own.
 Run = Callable[[str, bool], Awaitable[ExecutionResult]]
+
+
+async def run_printed(run: Run, part: Printed, fresh: bool) -> ExecutionResult:
+    """Run a part; its errors point into the client's document."""
+    result = await run(part.text, fresh)
+    for error in result.errors or ():
+        if error.locations:
+            error.locations = [
+                SourceLocation(*part.original(each.line, each.column)) for each in error.locations
+            ]
+    return result
 
 
 def transport_of(accept: str | None) -> str | None:
@@ -82,7 +94,7 @@ async def answer(
     if refusal is not None:
         return Answer(ExecutionResult(data=None, errors=[refusal]), None)
     if transport is None or (not taken.deferred and not taken.streamed):
-        return Answer(await run(taken.whole, False), None)
+        return Answer(await run_printed(run, taken.whole, False), None)
     return await incremental(taken, run)
 
 
@@ -96,11 +108,11 @@ def valid_document(query: str) -> DocumentNode | None:
 
 
 def cost_refusal(
-    whole: str, operation_name: str | None, variables: VariableValues
+    whole: Printed, operation_name: str | None, variables: VariableValues
 ) -> GraphQLError | None:
     """The refusal of an operation costing more than the limit as a whole, however its
     parts are cut (each part is charged to the rate budget as it runs)."""
-    document = parse(whole)
+    document = parse(whole.text)
     operation = get_operation_ast(document, operation_name)
     assert operation is not None, "the whole has the operation it was made of"
     cost = Cost(schema._schema, document, operation, variables, limits.LIMITS.max_page_size)
@@ -114,7 +126,7 @@ def cost_refusal(
 async def incremental(taken: Split, run: Run) -> Answer:
     """The initial part's result, its streamed lists cut to their initial items, and the
     payloads of the rest: those items, then each deferred fragment."""
-    initial = await run(taken.initial, False)
+    initial = await run_printed(run, taken.initial, False)
     if initial.data is None:
         return Answer(initial, None)
     data = without_placeholders(decoded(initial.data))
@@ -152,7 +164,7 @@ async def payloads(
     if streamed:
         yield {"incremental": streamed, "hasNext": True}
     for part in deferred:
-        result = await run(part.query, True)
+        result = await run_printed(run, part.query, True)
         entries = deferred_entries(part, result)
         if entries:
             payload: dict[str, Any] = {"incremental": entries, "hasNext": True}

@@ -17,11 +17,13 @@ from graphql import (
     GraphQLStreamDirective,
     InlineFragmentNode,
     NameNode,
+    Node,
     OperationDefinitionNode,
     OperationType,
     SelectionNode,
     SelectionSetNode,
     VariableNode,
+    parse,
     print_ast,
 )
 from graphql.execution.values import VariableValues, get_directive_values
@@ -38,11 +40,24 @@ Chain = tuple[FieldNode | InlineFragmentNode, ...]
 
 
 @dataclass(frozen=True)
+class Printed:
+    """An operation made of a client's, as text, and where its nodes stood in the client's
+    document: errors point there (line and column by line and column)."""
+
+    text: str
+    locations: Mapping[tuple[int, int], tuple[int, int]]
+
+    def original(self, line: int, column: int) -> tuple[int, int]:
+        """Where a position of the text stood in the client's document."""
+        return self.locations.get((line, column), (line, column))
+
+
+@dataclass(frozen=True)
 class Deferred:
     """A deferred fragment, asked by an operation of its own: along the way to it, only what
     leads there; then the fragment's fields (without the fragments deferred inside it)."""
 
-    query: str
+    query: Printed
     keys: tuple[str, ...]  # response keys from the root to the objects the fragment is on
     depth: int  # how many fields lead to those objects (errors above them are the parents')
     label: str | None
@@ -64,8 +79,8 @@ class Split:
     clients that take one answer), `initial` all but what is deferred. A mutation is never
     taken apart: it runs once."""
 
-    whole: str
-    initial: str
+    whole: Printed
+    initial: Printed
     deferred: list[Deferred] = field(default_factory=list)
     streamed: list[Streamed] = field(default_factory=list)
 
@@ -216,7 +231,7 @@ def response_key(selection: FieldNode) -> str:
     return (selection.alias or selection.name).value
 
 
-def query_of(operation: OperationDefinitionNode, selection_set: SelectionSetNode) -> str:
+def query_of(operation: OperationDefinitionNode, selection_set: SelectionSetNode) -> Printed:
     """The operation with these selections, declaring only the variables they use (GraphQL
     refuses unused ones)."""
     used = set(variables_in(selection_set))
@@ -225,8 +240,32 @@ def query_of(operation: OperationDefinitionNode, selection_set: SelectionSetNode
         for definition in operation.variable_definitions or ()
         if definition.variable.name.value in used
     )
-    made = replace(operation, selection_set=selection_set, variable_definitions=definitions)
-    return print_ast(DocumentNode(definitions=(made,)))
+    made = DocumentNode(
+        definitions=(
+            replace(operation, selection_set=selection_set, variable_definitions=definitions),
+        )
+    )
+    text = print_ast(made)
+    locations: dict[tuple[int, int], tuple[int, int]] = {}
+    pair_locations(parse(text), made, locations)
+    return Printed(text, locations)
+
+
+def pair_locations(printed: Any, made: Any, locations: dict[tuple[int, int], Any]) -> None:
+    """Map the positions of the printed document's nodes to those the nodes it was printed
+    from had in the client's document (where they have one: placeholders have none)."""
+    if isinstance(printed, tuple | list):
+        for mine, theirs in zip(printed, made, strict=True):
+            pair_locations(mine, theirs, locations)
+        return
+    if not isinstance(printed, Node):
+        return
+    if printed.loc is not None and made.loc is not None:
+        start, original = printed.loc.start_token, made.loc.start_token
+        locations[start.line, start.column] = (original.line, original.column)
+    for key in printed.keys:
+        if key != "loc":
+            pair_locations(getattr(printed, key), getattr(made, key), locations)
 
 
 def variables_in(node: Any) -> Iterator[str]:

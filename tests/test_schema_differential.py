@@ -39,6 +39,7 @@ from schema import schema
 from server import create_app
 from tests.conftest import sessions_on
 from tests.generated_queries import literal, named
+from tests.incremental import EVENT_STREAM, MULTIPART, deferred_variant, incremental_answer, merged
 from tests.test_compiled_path import key_of_role
 
 SCHEMA = schema._schema
@@ -397,6 +398,27 @@ class Paths:
         assert path == ("compiled" if compiles else "resolvers"), (role.value, compiled)
         return compiled
 
+    async def ask_deferred(
+        self, query: str, role: Role, whole: dict[str, Any], compiles: bool
+    ) -> None:
+        """Ask the query's deferred variant (`tests.incremental.deferred_variant`) of both
+        paths, over multipart/mixed and SSE: the payloads add up to the variant's answer in
+        one response (its errors where the variant has them), whose data is the query's; on
+        the compiled path each payload that read is one statement."""
+        variant = deferred_variant(query)
+        key = self.keys[role]
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        at_once, _ = await answer(self.compiled, variant, key)
+        assert at_once["data"] == whole["data"], difference(at_once, whole)
+        for client, accept in ((self.compiled, MULTIPART), (self.resolvers, EVENT_STREAM)):
+            payloads = await incremental_answer(client, variant, headers, accept)
+            merged_answer = merged(payloads)
+            assert merged_answer == at_once, f"{role.value}: {difference(merged_answer, at_once)}"
+            if client is self.compiled and compiles:
+                reads = [p["extensions"]["debug"] for p in payloads if "extensions" in p]
+                assert all(read["sqlStatements"] == 1 for read in reads), reads
+                assert {read["readPath"] for read in reads} == {"compiled"}, reads
+
 
 def difference(compiled: Any, reference: Any, path: str = "") -> str:
     """Where two answers first differ, and how: what a failure should say."""
@@ -434,7 +456,8 @@ async def test_every_field_filter_and_order_answers_alike_for_every_role(
     paths: Paths, query: str, compiles: bool
 ) -> None:
     for role in Role:
-        await paths.ask(query, role, compiles)
+        whole = await paths.ask(query, role, compiles)
+        await paths.ask_deferred(query, role, whole, compiles)
 
 
 def node_types() -> list[GraphQLObjectType]:
