@@ -3,6 +3,7 @@ payload, the whole answer for clients that take one, the cost limit on the whole
 and privacy and error locations in deferred parts. The differential test
 (tests/test_schema_differential.py) asks deferred variants of its queries on both paths."""
 
+import json
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Any
@@ -13,10 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 import schema.limits as schema_limits
 from hub.config import Settings
+from resolvers.executor import INCREMENTAL_OVER_WEBSOCKET
 from schema import schema
 from schema.federation import federation_sdl
 from tests.conftest import asgi_client
 from tests.incremental import EVENT_STREAM, MULTIPART, incremental_answer, merged
+from tests.test_subscriptions import hub_app, init, websocket_exchange
 
 CITIES = """{
   cities(first: 3) {
@@ -144,3 +147,18 @@ def test_the_schema_declares_defer_and_stream_to_clients_and_not_to_gateways() -
     for directive in ("directive @defer(", "directive @stream("):
         assert directive in schema.as_str()
         assert directive not in federation_sdl(schema)
+
+
+@pytest.mark.parametrize("compiled", [True, False], ids=["compiled", "resolvers"])
+async def test_defer_over_a_websocket_is_refused_saying_where_it_is_delivered(
+    demo_connection: AsyncConnection, compiled: bool
+) -> None:
+    query = {"query": '{ city(slug: "koenigswinter") { name ... @defer { state { name } } } }'}
+    messages = [init({}), {"id": "1", "type": "subscribe", "payload": query}]
+    app = hub_app(demo_connection, compiled=compiled)
+    sent = await websocket_exchange(app, messages)
+    answers = [json.loads(frame["text"]) for frame in sent if frame["type"] == "websocket.send"]
+    payload = answers[1]["payload"]
+    assert payload["data"] is None
+    error = {"message": INCREMENTAL_OVER_WEBSOCKET, "extensions": {"code": "BAD_USER_INPUT"}}
+    assert payload["errors"] == [error]
