@@ -211,7 +211,10 @@ class GraphQLApp(GraphQL[Context, None]):
                 yield self.encode_json(payload)
 
         framed = incremental.framed(transport, bodies())
-        return StreamingResponse(framed, media_type=incremental.media_type(transport))
+        own = {"content-length", "content-type"}
+        headers = {name: value for name, value in initial.headers.items() if name not in own}
+        media_type = incremental.media_type(transport)
+        return StreamingResponse(framed, headers=headers, media_type=media_type)
 
     async def get_sub_response(self, request: Request | WebSocket) -> Response:
         """Strawberry's response to fill in, of the media type the request accepts."""
