@@ -313,7 +313,7 @@ class GraphQLApp(GraphQL[Context, None]):
             # Uncacheable, as Apollo Server answers: the same GET succeeds once it is registered.
             sub_response.headers["Cache-Control"] = "private, no-cache, must-revalidate"
             return ExecutionResult(data=None, errors=[error])
-        if uses_incremental_delivery(query):
+        if query is not None and uses_incremental_delivery(query):
             delivered = await self.deliver_incrementally(
                 request, request_adapter, sub_response, context, replace(request_data, query=query)
             )

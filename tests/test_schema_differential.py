@@ -6,6 +6,8 @@ too, `Funder.cities`) with every filter input field (each enum value, lists long
 and every order; each query is asked by every role. A field, filter or order added to the
 schema is asked here without anyone writing a query for it. `nodes(ids:)` is asked with IDs
 of every node type, more than 100 of them, and root connections are read page after page.
+Every query is also asked with its related objects deferred and its pages streamed
+(`tests.incremental.deferred_variant`): the payloads add up to the whole answer.
 """
 
 import base64
@@ -406,6 +408,8 @@ class Paths:
         one response (its errors where the variant has them), whose data is the query's; on
         the compiled path each payload that read is one statement."""
         variant = deferred_variant(query)
+        if "@defer" not in variant and "@stream" not in variant:
+            return  # nothing to defer: the variant is the query (`_service { sdl }`)
         key = self.keys[role]
         headers = {"Authorization": f"Bearer {key}"} if key else {}
         at_once, _ = await answer(self.compiled, variant, key)
@@ -456,6 +460,20 @@ async def test_every_field_filter_and_order_answers_alike_for_every_role(
     paths: Paths, query: str, compiles: bool
 ) -> None:
     for role in Role:
+        await paths.ask(query, role, compiles)
+
+
+# The roles the deferred variants are asked by: one that may see no personal data or
+# confidential amount, and one that sees those of its state only (both in one fragment).
+DEFERRED_ROLES = (Role.PUBLIC, Role.STATE_PARTNER)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("query", "compiles"), QUERIES.values(), ids=QUERIES.keys())
+async def test_deferred_and_streamed_variants_add_up_to_the_whole_answer_on_both_paths(
+    paths: Paths, query: str, compiles: bool
+) -> None:
+    for role in DEFERRED_ROLES:
         whole = await paths.ask(query, role, compiles)
         await paths.ask_deferred(query, role, whole, compiles)
 
