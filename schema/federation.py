@@ -239,13 +239,7 @@ class FederatedSchema(strawberry.federation.Schema):
             served.query_type, subscription=served.subscription_type, types=objects
         )
         types = for_clients.type_map
-        return "\n\n".join(
-            [
-                *(print_directive(directive) for directive in INCREMENTAL),
-                *(
-                    print_type(types[name])
-                    for name in sorted(types)
-                    if is_defined_type(types[name])
-                ),
-            ]
-        )
+        defined = (print_type(types[n]) for n in sorted(types) if is_defined_type(types[n]))
+        # @defer and @stream first: graphql-core's specified directives are not printed.
+        directives = (print_directive(directive) for directive in INCREMENTAL)
+        return "\n\n".join([*directives, *defined])
