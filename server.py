@@ -19,7 +19,7 @@ from starlette.authentication import AuthenticationError
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
@@ -32,7 +32,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UnsetType
 
-from hub import http_protocol, landing, tracing
+from hub import http_protocol, incremental, landing, tracing
 from hub.auth import BearerAuthentication, BearerBackend, close_reason, refusal_error
 from hub.body_limit import BodySizeLimit
 from hub.config import Settings
@@ -61,6 +61,7 @@ from hub.views import list_views, serve_view
 from resolvers.compiler import fragment_of
 from resolvers.context import Context
 from schema import schema
+from schema.deferred import uses_incremental_delivery
 from schema.prepared import PreparedOperations, answered
 
 logger = logging.getLogger(__name__)
@@ -190,9 +191,30 @@ class GraphQLApp(GraphQL[Context, None]):
         finally:
             if isinstance(request, WebSocket):
                 request.app.state.connections.release(request)
+        later = getattr(request.state, "incremental", None)
+        if later is not None and isinstance(response, Response) and response.status_code == 200:
+            response = self.incremental_response(response, *later)
         if isinstance(response, Response):
             add_headers(request, response)
         return response
+
+    def incremental_response(
+        self, initial: Response, transport: str, later: AsyncIterator[dict[str, Any]]
+    ) -> Response:
+        """The initial answer and the payloads that follow it, as the transport frames them
+        (`hub.incremental`)."""
+        first = orjson.loads(initial.body) | {"hasNext": True}
+
+        async def bodies() -> AsyncIterator[bytes]:
+            yield self.encode_json(first)
+            async for payload in later:
+                yield self.encode_json(payload)
+
+        framed = incremental.framed(transport, bodies())
+        own = {"content-length", "content-type"}
+        headers = {name: value for name, value in initial.headers.items() if name not in own}
+        media_type = incremental.media_type(transport)
+        return StreamingResponse(framed, headers=headers, media_type=media_type)
 
     async def get_sub_response(self, request: Request | WebSocket) -> Response:
         """Strawberry's response to fill in, of the media type the request accepts."""
@@ -249,7 +271,10 @@ class GraphQLApp(GraphQL[Context, None]):
 
         graphql-core does not allow redefining `String` to refuse NUL there.
         """
-        if http_protocol.response_media_type(request.headers.get("accept")) is None:
+        accept = request.headers.get("accept")
+        if http_protocol.response_media_type(accept) is None and not incremental.transport_of(
+            accept
+        ):
             raise HTTPException(406, NOT_ACCEPTABLE)
         if request.method == "POST":
             http_protocol.check_content_type(request.content_type)
@@ -288,6 +313,12 @@ class GraphQLApp(GraphQL[Context, None]):
             # Uncacheable, as Apollo Server answers: the same GET succeeds once it is registered.
             sub_response.headers["Cache-Control"] = "private, no-cache, must-revalidate"
             return ExecutionResult(data=None, errors=[error])
+        if query is not None and uses_incremental_delivery(query):
+            delivered = await self.deliver_incrementally(
+                request, request_adapter, sub_response, context, replace(request_data, query=query)
+            )
+            if delivered is not None:
+                return delivered
         operations: PreparedOperations | None = request.app.state.prepared
         prepared = (
             operations.get(query, request_data.operation_name, context) if operations else None
@@ -307,6 +338,42 @@ class GraphQLApp(GraphQL[Context, None]):
         if operations is not None and prepared is None:
             operations.learn(query, request_data.operation_name, context, result)
         return result
+
+    async def deliver_incrementally(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response,
+        context: Context,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult | None:
+        """The answer of an operation asking for @defer or @stream (`hub.incremental`), its
+        later payloads left for `run` to send; None where strawberry's execution answers it."""
+
+        async def run_part(query: str, fresh: bool) -> ExecutionResult:
+            own = await self.get_context(request, sub_response) if fresh else context
+            return await super(GraphQLApp, self).execute_single(
+                request=request,
+                request_adapter=request_adapter,
+                sub_response=sub_response,
+                context=own,
+                root_value=None,
+                request_data=replace(request_data, query=query),
+            )
+
+        transport = incremental.transport_of(request.headers.get("accept"))
+        answer = await incremental.answer(
+            request_data.query,
+            request_data.operation_name,
+            request_data.variables or {},
+            transport,
+            run_part,
+        )
+        if answer is None:
+            return None
+        if answer.later is not None:
+            request.state.incremental = (transport, answer.later)
+        return answer.initial
 
 
 def refused(request: Request, error: HTTPException) -> Response:

@@ -6,17 +6,22 @@ from functools import cached_property
 from typing import Any
 
 import orjson
-from graphql import ExecutionResult, GraphQLError, OperationType
+from graphql import DirectiveNode, ExecutionResult, GraphQLError, Node, OperationType
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from resolvers.compiler import Compiler, NotCompilable, RawJSON
-from resolvers.errors import BAD_USER_INPUT, coded
+from resolvers.errors import BAD_USER_INPUT, bad_input, coded
 from resolvers.permissions import FORBIDDEN_MARKER, without_forbidden
 from resolvers.plans import CompiledOperation, Plan, PlanCache, RefusedValue
 
 logger = logging.getLogger(__name__)
 
 PLANS = PlanCache()
+INCREMENTAL_DIRECTIVES = frozenset({"defer", "stream"})
+INCREMENTAL_OVER_WEBSOCKET = (
+    "@defer and @stream are delivered over HTTP (Accept: multipart/mixed or "
+    "text/event-stream), not over a WebSocket."
+)
 
 
 class CompilingExecutor(StrawberryGraphQLCoreExecutionContext):
@@ -39,6 +44,8 @@ class CompilingExecutor(StrawberryGraphQLCoreExecutionContext):
 
     def execute_operation(self, serially: bool | None = None) -> Any:
         context = self.context_value
+        if self.asks_incremental_delivery():
+            return ExecutionResult(None, [bad_input(INCREMENTAL_OVER_WEBSOCKET)])
         if self.operation.operation is not OperationType.QUERY:
             return super().execute_operation(serially)
         context.read_from_replica()
@@ -52,6 +59,15 @@ class CompilingExecutor(StrawberryGraphQLCoreExecutionContext):
         except RefusedValue:
             return super().execute_operation(serially)
         return self.run_compiled(plan, arguments)
+
+    def asks_incremental_delivery(self) -> bool:
+        """Whether the operation carries @defer or @stream: only a WebSocket's can, as HTTP
+        takes them apart before execution (hub/incremental.py)."""
+        source = self.operation.loc.source.body if self.operation.loc else ""
+        if "@defer" not in source and "@stream" not in source:
+            return False
+        fragments = (each.definition for each in self.fragments.values())
+        return holds_incremental_directive((self.operation, *fragments))
 
     def plan(self) -> Plan | None:
         """The plan of this operation, cached or newly made (None: the compiler cannot plan
@@ -107,3 +123,15 @@ class CompilingExecutor(StrawberryGraphQLCoreExecutionContext):
         assert self.operation.loc is not None, "the markers come from a parsed document"
         data, errors = without_forbidden(orjson.loads(json), self.operation.loc.source)
         return ExecutionResult(data, errors)
+
+
+def holds_incremental_directive(node: Any) -> bool:
+    """Whether an AST node, or any node inside it, is @defer or @stream."""
+    if isinstance(node, DirectiveNode):
+        return node.name.value in INCREMENTAL_DIRECTIVES
+    if isinstance(node, tuple | list):
+        return any(holds_incremental_directive(each) for each in node)
+    if isinstance(node, Node):
+        keys = (key for key in node.keys if key != "loc")
+        return any(holds_incremental_directive(getattr(node, key)) for key in keys)
+    return False

@@ -2,6 +2,7 @@
 
 import strawberry
 from strawberry.extensions.tracing import OpenTelemetryExtension
+from strawberry.schema.config import StrawberryConfig
 
 from hub import tracing
 from hub.config import LOWEST_FEDERATION_VERSION
@@ -51,6 +52,10 @@ schema = FederatedSchema(
     # Payloads list their errors by interface; the concrete types are named here.
     types=list(ERROR_TYPES.values()),
     execution_context_class=CompilingExecutor,
+    # Declares @defer and @stream; the hub takes them apart itself (schema/deferred.py), so
+    # that each part is planned like any query. graphql-core refuses a schema declaring them
+    # unless its incremental execution runs (the same executor, for any other document).
+    config=StrawberryConfig(enable_experimental_incremental_execution=True),
     scalar_overrides=SCALARS,
     # `_service { sdl }` declares the version a gateway asks for (HUB_FEDERATION_VERSION).
     federation_version=LOWEST_FEDERATION_VERSION,

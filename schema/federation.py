@@ -11,7 +11,15 @@ from functools import cache, lru_cache
 from typing import Annotated, Any, get_args
 
 import strawberry
-from graphql import GraphQLError, GraphQLObjectType, GraphQLSchema, parse, print_ast, print_type
+from graphql import (
+    GraphQLError,
+    GraphQLObjectType,
+    GraphQLSchema,
+    parse,
+    print_ast,
+    print_directive,
+    print_type,
+)
 from graphql.execution.collect_fields import FieldDetailsList
 from graphql.utilities.print_schema import is_defined_type
 from strawberry.federation.schema import FederationAny
@@ -29,6 +37,7 @@ from resolvers.errors import bad_input
 from resolvers.plans import RefusedValue
 from resolvers.sources import SOURCE, Planned, SqlColumn
 from schema import contracts
+from schema.deferred import INCREMENTAL, without_incremental_definitions
 from schema.extensions import log_unexpected
 from schema.node import MappedNode
 from schema.types import (
@@ -177,7 +186,9 @@ def federation_link(version: str) -> str:
 def federation_sdl(schema: strawberry.Schema, version: str = LOWEST_FEDERATION_VERSION) -> str:
     """The schema's SDL with federation's directives, as strawberry prints it, declaring
     `version` of federation (the schema is built with the lowest its directives need)."""
-    built = print_ast(contracts.tagged(parse(print_schema(schema))))
+    # Without @defer and @stream: gateways plan them themselves (docs/incremental.md).
+    document = without_incremental_definitions(parse(print_schema(schema)))
+    built = print_ast(contracts.tagged(document))
     assert federation_link(LOWEST_FEDERATION_VERSION) in built, "the schema links federation"
     return built.replace(federation_link(LOWEST_FEDERATION_VERSION), federation_link(version), 1)
 
@@ -228,6 +239,7 @@ class FederatedSchema(strawberry.federation.Schema):
             served.query_type, subscription=served.subscription_type, types=objects
         )
         types = for_clients.type_map
-        return "\n\n".join(
-            print_type(types[name]) for name in sorted(types) if is_defined_type(types[name])
-        )
+        defined = (print_type(types[n]) for n in sorted(types) if is_defined_type(types[n]))
+        # @defer and @stream first: graphql-core's specified directives are not printed.
+        directives = (print_directive(directive) for directive in INCREMENTAL)
+        return "\n\n".join([*directives, *defined])

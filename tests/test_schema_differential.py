@@ -6,6 +6,8 @@ too, `Funder.cities`) with every filter input field (each enum value, lists long
 and every order; each query is asked by every role. A field, filter or order added to the
 schema is asked here without anyone writing a query for it. `nodes(ids:)` is asked with IDs
 of every node type, more than 100 of them, and root connections are read page after page.
+Every query is also asked with its related objects deferred and its pages streamed
+(`tests.incremental.deferred_variant`): the payloads add up to the whole answer.
 """
 
 import base64
@@ -39,6 +41,7 @@ from schema import schema
 from server import create_app
 from tests.conftest import sessions_on
 from tests.generated_queries import literal, named
+from tests.incremental import EVENT_STREAM, MULTIPART, deferred_variant, incremental_answer, merged
 from tests.test_compiled_path import key_of_role
 
 SCHEMA = schema._schema
@@ -397,6 +400,29 @@ class Paths:
         assert path == ("compiled" if compiles else "resolvers"), (role.value, compiled)
         return compiled
 
+    async def ask_deferred(
+        self, query: str, role: Role, whole: dict[str, Any], compiles: bool
+    ) -> None:
+        """Ask the query's deferred variant (`tests.incremental.deferred_variant`) of both
+        paths, over multipart/mixed and SSE: the payloads add up to the variant's answer in
+        one response (its errors where the variant has them), whose data is the query's; on
+        the compiled path each payload that read is one statement."""
+        variant = deferred_variant(query)
+        if "@defer" not in variant and "@stream" not in variant:
+            return  # nothing to defer: the variant is the query (`_service { sdl }`)
+        key = self.keys[role]
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        at_once, _ = await answer(self.compiled, variant, key)
+        assert at_once["data"] == whole["data"], difference(at_once, whole)
+        for client, accept in ((self.compiled, MULTIPART), (self.resolvers, EVENT_STREAM)):
+            payloads = await incremental_answer(client, variant, headers, accept)
+            merged_answer = merged(payloads)
+            assert merged_answer == at_once, f"{role.value}: {difference(merged_answer, at_once)}"
+            if client is self.compiled and compiles:
+                reads = [p["extensions"]["debug"] for p in payloads if "extensions" in p]
+                assert all(read["sqlStatements"] == 1 for read in reads), reads
+                assert {read["readPath"] for read in reads} == {"compiled"}, reads
+
 
 def difference(compiled: Any, reference: Any, path: str = "") -> str:
     """Where two answers first differ, and how: what a failure should say."""
@@ -435,6 +461,21 @@ async def test_every_field_filter_and_order_answers_alike_for_every_role(
 ) -> None:
     for role in Role:
         await paths.ask(query, role, compiles)
+
+
+# The roles the deferred variants are asked by: one that may see no personal data or
+# confidential amount, and one that sees those of its state only (both in one fragment).
+DEFERRED_ROLES = (Role.PUBLIC, Role.STATE_PARTNER)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("query", "compiles"), QUERIES.values(), ids=QUERIES.keys())
+async def test_deferred_and_streamed_variants_add_up_to_the_whole_answer_on_both_paths(
+    paths: Paths, query: str, compiles: bool
+) -> None:
+    for role in DEFERRED_ROLES:
+        whole = await paths.ask(query, role, compiles)
+        await paths.ask_deferred(query, role, whole, compiles)
 
 
 def node_types() -> list[GraphQLObjectType]:
