@@ -30,9 +30,12 @@ from models.network import (
     WorkingGroupMembership,
     measure_actors,
 )
+from models.statistics import NO_KEY, NO_STATE, statistics_figures, statistics_stale
 from models.views import SavedView
 
 __all__ = [
+    "NO_KEY",
+    "NO_STATE",
     "Actor",
     "ActorRole",
     "ApiKey",
@@ -70,4 +73,6 @@ __all__ = [
     "WorkingGroup",
     "WorkingGroupMembership",
     "measure_actors",
+    "statistics_figures",
+    "statistics_stale",
 ]
