@@ -19,7 +19,7 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Unmapped, mapped_column, relationship
 
 from models.base import (
     Base,
@@ -141,7 +141,7 @@ class Actor(TimestampMixin, Base):
     role: Mapped[ActorRole] = mapped_column(text_enum(ActorRole))
     description: Mapped[str] = mapped_column(Text, server_default="")
     website: Mapped[str | None] = mapped_column(String(300))
-    search_document: Mapped[Any] = search_document_column("name")
+    search_document: Unmapped[Any] = search_document_column("name")
 
     network: Mapped[LocalNetwork] = relationship(back_populates="actors")
     sector: Mapped[Sector] = relationship()
@@ -211,7 +211,7 @@ class Measure(TimestampMixin, PeriodMixin, Base):
     theme_id: Mapped[int | None] = mapped_column(
         ForeignKey("themes.id", ondelete="SET NULL"), index=True
     )
-    search_document: Mapped[Any] = search_document_column("title")
+    search_document: Unmapped[Any] = search_document_column("title")
 
     actors: Mapped[list[Actor]] = relationship(secondary=measure_actors, viewonly=True)
 

@@ -63,8 +63,9 @@ class Searchable:
 
     @property
     def document(self) -> SqlColumn:
-        """The row's stored full-text document: its names weighted above its description."""
-        return self.model.search_document
+        """The row's stored full-text document: its names weighted above its description (a
+        column of the table, not of the model: models.base.search_document_column)."""
+        return self.model.__table__.c.search_document
 
 
 # The kinds of hits, in the order that breaks ties between equally ranked hits.
