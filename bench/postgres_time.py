@@ -1,8 +1,10 @@
 """What one request of a query costs PostgreSQL: the hub's own SQL, timed by EXPLAIN ANALYZE.
 
-The hub answers the query in process against the bench database, its statements captured as
-sent; each is then run under `EXPLAIN (ANALYZE, TIMING OFF)` and its planning and execution
-times summed: the server's time per request, without the network, the driver or Python.
+`python -m bench.postgres_time` (see docs/benchmarks.md): for each scale, a synthetic database
+as `python -m bench` loads it; the work tree's hub answers each query in process, its
+statements captured as sent; each is then prepared, as the hub's driver prepares it, and run
+under `EXPLAIN (ANALYZE, TIMING OFF)`: PostgreSQL's own execution and planning times per
+request, without the network, the driver or Python, medians of REPETITIONS.
 """
 
 import asyncio
@@ -11,14 +13,20 @@ import json
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 import httpx
+import typer
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bench.mix import Query
+from bench.__main__ import DEFAULT_SERVER_URL, chosen, numbers
+from bench.database import synthetic_database
+from bench.mix import MIX, Query
+from bench.servers import HubSource
+
+MIX_BY_NAME = {query.name: query for query in MIX}
 
 # Enough repetitions that the median hides a slow spell of the machine.
 REPETITIONS = 30
@@ -58,7 +66,12 @@ async def statements_of(engine: AsyncEngine, query: Query, cities: int) -> list[
         event.remove(engine.sync_engine, "before_cursor_execute", capture)
     if response.status_code != 200 or "errors" in response.json():
         raise RuntimeError(f"{query.name}: the hub answered {response.text[:300]}")
-    return [statement for statement in sent if statement.sql.lstrip().upper().startswith(("SELECT", "WITH"))]
+    return [statement for statement in sent if is_read(statement.sql)]
+
+
+def is_read(sql: str) -> bool:
+    """Whether `sql` reads (the hub's transaction control and settings are not timed)."""
+    return sql.lstrip().upper().startswith(("SELECT", "WITH"))
 
 
 @dataclass(frozen=True)
@@ -79,6 +92,8 @@ def literal(value: Any) -> str:
         return repr(value)
     if isinstance(value, str):
         return "'" + value.replace("'", "''") + "'"
+    if isinstance(value, list | tuple) and value:
+        return f"ARRAY[{', '.join(map(literal, value))}]"
     raise TypeError(f"no SQL literal for {type(value).__name__}")
 
 
@@ -120,6 +135,27 @@ async def measure(url: str, queries: Sequence[Query], cities: int) -> dict[str, 
         }
 
 
-def postgres_milliseconds(url: str, queries: Sequence[Query], cities: int) -> dict[str, Milliseconds]:
-    """`measure`, for callers outside an event loop."""
-    return asyncio.run(measure(url, queries, cities))
+app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+
+
+@app.command()
+def main(
+    scales: Annotated[str, typer.Option(help="Cities of each data set.")] = "1000,10000",
+    queries: Annotated[str, typer.Option(help="Queries of the mix.")] = "statistics,search",
+    server_url: Annotated[
+        str, typer.Option(help="The PostgreSQL server the databases are made on.")
+    ] = DEFAULT_SERVER_URL,
+) -> None:
+    """Print PostgreSQL's milliseconds per request of each query at each scale (a table)."""
+    chosen_queries = [MIX_BY_NAME[name] for name in chosen(queries, list(MIX_BY_NAME), "query")]
+    print("| Query | Cities | Execution ms/request | Planning ms/request |")
+    print("|---|---:|---:|---:|")
+    for cities in numbers(scales):
+        with synthetic_database(server_url, cities, HubSource()) as url:
+            timed = asyncio.run(measure(url, chosen_queries, cities))
+        for name, spent in timed.items():
+            print(f"| `{name}` | {cities:,} | {spent.execution:.2f} | {spent.planning:.2f} |")
+
+
+if __name__ == "__main__":
+    app()

@@ -172,7 +172,7 @@ class Kept:
 
 def kept_sum(column: SqlColumn, label: str, *where: Any) -> SqlColumn:
     """The sum of a kept column over the rows (those `where` holds), zero for none."""
-    total = func.sum(column)
+    total: Any = func.sum(column)
     if where:
         total = total.filter(*where)
     return cast(func.coalesce(total, 0), column.type).label(label)
