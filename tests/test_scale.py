@@ -14,11 +14,25 @@ from sqlalchemy import Select
 from sqlalchemy.dialects import postgresql
 
 from hub.database import asyncpg_dsn
+from resolvers import statistics
 from resolvers.pagination import Window
 from resolvers.search import MAX_CANDIDATES, SearchText, search_statement
 from tests.conftest import drop_database, synthetic_database
 
 pytestmark = pytest.mark.slow
+
+KEPT_FIGURES = (
+    statistics.CITIES_BY_STATE,
+    statistics.CITIES_BY_KIND,
+    statistics.CITIES_BY_STATUS,
+    statistics.ACTORS_BY_SECTOR,
+    statistics.SECTOR_COMPOSITION,
+    statistics.FUNDINGS_BY_FUNDER,
+    statistics.FUNDINGS_BY_CONTRIBUTION_TYPE,
+    statistics.FUNDINGS_BY_STATE,
+    statistics.FUNDINGS_BY_THEME,
+    statistics.FUNDINGS_BY_YEAR,
+)
 
 CITIES = 10_000
 # The benchmark's search: a place name that many actors' names and descriptions carry.
@@ -40,7 +54,9 @@ async def scaled(server_url: str) -> AsyncIterator[asyncpg.Connection]:
 
 async def plan(connection: asyncpg.Connection, statement: Select[Any]) -> dict[str, Any]:
     """The executed plan of `statement` (EXPLAIN ANALYZE, as JSON)."""
-    compiled = statement.compile(dialect=postgresql.asyncpg.dialect())
+    compiled = statement.compile(
+        dialect=postgresql.asyncpg.dialect(), compile_kwargs={"render_postcompile": True}
+    )
     parameters = [compiled.params[name] for name in compiled.positiontup or ()]
     explain = f"EXPLAIN (ANALYZE, FORMAT JSON) {compiled}"
     [found] = json.loads(await connection.fetchval(explain, *parameters))
@@ -87,3 +103,14 @@ async def test_a_text_matching_thousands_of_rows_ranks_a_bounded_number(
 
     ranked = [node for node in nodes(found) if node["Node Type"] == "Append"]
     assert ranked and all(node["Actual Rows"] <= 8 * MAX_CANDIDATES for node in ranked)
+
+
+async def test_a_state_s_statistics_read_only_the_kept_figures(
+    scaled: asyncpg.Connection,
+) -> None:
+    for figure in KEPT_FIGURES:
+        found = await plan(scaled, figure.statement([statistics.Scope(state_code="NW")]))
+
+        read = {node["Relation Name"] for node in nodes(found) if "Relation Name" in node}
+        assert read == {"statistics_figures"}
+        assert all(node["Actual Rows"] <= 100 for node in nodes(found))
