@@ -168,3 +168,28 @@ async def test_fundings_recorded_at_once_are_all_counted(hub: Hub) -> None:
     assert figures == await recounted(hub.engine)
     [by_state] = [row for row in figures if row.figure == "fundings_by_state"]
     assert (by_state.funding_count, by_state.amount_eur) == (recorded, 10 * recorded)
+
+
+async def test_two_writers_to_two_states_in_opposite_orders_both_commit(hub: Hub) -> None:
+    async with session_factory(hub.engine)() as session:
+        bavarian_city = await factories.add_city(session, state_code="BY")
+        bavarian = await factories.add_network(session, bavarian_city)
+        networks = {"NW": GlobalID.from_id(hub.network).node_id, "BY": str(bavarian.id)}
+        await session.commit()
+    add_actor = text(
+        "INSERT INTO actors (network_id, slug, name, organisation_type, sector_code, role)"
+        " VALUES (:network, :slug, 'Verein', 'Verein', 'civil_society', 'member')"
+    )
+    async with hub.engine.connect() as first, hub.engine.connect() as second:
+        for writer in (first, second):
+            await writer.begin()
+        for number, (writer, state) in enumerate(
+            ((first, "NW"), (second, "BY"), (first, "BY"), (second, "NW"))
+        ):
+            values = {"network": int(networks[state]), "slug": f"verein-{number}"}
+            await writer.execute(add_actor, values)
+        # Each refreshes both states when it commits: in one order, neither waits for the other
+        # crosswise (a deadlock would fail one of them).
+        await asyncio.gather(first.commit(), second.commit())
+
+    assert await kept(hub.engine) == await recounted(hub.engine)

@@ -120,12 +120,21 @@ END
 $$
 """
 
+# The first stale region's trigger refreshes all of the transaction's stale regions, in the
+# same order in every transaction: two writers never wait for each other's regions crosswise.
+# The triggers of the other regions then find none left.
 REFRESH_STALE = """
 CREATE FUNCTION refresh_stale_statistics() RETURNS trigger
 LANGUAGE plpgsql AS $$
+DECLARE
+  stale text;
 BEGIN
-  PERFORM refresh_statistics(NEW.region);
-  DELETE FROM statistics_stale WHERE transaction = NEW.transaction AND region = NEW.region;
+  FOR stale IN
+    SELECT region FROM statistics_stale WHERE transaction = NEW.transaction ORDER BY region
+  LOOP
+    PERFORM refresh_statistics(stale);
+  END LOOP;
+  DELETE FROM statistics_stale WHERE transaction = NEW.transaction;
   RETURN NULL;
 END
 $$
