@@ -30,7 +30,7 @@ from models.network import (
     WorkingGroupMembership,
     measure_actors,
 )
-from models.statistics import NO_KEY, NO_STATE, statistics_figures, statistics_stale
+from models.statistics import NO_KEY, NO_STATE, StaleStatistics, StatisticsFigure
 from models.views import SavedView
 
 __all__ = [
@@ -67,12 +67,12 @@ __all__ = [
     "Sector",
     "SectorCode",
     "SectorComposition",
+    "StaleStatistics",
     "State",
     "StatePartnership",
+    "StatisticsFigure",
     "Theme",
     "WorkingGroup",
     "WorkingGroupMembership",
     "measure_actors",
-    "statistics_figures",
-    "statistics_stale",
 ]

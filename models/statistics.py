@@ -1,7 +1,10 @@
 """The statistics' figures per state, kept current by the writes (triggers of the migration
 `statistics kept by the writes`), so that reading them costs the same at any size."""
 
-from sqlalchemy import BigInteger, Column, Numeric, String, Table, text
+from decimal import Decimal
+
+from sqlalchemy import BigInteger, Numeric, String, text
+from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base
 
@@ -10,24 +13,29 @@ from models.base import Base
 NO_STATE = ""
 NO_KEY = ""
 
-# One row per state (region), figure and key: the number of cities, actors or networks with
-# that key, or the fundings' public amount and number. Region "" holds the fundings that reach
-# no state; the whole network's figures are the sums over all regions.
-statistics_figures = Table(
-    "statistics_figures",
-    Base.metadata,
-    Column("region", String(2), primary_key=True),
-    Column("figure", String(40), primary_key=True),
-    Column("key", String(80), primary_key=True),
-    Column("number", BigInteger),
-    Column("amount_eur", Numeric),
-    Column("funding_count", BigInteger),
-)
 
-# The regions a transaction's writes touched, refreshed when it commits (a deferred trigger).
-statistics_stale = Table(
-    "statistics_stale",
-    Base.metadata,
-    Column("transaction", BigInteger, primary_key=True, server_default=text("txid_current()")),
-    Column("region", String(2), primary_key=True),
-)
+class StatisticsFigure(Base):
+    """One figure of one state (region) for one key: the number of cities, actors or networks
+    with that key, or the fundings' public amount and number. Region "" holds the fundings
+    that reach no state; the whole network's figures are the sums over all regions. Written
+    only by the triggers."""
+
+    __tablename__ = "statistics_figures"
+
+    region: Mapped[str] = mapped_column(String(2), primary_key=True)
+    figure: Mapped[str] = mapped_column(String(40), primary_key=True)
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    number: Mapped[int | None] = mapped_column(BigInteger)
+    amount_eur: Mapped[Decimal | None] = mapped_column(Numeric)
+    funding_count: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class StaleStatistics(Base):
+    """A region a transaction's writes touched, refreshed when it commits (a deferred trigger)."""
+
+    __tablename__ = "statistics_stale"
+
+    transaction: Mapped[int] = mapped_column(
+        BigInteger, primary_key=True, server_default=text("txid_current()")
+    )
+    region: Mapped[str] = mapped_column(String(2), primary_key=True)

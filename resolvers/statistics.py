@@ -158,7 +158,7 @@ FUNDINGS = Rows(
 )
 
 
-KEPT = models.statistics_figures
+KEPT = models.StatisticsFigure.__table__
 
 
 @dataclass(frozen=True)
