@@ -740,30 +740,29 @@ query Search($text: String!, $first: Int!) {
 
 # The hub's ranking: German full text (the text as a web search, or each word as a prefix), an
 # exact name first of all, and with pg_trgm the similarity of the name. Hits match the words, or
-# (with pg_trgm) have a name the text is similar to a part of. The documents are those the
-# search indexes index; the queries are InitPlans, so that the indexes serve them.
+# (with pg_trgm) have a name the text is similar to a part of, where the words found fewer than
+# 100; at most 100 of each per table are ranked. The documents are the stored columns the search
+# indexes index; the queries are InitPlans, so that the indexes serve them.
 WORDS_QUERY = """(SELECT websearch_to_tsquery('german', $1)
     || to_tsquery('german', string_agg(word[1] || ':*', ' & '))
     FROM regexp_matches($1, '[[:alnum:]]+', 'g') AS word)"""
 
 
-def search_hits(kind: int, table: str, name: str, names: str, trigram: bool) -> str:
-    """SELECT kind, id and rank of the hits in one table; `names` weigh most in the document."""
-    document = (
-        f"(setweight(to_tsvector('german', {names}), 'A')"
-        " || setweight(to_tsvector('german', description), 'B'))"
-    )
+def search_hits(kind: int, table: str, name: str, trigram: bool) -> str:
+    """SELECT kind, id and rank of the hits in one table, at most 100 per way of matching."""
     ranked = f"""
-  SELECT {kind} AS kind, id, ts_rank({document}, {WORDS_QUERY})
+  SELECT {kind} AS kind, id, ts_rank(search_document, {WORDS_QUERY})
       + CASE WHEN lower({name}) = lower($1) THEN 3.0::float8 ELSE 0.0::float8 END
       {f"+ similarity({name}, $1)" if trigram else ""} AS rank
   FROM {table}"""
-    matches_words = f"{document} @@ {WORDS_QUERY}"
+    matches_words = f"search_document @@ {WORDS_QUERY}"
+    word_hits = f"({ranked} WHERE {matches_words} LIMIT 100)"
     if not trigram:
-        return f"{ranked} WHERE {matches_words}"
+        return word_hits
+    room = f"NOT EXISTS (SELECT FROM {table} WHERE {matches_words} OFFSET 99)"
     return (
-        f"{ranked} WHERE {matches_words}"
-        f" UNION ALL {ranked} WHERE $1 <% {name} AND NOT {matches_words}"
+        f"{word_hits} UNION ALL"
+        f" ({ranked} WHERE {room} AND $1 <% {name} AND NOT {matches_words} LIMIT 100)"
     )
 
 
@@ -779,10 +778,10 @@ def search_floor(trigram: bool) -> str:
     """The floor's search statement, with typo tolerance where the database has pg_trgm."""
     hits = " UNION ALL".join(
         (
-            search_hits(0, "cities", "name", "name", trigram),
-            search_hits(1, "actors", "name", "name", trigram),
-            search_hits(2, "measures", "title", "title", trigram),
-            search_hits(3, "funders", "name", "name || ' ' || coalesce(short_name, '')", trigram),
+            search_hits(0, "cities", "name", trigram),
+            search_hits(1, "actors", "name", trigram),
+            search_hits(2, "measures", "title", trigram),
+            search_hits(3, "funders", "name", trigram),
         )
     )
     city = search_node(

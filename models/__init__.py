@@ -30,9 +30,12 @@ from models.network import (
     WorkingGroupMembership,
     measure_actors,
 )
+from models.statistics import NO_KEY, NO_STATE, StaleStatistics, StatisticsFigure
 from models.views import SavedView
 
 __all__ = [
+    "NO_KEY",
+    "NO_STATE",
     "Actor",
     "ActorRole",
     "ApiKey",
@@ -64,8 +67,10 @@ __all__ = [
     "Sector",
     "SectorCode",
     "SectorComposition",
+    "StaleStatistics",
     "State",
     "StatePartnership",
+    "StatisticsFigure",
     "Theme",
     "WorkingGroup",
     "WorkingGroupMembership",

@@ -2,9 +2,21 @@
 
 import enum
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import CheckConstraint, Date, DateTime, Enum, Identity, MetaData, String, func
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy import (
+    CheckConstraint,
+    Computed,
+    Date,
+    DateTime,
+    Enum,
+    Identity,
+    MetaData,
+    String,
+    func,
+)
+from sqlalchemy.dialects.postgresql import TSVECTOR
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, unmapped_column
 
 from hub.slugs import SLUG_PATTERN
 
@@ -74,6 +86,20 @@ def id_column() -> Mapped[int]:
 def slug_column() -> Mapped[str]:
     """A unique, URL-safe name: lower-case ASCII words joined by hyphens."""
     return mapped_column(String(120), unique=True)
+
+
+def search_document_column(names: str) -> Any:
+    """The row's German full-text document, kept by PostgreSQL: `names` (SQL) weighted above
+    the description. Search ranks by it and its GIN index finds it (resolvers/search.py);
+    stored, so that ranking a hit reads it instead of parsing the texts again.
+
+    A column of the table only, not of the model: the ORM never loads, writes or compares
+    it; SQL reads it as `Model.__table__.c.search_document`."""
+    document = (
+        f"setweight(to_tsvector('german'::regconfig, {names}), 'A')"
+        " || setweight(to_tsvector('german'::regconfig, description), 'B')"
+    )
+    return unmapped_column(TSVECTOR, Computed(document, persisted=True), nullable=True)
 
 
 def slug_check(column: str = "slug") -> CheckConstraint:

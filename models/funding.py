@@ -1,9 +1,10 @@
 """The funder network: funders, where and on what they act, and their fundings."""
 
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Numeric, String, Text, false
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Unmapped, mapped_column, relationship
 
 from models.base import (
     Base,
@@ -12,6 +13,7 @@ from models.base import (
     TimestampMixin,
     id_column,
     period_check,
+    search_document_column,
     slug_check,
     slug_column,
     text_enum,
@@ -66,6 +68,9 @@ class Funder(TimestampMixin, Base):
     scope: Mapped[FunderScope] = mapped_column(text_enum(FunderScope))
     description: Mapped[str] = mapped_column(Text, server_default="")
     website: Mapped[str | None] = mapped_column(String(300))
+    search_document: Unmapped[Any] = search_document_column(
+        "name || ' ' || coalesce(short_name, '')"
+    )
 
     fundings: Mapped[list["Funding"]] = relationship(back_populates="funder")
 

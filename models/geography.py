@@ -1,9 +1,10 @@
 """Federal states, their state partnerships, and the cities of the network."""
 
 from datetime import date
+from typing import Any
 
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Unmapped, mapped_column, relationship
 
 from models.base import (
     Base,
@@ -12,6 +13,7 @@ from models.base import (
     TimestampMixin,
     id_column,
     period_check,
+    search_document_column,
     slug_check,
     slug_column,
     text_enum,
@@ -123,5 +125,6 @@ class City(TimestampMixin, Base):
     left_on: Mapped[date | None] = mapped_column(Date)
     description: Mapped[str] = mapped_column(Text, server_default="")
     website: Mapped[str | None] = mapped_column(String(300))
+    search_document: Unmapped[Any] = search_document_column("name")
 
     state: Mapped[State] = relationship(back_populates="cities")

@@ -2,6 +2,7 @@
 working groups and partner cities."""
 
 from datetime import date
+from typing import Any
 
 from sqlalchemy import (
     CheckConstraint,
@@ -18,7 +19,7 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Unmapped, mapped_column, relationship
 
 from models.base import (
     Base,
@@ -27,6 +28,7 @@ from models.base import (
     TimestampMixin,
     id_column,
     period_check,
+    search_document_column,
     slug_check,
     slug_column,
     text_enum,
@@ -139,6 +141,7 @@ class Actor(TimestampMixin, Base):
     role: Mapped[ActorRole] = mapped_column(text_enum(ActorRole))
     description: Mapped[str] = mapped_column(Text, server_default="")
     website: Mapped[str | None] = mapped_column(String(300))
+    search_document: Unmapped[Any] = search_document_column("name")
 
     network: Mapped[LocalNetwork] = relationship(back_populates="actors")
     sector: Mapped[Sector] = relationship()
@@ -208,6 +211,7 @@ class Measure(TimestampMixin, PeriodMixin, Base):
     theme_id: Mapped[int | None] = mapped_column(
         ForeignKey("themes.id", ondelete="SET NULL"), index=True
     )
+    search_document: Unmapped[Any] = search_document_column("title")
 
     actors: Mapped[list[Actor]] = relationship(secondary=measure_actors, viewonly=True)
 

@@ -1,8 +1,13 @@
-"""Search over cities, actors, measures and funders: every hit ranked in one statement.
+"""Search over cities, actors, measures and funders: the hits ranked in one statement.
 
 A row is a hit when its German full-text document matches the text as a web search, or every
 word of the text as the beginning of a word, or (with pg_trgm) when the text is similar to a
-part of its name. The documents are the expressions the migration `search indexes` indexes.
+part of its name. The documents are stored columns (`search_document`), which GIN indexes
+index, as the trigram indexes index the names.
+
+What a search costs is bounded: each way of matching takes at most MAX_CANDIDATES rows of
+each kind from its index before any is ranked, so a text matching thousands of rows ranks a
+few hundred, whatever the size of the network.
 """
 
 import re
@@ -26,7 +31,7 @@ from sqlalchemy import (
     select,
     union_all,
 )
-from sqlalchemy.dialects.postgresql import DOUBLE_PRECISION, REGCONFIG, TSQUERY, TSVECTOR
+from sqlalchemy.dialects.postgresql import DOUBLE_PRECISION, REGCONFIG, TSQUERY
 
 import models
 from resolvers.compiler import Compiler, NotCompilable, Values, unwrap
@@ -42,46 +47,33 @@ WORD = re.compile(r"[^\W_]+")
 # Full-text ranks and trigram similarity are at most 1 each: an exact name outranks them all.
 EXACT_NAME_BONUS = 3.0
 
-# Constants, not bound parameters: the planner uses an expression index only for the same
-# expression, and a parameter is not the same as the constant in the index definition.
+# How many rows of each kind each way of matching (words, a similar name) hands on to be
+# ranked, in the order its index finds them: a search ranks at most 8 times MAX_CANDIDATES hits.
+MAX_CANDIDATES = 100
+
 GERMAN = literal_column("'german'", REGCONFIG)
-
-
-def _weighted(text: ColumnElement[str], weight: str) -> ColumnElement[Any]:
-    """The German tsvector of `text`, its lexemes weighted `weight` (A counts most)."""
-    return func.setweight(func.to_tsvector(GERMAN, text), literal_column(f"'{weight}'"))
 
 
 @dataclass(frozen=True)
 class Searchable:
-    """A table search covers; typos are tolerated in `name`, `other_name` counts like `name`."""
+    """A table search covers; typos are tolerated in `name`."""
 
     model: Any
     name: SqlColumn
-    description: SqlColumn
-    other_name: SqlColumn | None = None
 
     @property
-    def document(self) -> ColumnElement[Any]:
-        """The row's full-text document: its names weighted above its description."""
-        names = self.name
-        if self.other_name is not None:
-            names = (
-                names + literal_column("' '") + func.coalesce(self.other_name, literal_column("''"))
-            )
-        return _weighted(names, "A").op("||", return_type=TSVECTOR)(
-            _weighted(self.description, "B")
-        )
+    def document(self) -> SqlColumn:
+        """The row's stored full-text document: its names weighted above its description (a
+        column of the table, not of the model: models.base.search_document_column)."""
+        return self.model.__table__.c.search_document
 
 
 # The kinds of hits, in the order that breaks ties between equally ranked hits.
 SEARCHABLE = (
-    Searchable(models.City, models.City.name, models.City.description),
-    Searchable(models.Actor, models.Actor.name, models.Actor.description),
-    Searchable(models.Measure, models.Measure.title, models.Measure.description),
-    Searchable(
-        models.Funder, models.Funder.name, models.Funder.description, models.Funder.short_name
-    ),
+    Searchable(models.City, models.City.name),
+    Searchable(models.Actor, models.Actor.name),
+    Searchable(models.Measure, models.Measure.title),
+    Searchable(models.Funder, models.Funder.name),
 )
 
 
@@ -159,7 +151,8 @@ def matches_text(model: Any, text: str) -> ColumnElement[bool]:
 
 
 def _hits(kind: int, table: Searchable, text: SearchText, trigram: bool) -> list[Select[Any]]:
-    """SELECT the kind, id and rank of the hits in one table, one SELECT per index."""
+    """SELECT the kind, id and rank of the hits in one table, one SELECT per index, each of at
+    most MAX_CANDIDATES rows: without an order, PostgreSQL ranks only the rows it returns."""
     words = text.words_query
     matches_words = table.document.bool_op("@@")(words)
     exact_name = case(
@@ -176,13 +169,19 @@ def _hits(kind: int, table: Searchable, text: SearchText, trigram: bool) -> list
         # digits as Python's repr of the value, so both read paths print the same rank.
         cast(rank, DOUBLE_PRECISION).label("rank"),
     )
+    word_hits = ranked.where(matches_words).limit(MAX_CANDIDATES)
     if not trigram:
-        return [ranked.where(matches_words)]
+        return [word_hits]
     # The text is similar to a part of the name (word_similarity above pg_trgm's threshold, 0.6
     # by default), which the trigram index narrows down well, unlike `%`. Not OR-ed with the
-    # words: PostgreSQL would recheck the whole OR, recomputing the documents of word hits.
+    # words: PostgreSQL would recheck the whole OR for every candidate of either index.
     similar_name = text.bound.bool_op("<%")(table.name)
-    return [ranked.where(matches_words), ranked.where(similar_name, ~matches_words)]
+    # Typos are looked for only where the words leave room among the candidates: a trigram
+    # index scan reads every row sharing the text's trigrams, however few it hands on.
+    nth_word_hit = select(literal(1)).where(matches_words).offset(MAX_CANDIDATES - 1)
+    room = ~nth_word_hit.correlate(None).exists()
+    similar_hits = ranked.where(room, similar_name, ~matches_words).limit(MAX_CANDIDATES)
+    return [word_hits, similar_hits]
 
 
 def numbered_hits(text: SearchText, trigram: bool) -> Subquery:

@@ -3,6 +3,10 @@
 Each figure is one GROUP BY statement. A request asking for the same figure in several scopes
 (e.g. `states { statistics { ... } }`) gets one statement for all of them: the scopes' own
 columns join the grouping, and their values narrow the rows.
+
+The figures of the whole network and of a state read the figures the writes keep per state
+(`models.statistics_figures`, kept by the migration `statistics kept by the writes`): a few
+rows per state, whatever the network's size. A funder's part is counted from its fundings.
 """
 
 from collections import defaultdict
@@ -154,19 +158,50 @@ FUNDINGS = Rows(
 )
 
 
+KEPT = models.StatisticsFigure.__table__
+
+
+@dataclass(frozen=True)
+class Kept:
+    """A figure as the writes keep it per state: its name in `statistics_figures`, and its
+    columns as sums of the kept rows (of one state, or of all)."""
+
+    name: str
+    columns: tuple[SqlColumn, ...]
+
+
+def kept_sum(column: SqlColumn, label: str, *where: Any) -> SqlColumn:
+    """The sum of a kept column over the rows (those `where` holds), zero for none."""
+    total: Any = func.sum(column)
+    if where:
+        total = total.filter(*where)
+    return cast(func.coalesce(total, 0), column.type).label(label)
+
+
+KEPT_COUNT = (kept_sum(KEPT.c.number, "number"),)
+KEPT_TOTALS = (
+    func.sum(KEPT.c.amount_eur).label("amount_eur"),
+    kept_sum(KEPT.c.funding_count, "funding_count"),
+)
+
+
 @dataclass(frozen=True, eq=False)
 class Figure:
     """One statistic: `columns` aggregated over `rows`, grouped by `group_by` within each scope.
 
+    Where the writes keep it (`kept`), the whole network's and the states' figures read it.
     Figures are module constants: a request's loader of a figure is found by its identity.
     """
 
     rows: Rows
     columns: tuple[SqlColumn, ...]
     group_by: tuple[SqlColumn, ...] = ()
+    kept: Kept | None = None
 
     def statement(self, scopes: Sequence[Scope]) -> Select[Any]:
         """One SELECT of the figure for `scopes` (all of one kind); rows lead with their scope."""
+        if self.kept is not None and scopes[0].funder_id is None:
+            return self.kept_statement(self.kept, scopes)
         statement, scope_columns = self.rows.select(scopes[0], *self.columns)
         if scope_columns:
             statement = statement.where(
@@ -174,6 +209,24 @@ class Figure:
             )
         grouping = (*scope_columns, *self.group_by)
         return statement.group_by(*grouping).order_by(*grouping)
+
+    def kept_statement(self, kept: Kept, scopes: Sequence[Scope]) -> Select[Any]:
+        """The figure from the kept rows of the scopes' states, or of all states."""
+        grouping: list[Any] = []
+        columns = list(kept.columns)
+        if self.group_by:
+            key_type = expression(self.group_by[0]).type
+            key = cast(func.nullif(KEPT.c.key, models.NO_KEY), key_type)
+            grouping.append(key)
+            columns.insert(0, key.label("key"))
+        # The name as a constant: statements of different figures differ in SQL, so that none
+        # takes the cached compilation of another, with another key type.
+        statement = select().where(KEPT.c.figure == literal_column(f"'{kept.name}'"))
+        if scopes[0].state_code is not None:
+            grouping.insert(0, KEPT.c.region)
+            columns.insert(0, KEPT.c.region.label("_scope_0"))
+            statement = statement.where(KEPT.c.region.in_([scope.state_code for scope in scopes]))
+        return statement.add_columns(*columns).group_by(*grouping).order_by(*grouping)
 
     def statement_on(self, rows: SqlJoinable) -> Select[Any]:
         """The figure over `rows`, the rows of one scope selected beforehand."""
@@ -185,7 +238,7 @@ class Figure:
     def in_scope(self, compiler: Any, scope: Scope) -> Select[Any]:
         """The figure's statement for one scope in a compiled statement, over the scope's rows
         shared with the other figures where its rows are `shared`."""
-        if not self.rows.shared:
+        if not self.rows.shared or (self.kept is not None and scope.funder_id is None):
             return self.statement([scope])
         rows = compiler.once(("rows", self.rows, scope), lambda: self.rows.in_scope(scope).cte())
         return self.statement_on(rows)
@@ -196,12 +249,15 @@ def expression(column: SqlColumn) -> Any:
     return column.__clause_element__() if hasattr(column, "__clause_element__") else column
 
 
-def counts_by(rows: Rows, key: SqlColumn) -> Figure:
-    """How many of `rows` have each value of `key`, as columns `key` and `number`."""
-    return Figure(rows, (key.label("key"), func.count().label("number")), (key,))
+def counts_by(rows: Rows, key: SqlColumn, kept: str) -> Figure:
+    """How many of `rows` have each value of `key`, as columns `key` and `number`; the writes
+    keep it as figure `kept`."""
+    return Figure(
+        rows, (key.label("key"), func.count().label("number")), (key,), Kept(kept, KEPT_COUNT)
+    )
 
 
-def funding_totals_by(key: SqlColumn) -> Figure:
+def funding_totals_by(key: SqlColumn, kept: str) -> Figure:
     """The fundings per value of `key`: `amount_eur` and `funding_count`.
 
     `amount_eur` sums the financial fundings whose amount is public; confidential amounts are
@@ -218,13 +274,14 @@ def funding_totals_by(key: SqlColumn) -> Figure:
             func.count().label("funding_count"),
         ),
         (key,),
+        Kept(kept, KEPT_TOTALS),
     )
 
 
-CITIES_BY_STATE = counts_by(CITIES, models.City.state_code)
-CITIES_BY_KIND = counts_by(CITIES, models.City.kind)
-CITIES_BY_STATUS = counts_by(CITIES, models.City.status)
-ACTORS_BY_SECTOR = counts_by(ACTORS, models.Actor.sector_code)
+CITIES_BY_STATE = counts_by(CITIES, models.City.state_code, "cities_by_state")
+CITIES_BY_KIND = counts_by(CITIES, models.City.kind, "cities_by_kind")
+CITIES_BY_STATUS = counts_by(CITIES, models.City.status, "cities_by_status")
+ACTORS_BY_SECTOR = counts_by(ACTORS, models.Actor.sector_code, "actors_by_sector")
 
 
 def _networks_of(composition: models.SectorComposition) -> SqlColumn:
@@ -233,7 +290,13 @@ def _networks_of(composition: models.SectorComposition) -> SqlColumn:
     return func.count().filter(network_class == composition.value).label(composition.value)
 
 
+def _kept_networks_of(composition: models.SectorComposition) -> SqlColumn:
+    """How many networks have `composition` by the kept counts, labelled with its value."""
+    return kept_sum(KEPT.c.number, composition.value, KEPT.c.key == composition.value)
+
+
 # One row per scope: all networks, those with actors, and one count per composition class.
+# The writes keep the networks per composition class.
 SECTOR_COMPOSITION = Figure(
     NETWORKS,
     (
@@ -241,13 +304,27 @@ SECTOR_COMPOSITION = Figure(
         func.count().filter(_SECTOR_COUNTS.c.sectors > 0).label("with_actors"),
         *(_networks_of(composition) for composition in models.SectorComposition),
     ),
+    kept=Kept(
+        "networks_by_composition",
+        (
+            kept_sum(KEPT.c.number, "networks"),
+            kept_sum(
+                KEPT.c.number, "with_actors", KEPT.c.key != models.SectorComposition.NONE.value
+            ),
+            *(_kept_networks_of(composition) for composition in models.SectorComposition),
+        ),
+    ),
 )
 
-FUNDINGS_BY_FUNDER = funding_totals_by(models.Funding.funder_id)
-FUNDINGS_BY_CONTRIBUTION_TYPE = funding_totals_by(models.Funding.contribution_type)
-FUNDINGS_BY_STATE = funding_totals_by(FUNDING_STATE)
-FUNDINGS_BY_THEME = funding_totals_by(models.Funding.theme_id)
-FUNDINGS_BY_YEAR = funding_totals_by(cast(extract("year", models.Funding.starts_on), Integer))
+FUNDINGS_BY_FUNDER = funding_totals_by(models.Funding.funder_id, "fundings_by_funder")
+FUNDINGS_BY_CONTRIBUTION_TYPE = funding_totals_by(
+    models.Funding.contribution_type, "fundings_by_contribution_type"
+)
+FUNDINGS_BY_STATE = funding_totals_by(FUNDING_STATE, "fundings_by_state")
+FUNDINGS_BY_THEME = funding_totals_by(models.Funding.theme_id, "fundings_by_theme")
+FUNDINGS_BY_YEAR = funding_totals_by(
+    cast(extract("year", models.Funding.starts_on), Integer), "fundings_by_year"
+)
 
 
 async def figure_rows(context: Context, figure: Figure, scope: Scope) -> list[Row[Any]]:

@@ -45,7 +45,10 @@ class SearchEdge:
 class SearchConnection:
     page_info: PageInfo = strawberry.field(description="Where this page lies among the hits.")
     edges: list[SearchEdge] = strawberry.field(description="The hits of this page, best first.")
-    total_count: int = strawberry.field(description="How many hits there are, across all pages.")
+    total_count: int = strawberry.field(
+        description="How many hits there are, across all pages: at most "
+        f"{sql.MAX_CANDIDATES} of each kind per way of matching (see `search`)."
+    )
 
     @classmethod
     def from_page(cls, page: Page) -> Self:
@@ -113,7 +116,10 @@ class SearchQuery:
         "exact name first of all). Words match in any form (`Ehrenamtliche` finds `Ehrenamt`) "
         'and as beginnings of words (`Königs` finds Königswinter); `"..."` matches a phrase '
         "and `or` either side. Names also match with typos (`Königswintr`) where the database "
-        "has the pg_trgm extension.",
+        "has the pg_trgm extension. Of a text matching many rows, the first "
+        f"{sql.MAX_CANDIDATES} of each kind its index finds are ranked, and as many with "
+        "similar names where the words found fewer: a search costs the same in a network of "
+        "any size.",
         metadata={SOURCE: Planned(plan_search)},
     )
     async def search(
