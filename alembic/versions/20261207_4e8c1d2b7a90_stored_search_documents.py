@@ -2,7 +2,7 @@
 
 Revision ID: 4e8c1d2b7a90
 Revises: b7d4e2a91c05
-Create Date: 2026-12-16 10:00:00.000000
+Create Date: 2026-12-07 17:30:00.000000
 
 Each searchable row keeps its German full-text document in a stored generated column,
 `search_document`, and the GIN index `ix_search_<table>_document` indexes that column instead

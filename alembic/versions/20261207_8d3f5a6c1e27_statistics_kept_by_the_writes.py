@@ -2,7 +2,7 @@
 
 Revision ID: 8d3f5a6c1e27
 Revises: 4e8c1d2b7a90
-Create Date: 2026-12-16 11:00:00.000000
+Create Date: 2026-12-07 17:45:00.000000
 
 The statistics of each state, kept current by the writes in their own transactions, so that
 reading them costs the same however large the network is (resolvers/statistics.py).

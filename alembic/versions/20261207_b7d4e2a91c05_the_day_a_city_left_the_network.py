@@ -2,7 +2,7 @@
 
 Revision ID: b7d4e2a91c05
 Revises: 3c1f0e7a9b52
-Create Date: 2026-12-15 10:00:00.000000
+Create Date: 2026-12-07 16:50:00.000000
 
 A city that leaves the network becomes a former member on a day: `cities.left_on`. Only a
 former member has one, not before it joined; former members recorded before keep none (the
