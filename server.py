@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import timedelta
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 import asyncpg
 import orjson
@@ -28,6 +28,11 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http.base import BaseRequestProtocol
 from strawberry.http.exceptions import WebSocketDisconnected
+from strawberry.http.streaming import (
+    HTTPStreamTransport,
+    MultipartSubscriptionTransport,
+    SSETransport,
+)
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.subscriptions import (
     GRAPHQL_SSE_PROTOCOL,
@@ -139,12 +144,28 @@ class WebSocketAdapter(ASGIWebSocketAdapter):
             raise WebSocketDisconnected from exc
 
 
+class ServerSentEvents(SSETransport):
+    """Strawberry's Server-Sent Events, their lines ending in LF: the event stream format
+    allows CRLF as well, but Hive Gateway's client (graphql-tools' executor-http) finds events
+    only where two LFs end them, and so would never see one of strawberry's."""
+
+    def encode_event(self, event: str, data: str | None = None) -> str:
+        return super().encode_event(event, data).replace("\r\n", "\n")
+
+    def encode_comment(self, comment: str) -> str:
+        return super().encode_comment(comment).replace("\r\n", "\n")
+
+
 class GraphQLApp(GraphQL[Context, None]):
     """Strawberry's ASGI app, with a context holding the request's session and loaders."""
 
     websocket_adapter_class = WebSocketAdapter  # type: ignore[assignment]
     graphql_transport_ws_handler_class = LimitedTransportWSHandler
     graphql_ws_handler_class = LimitedWSHandler
+    stream_transport_classes_by_protocol: ClassVar[dict[str, type[HTTPStreamTransport]]] = {
+        MULTIPART_SUBSCRIPTION_PROTOCOL: MultipartSubscriptionTransport,
+        GRAPHQL_SSE_PROTOCOL: ServerSentEvents,
+    }
 
     async def render_graphql_ide(self, request: Request) -> Response:
         """GraphiQL with the hub's example queries as tabs, under its Content-Security-Policy."""
