@@ -3,11 +3,11 @@
 import asyncio
 import gc
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import timedelta
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 import asyncpg
 import orjson
@@ -21,13 +21,25 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route, WebSocketRoute
+from starlette.types import Message, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http.base import BaseRequestProtocol
 from strawberry.http.exceptions import WebSocketDisconnected
+from strawberry.http.streaming import (
+    HTTPStreamTransport,
+    MultipartSubscriptionTransport,
+    SSETransport,
+)
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.subscriptions import (
+    GRAPHQL_SSE_PROTOCOL,
+    GRAPHQL_TRANSPORT_WS_PROTOCOL,
+    GRAPHQL_WS_PROTOCOL,
+    MULTIPART_SUBSCRIPTION_PROTOCOL,
+)
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UnsetType
@@ -68,8 +80,16 @@ logger = logging.getLogger(__name__)
 
 READINESS_TIMEOUT_SECONDS = 2.0
 # A client takes a message at once unless it stopped reading (uvicorn waits for its buffers to
-# drain); its pings would drop it only after 40 seconds.
+# drain); its pings would drop it only after 40 seconds. The same for a stream over HTTP.
 WEBSOCKET_SEND_SECONDS = 5.0
+# Subscriptions go over WebSocket, and over HTTP as Server-Sent Events and Apollo's multipart
+# protocol (Hive Gateway's and Apollo Router's transports to subgraphs).
+SUBSCRIPTION_PROTOCOLS = (
+    GRAPHQL_TRANSPORT_WS_PROTOCOL,
+    GRAPHQL_WS_PROTOCOL,
+    GRAPHQL_SSE_PROTOCOL,
+    MULTIPART_SUBSCRIPTION_PROTOCOL,
+)
 # A WebSocket counts for its client's connections from its connection_init on; until then it
 # may stay open this long (strawberry's default: a minute).
 CONNECTION_INIT_SECONDS = 10.0
@@ -77,8 +97,8 @@ NOT_ACCEPTABLE = (
     "The hub answers in application/graphql-response+json or application/json: accept either."
 )
 SUBSCRIPTION_OVER_HTTP = (
-    "Subscriptions run over a WebSocket at /graphql (graphql-transport-ws or graphql-ws), "
-    "not over HTTP."
+    "Subscriptions run over a WebSocket at /graphql (graphql-transport-ws or graphql-ws), or "
+    "over HTTP with Accept: text/event-stream or multipart/mixed;subscriptionSpec=1.0."
 )
 
 
@@ -125,12 +145,28 @@ class WebSocketAdapter(ASGIWebSocketAdapter):
             raise WebSocketDisconnected from exc
 
 
+class ServerSentEvents(SSETransport):
+    """Strawberry's Server-Sent Events, their lines ending in LF: the event stream format
+    allows CRLF as well, but Hive Gateway's client (graphql-tools' executor-http) finds events
+    only where two LFs end them, and so would never see one of strawberry's."""
+
+    def encode_event(self, event: str, data: str | None = None) -> str:
+        return super().encode_event(event, data).replace("\r\n", "\n")
+
+    def encode_comment(self, comment: str) -> str:
+        return super().encode_comment(comment).replace("\r\n", "\n")
+
+
 class GraphQLApp(GraphQL[Context, None]):
     """Strawberry's ASGI app, with a context holding the request's session and loaders."""
 
     websocket_adapter_class = WebSocketAdapter  # type: ignore[assignment]
     graphql_transport_ws_handler_class = LimitedTransportWSHandler
     graphql_ws_handler_class = LimitedWSHandler
+    stream_transport_classes_by_protocol: ClassVar[dict[str, type[HTTPStreamTransport]]] = {
+        MULTIPART_SUBSCRIPTION_PROTOCOL: MultipartSubscriptionTransport,
+        GRAPHQL_SSE_PROTOCOL: ServerSentEvents,
+    }
 
     async def render_graphql_ide(self, request: Request) -> Response:
         """GraphiQL with the hub's example queries as tabs, under its Content-Security-Policy."""
@@ -272,8 +308,12 @@ class GraphQLApp(GraphQL[Context, None]):
         graphql-core does not allow redefining `String` to refuse NUL there.
         """
         accept = request.headers.get("accept")
-        if http_protocol.response_media_type(accept) is None and not incremental.transport_of(
-            accept
+        # Subscriptions stream over SSE or multipart, @defer and @stream answer incrementally.
+        streamed = self._get_stream_transport_from_headers(request.headers) is not None
+        if (
+            not streamed
+            and http_protocol.response_media_type(accept) is None
+            and not incremental.transport_of(accept)
         ):
             raise HTTPException(406, NOT_ACCEPTABLE)
         if request.method == "POST":
@@ -286,11 +326,60 @@ class GraphQLApp(GraphQL[Context, None]):
                 raise HTTPException(400, refusal)
         return parsed
 
+    async def create_streaming_response(
+        self,
+        request: Request | WebSocket,
+        stream: Callable[[], AsyncIterator[str]],
+        sub_response: Response,
+        headers: Mapping[str, str],
+    ) -> Response:
+        """An operation streamed over HTTP (Server-Sent Events, multipart), which counts for
+        its client's connections as a WebSocket does, until it ends; refused (429) when the
+        client holds the limit."""
+        assert isinstance(request, Request), "WebSockets stream through their own protocols"
+        connections: OpenConnections = request.app.state.connections
+        refusal = connections.admit(request, request.user.viewer)
+        if refusal is not None:
+            error = HTTPException(429, refusal)
+            media_type = http_protocol.response_media_type(request.headers.get("accept")) or JSON
+            return http_protocol.refusal(error, media_type, {})
+
+        async def counted() -> AsyncIterator[str]:
+            try:
+                async for chunk in stream():
+                    yield chunk
+            finally:
+                connections.release(request)
+
+        return Stream(counted(), headers={**sub_response.headers, **headers})
+
     def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
         """Strawberry's rule (a GET without a query), except for GET requests naming a persisted
         query instead: clients accepting */* want its answer, not the GraphiQL page."""
         return "extensions" not in request.query_params and super().should_render_graphql_ide(
             request
+        )
+
+    async def execute_operation(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        request_data: GraphQLRequestData | list[GraphQLRequestData],
+        context: Context,
+        root_value: None,
+        sub_response: Response,
+    ) -> Any:
+        """Strawberry's execution; an operation whose answer streams (its request accepts
+        Server-Sent Events or Apollo's multipart protocol) may be a subscription."""
+        if isinstance(request_data, GraphQLRequestData) and request_data.protocol != "http":
+            request.state.streamed = True
+        return await super().execute_operation(
+            request=request,
+            request_adapter=request_adapter,
+            request_data=request_data,
+            context=context,
+            root_value=root_value,
+            sub_response=sub_response,
         )
 
     async def execute_single(
@@ -374,6 +463,21 @@ class GraphQLApp(GraphQL[Context, None]):
         if answer.later is not None:
             request.state.incremental = (transport, answer.later)
         return answer.initial
+
+
+class Stream(StreamingResponse):
+    """A streamed answer that ends when its client has not taken a part within
+    WEBSOCKET_SEND_SECONDS (it stopped reading): events are delivered one at a time, and a
+    stalled send would hold every other subscriber's."""
+
+    async def stream_response(self, send: Send) -> None:
+        async def send_in_time(message: Message) -> None:
+            try:
+                await asyncio.wait_for(send(message), WEBSOCKET_SEND_SECONDS)
+            except TimeoutError:
+                raise OSError("the client stopped reading its stream") from None
+
+        await super().stream_response(send_in_time)
 
 
 def refused(request: Request, error: HTTPException) -> Response:
@@ -504,6 +608,7 @@ def create_app(
         allowed_origins=settings.cors_origins,
         max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
         connection_init_wait_timeout=timedelta(seconds=CONNECTION_INIT_SECONDS),
+        subscription_protocols=SUBSCRIPTION_PROTOCOLS,
     )
     app = Starlette(
         routes=[

@@ -1,5 +1,6 @@
 """WebSocket limits: connections per client, operations per connection, each refused with a
 message that names the limit; and operations a document cannot choose, refused as over HTTP.
+Operations streamed over HTTP (Server-Sent Events, multipart) count as connections too.
 
 The connections are counted in the process (each worker its own), by the key the rate limits
 use: the credential's subject, or the public client's address.
@@ -11,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from graphql import GraphQLError, GraphQLSyntaxError, OperationDefinitionNode, parse
-from starlette.websockets import WebSocket
+from starlette.requests import HTTPConnection
 from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
@@ -31,24 +32,27 @@ logger = logging.getLogger(__name__)
 
 
 class OpenConnections:
-    """The WebSockets each client holds open, up to a limit."""
+    """The WebSockets and HTTP streams each client holds open, up to a limit."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self.open: Counter[str] = Counter()
 
-    def admit(self, websocket: WebSocket, viewer: Viewer) -> str | None:
+    def admit(self, websocket: HTTPConnection, viewer: Viewer) -> str | None:
         """Count the connection as its client's; the reason for refusing it if the client
         holds the limit already (None: admitted, until `release`)."""
         key = client_key(websocket, viewer)
         if self.open[key] >= self.limit:
             # A close reason holds at most 123 bytes.
-            return f"Too many WebSocket connections: this client holds {self.limit}, the limit."
+            return (
+                "Too many connections (WebSockets, streams): "
+                f"this client holds {self.limit}, the limit."
+            )
         self.open[key] += 1
         websocket.state.counted_as = key
         return None
 
-    def release(self, websocket: WebSocket) -> None:
+    def release(self, websocket: HTTPConnection) -> None:
         """Count a closed connection no longer (if it was admitted)."""
         key = getattr(websocket.state, "counted_as", None)
         if key is None:

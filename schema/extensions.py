@@ -179,9 +179,11 @@ class ValidationCacheByText(ValidationCache):
 def check_operation_over_http(context: ExecutionContext) -> None:
     """Refuse, over HTTP, what strawberry would run there though GraphQL over HTTP does not:
     the first of several operations when the request names none (GraphQL's "GetOperation"
-    asks for an error), and a subscription (only a WebSocket delivers its events). The
-    view answers both as request errors (server.py)."""
-    if not isinstance(getattr(context.context, "request", None), Request):
+    asks for an error), and a subscription but where the request streams its answer
+    (Server-Sent Events, multipart: `request.state.streamed`). The view answers both as
+    request errors (server.py)."""
+    request = getattr(context.context, "request", None)
+    if not isinstance(request, Request):
         return
     document = context.graphql_document
     assert document is not None, "validation follows parsing"
@@ -189,7 +191,8 @@ def check_operation_over_http(context: ExecutionContext) -> None:
     # Strawberry's `operation_name` is the first operation's where the request names none.
     if context._provided_operation_name is None and operations > 1:
         raise CannotGetOperationTypeError(None)
-    if context.operation_type is OperationType.SUBSCRIPTION:
+    streamed = getattr(request.state, "streamed", False)
+    if context.operation_type is OperationType.SUBSCRIPTION and not streamed:
         raise InvalidOperationTypeError(OperationType.SUBSCRIPTION)
 
 

@@ -261,7 +261,12 @@ def cost_of_operation(info: GraphQLResolveInfo) -> int:
     """The cost of the operation a resolver runs in, with its variables: for a subscription,
     what each event it delivers costs."""
     document = DocumentNode(definitions=(info.operation, *info.fragments.values()))
-    cost = Cost(info.schema, document, info.operation, info.variable_values, LIMITS.max_page_size)
+    variables = info.variable_values
+    if not isinstance(variables, VariableValues):
+        # Resolvers get the coerced values alone (a subscription with variables, e.g.
+        # through a gateway): the sources only matter for defaults of fragment variables.
+        variables = VariableValues(sources={}, coerced=dict(variables))
+    cost = Cost(info.schema, document, info.operation, variables, LIMITS.max_page_size)
     return cost.total()
 
 

@@ -449,7 +449,7 @@ async def test_a_client_holds_at_most_the_limit_of_connections(
     assert await third.open() == {
         "type": "closed",
         "code": 4403,
-        "reason": "Too many WebSocket connections: this client holds 2, the limit.",
+        "reason": "Too many connections (WebSockets, streams): this client holds 2, the limit.",
     }
     # Another address is another client; a closed connection counts no longer.
     elsewhere = Socket(app, client="192.0.2.7")
