@@ -12,6 +12,7 @@ from typing import Any, ClassVar, cast
 import asyncpg
 import orjson
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
+from graphql import GraphQLError, get_operation_ast, parse
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
@@ -324,6 +325,10 @@ class GraphQLApp(GraphQL[Context, None]):
             refusal = http_protocol.request_refusal(item.query, item.operation_name, item.variables)
             if refusal is not None:
                 raise HTTPException(400, refusal)
+        if isinstance(parsed, GraphQLRequestData) and asks_incremental_delivery(parsed):
+            # Its answer streams as @defer and @stream have it (`hub.incremental`), not as
+            # strawberry streams a subscription's events.
+            return replace(parsed, protocol="http")
         return parsed
 
     async def create_streaming_response(
@@ -651,3 +656,16 @@ def create_app(
 
 
 app = create_app()
+
+
+def asks_incremental_delivery(request_data: GraphQLRequestData) -> bool:
+    """Whether the request is a query or mutation asking for @defer or @stream."""
+    query = request_data.query
+    if not query or not uses_incremental_delivery(query):
+        return False
+    try:
+        document = parse(query)
+    except GraphQLError:
+        return False
+    operation = get_operation_ast(document, request_data.operation_name)
+    return operation is not None and operation.operation.value != OperationType.SUBSCRIPTION.value
