@@ -58,9 +58,8 @@ def input_fields(fields: dict[str, tuple[Any, Any, str]]) -> dict[str, Any]:
 def enum_of(name: str, description: str, values: dict[str, str]) -> Any:
     """A GraphQL enum of field names (`values`: each name's description)."""
     python_enum: Any = enum.Enum(name, {key.upper(): key for key in values})  # type: ignore[misc]
-    strawberry.enum(python_enum, name=name, description=description)
-    definition: Any = python_enum.__strawberry_definition__
-    for value in definition.values:
+    described: Any = strawberry.enum(python_enum, name=name, description=description)
+    for value in described.__strawberry_definition__.values:
         value.description = values[value.value]
     return python_enum
 
