@@ -20,6 +20,7 @@ from sqlalchemy import (
     select,
     true,
 )
+from sqlalchemy.sql.visitors import cloned_traverse
 
 import models
 from resolvers.access import Viewer, sees_amount
@@ -321,6 +322,16 @@ def grouped(
     if keys:
         statement = statement.group_by(*keys.values())
     return statement.having(and_(true(), *conditions)).order_by("position")
+
+
+def copied(expression: Any) -> Any:
+    """A copy of declared SQL, for a statement on the model's own table (the resolver path).
+
+    The declarations are shared by every request and must never be compiled themselves:
+    SQLAlchemy keeps a compiled function's memoized columns in the copies an adapter makes of
+    it later, and such a copy grouped by would name the model's table instead of its alias.
+    """
+    return cloned_traverse(expression, {}, {})
 
 
 def dimension_value(aggregation: Aggregation, name: str, value: Any) -> Any:

@@ -212,7 +212,7 @@ class AggregateTypes:
             if relation.key is not None:
                 rows = rows.where(relation.group == connection.parent)
             statement = agg.grouped(
-                types.aggregation, rows, lambda sql: sql, request, info.context.viewer
+                types.aggregation, rows, agg.copied, request, info.context.viewer
             ).limit(request.first)
             groups = await info.context.rows(statement)
             return types.aggregates(groups=[types.group_of(request, row) for row in groups])
