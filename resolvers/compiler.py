@@ -470,7 +470,9 @@ class Compiler:
         )
         whole = (rows, scope)
         if keyset.forward and "pageInfo" not in selected:
-            limited = ordered.limit(fixed(keyset.size)).subquery()
+            # A connection asked for its count or aggregates only reads no page of rows.
+            size = keyset.size if "edges" in selected else 0
+            limited = ordered.limit(fixed(size)).subquery()
             page = self.page_of_rows(connection_type, details, limited, scope, keyset, total)
             return self.connection_object(connection_type, details, page, {}, whole)
         # One row more than the page holds tells whether more follow in reading order.
