@@ -215,7 +215,7 @@ def aggregates_selection(connection_type: GraphQLObjectType) -> str:
         for function in ("SUM", "AVG", "MIN", "MAX")
         for name in numeric
     ]
-    having = ", ".join(f"{figure[:-1]}, gte: \"0\"}}" for figure in figures)
+    having = ", ".join(f'{figure[:-1]}, gte: "0"}}' for figure in figures)
     orders = ", ".join(
         f"{figure[:-1]}, descending: {'true' if n % 2 else 'false'}}}"
         for n, figure in enumerate(figures)
