@@ -98,8 +98,10 @@ class Figure:
             if self.function is Function.COUNT_DISTINCT
             else aggregation.measures
         )
+        if not names:
+            raise bad_input(f"{name} needs a numeric field, and {aggregation.plural} have none.")
         if self.field not in names:
-            known = ", ".join(n.upper() for n in names) or "none"
+            known = ", ".join(n.upper() for n in names)
             raise bad_input(f"{name} of {aggregation.plural} needs one of the fields {known}.")
 
     def column(self) -> str:

@@ -236,3 +236,33 @@ async def test_confidential_amounts_count_but_are_summed_only_for_who_may_see_th
     [(public_count, public_sum)] = answers[Role.PUBLIC]
     assert public_count == count
     assert Decimal(public_sum) < Decimal(whole)
+
+
+# Arguments the schema admits but aggregates refuse, and the one line each is answered with.
+REFUSED = {
+    "{ cities { aggregates(orderBy: [{function: SUM, field: STATE}]) { groups { count } } } }": (
+        "SUM of cities needs one of the fields POPULATION."
+    ),
+    '{ funders { aggregates(having: [{function: AVG, field: KIND, gt: "1"}]) '
+    "{ groups { count } } } }": "AVG needs a numeric field, and funders have none.",
+    '{ actors { aggregates(having: [{function: COUNT, field: SECTOR, gt: "1"}]) '
+    "{ groups { count } } } }": "COUNT counts the rows of a group and takes no field.",
+    "{ measures { aggregates(orderBy: [{function: COUNT_DISTINCT}]) { groups { count } } } }": (
+        "COUNT_DISTINCT of measures needs one of the fields STATE, THEME, START_YEAR, START_MONTH."
+    ),
+    "{ fundings { aggregates(first: 101) { groups { count } } } }": (
+        "first must lie between 0 and 100, not 101."
+    ),
+}
+
+
+@pytest.mark.parametrize(("query", "message"), REFUSED.items(), ids=REFUSED.values())
+async def test_a_figure_of_a_field_it_does_not_apply_to_is_a_clear_user_error(
+    paths: Paths,  # noqa: F811
+    query: str,
+    message: str,
+) -> None:
+    answer = await paths.ask(query, Role.PUBLIC, compiles=False)
+    [error] = answer["errors"]
+    assert error["message"] == message
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
