@@ -239,7 +239,8 @@ class AggregateTypes:
                 argument(
                     "first",
                     int | None,
-                    f"At most this many groups (at most {MAX_GROUPS}, the default).",
+                    f"Only the first this many groups in their order (at most {MAX_GROUPS}, "
+                    "the default).",
                 ),
             ],
             return_annotation=self.aggregates,
