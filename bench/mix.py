@@ -717,6 +717,73 @@ STATISTICS = Query(
 )
 
 
+# --- Grouped aggregates: funding totals of a state's foundations by theme and year ------
+
+AGGREGATES_HUB = """
+query FoundationTotals($state: String!, $above: Decimal!) {
+  fundings(filter: {recipientStates: [$state], funderKinds: [FOUNDATION]}) {
+    aggregates(
+      groupBy: [THEME, START_YEAR]
+      having: [{function: SUM, field: AMOUNT_EUR, gt: $above}]
+      orderBy: [{function: SUM, field: AMOUNT_EUR}]
+    ) {
+      groups { key { theme startYear } count sum { amountEur } }
+    }
+  }
+}
+"""
+
+# The fundings reaching the state as the statistics floor finds them (by index, network by
+# network, once: not again for each foundation), those of foundations grouped; the public
+# sums only amounts that are not confidential.
+AGGREGATES_FLOOR = """
+WITH scope_networks AS (
+  SELECT n.id FROM local_networks n JOIN cities c ON c.id = n.city_id WHERE c.state_code = $1
+),
+scope_fundings AS MATERIALIZED (
+  SELECT f.* FROM scope_networks n
+  CROSS JOIN LATERAL (SELECT * FROM fundings WHERE network_id = n.id) f
+  UNION ALL
+  SELECT f.* FROM scope_networks n
+  CROSS JOIN LATERAL (SELECT id FROM measures WHERE network_id = n.id) m
+  CROSS JOIN LATERAL (SELECT * FROM fundings WHERE measure_id = m.id) f
+  UNION ALL
+  SELECT f.* FROM fundings f
+  JOIN state_partnerships p ON p.id = f.state_partnership_id WHERE p.state_code = $1
+),
+groups AS (
+  SELECT t.slug AS theme, extract(year FROM f.starts_on)::integer AS year, count(*) AS count,
+    sum(f.amount_eur) FILTER (WHERE NOT f.amount_confidential) AS amount
+  FROM scope_fundings f
+  JOIN funders d ON d.id = f.funder_id
+  LEFT JOIN themes t ON t.id = f.theme_id
+  WHERE d.kind = 'foundation'
+  GROUP BY 1, 2
+  HAVING sum(f.amount_eur) FILTER (WHERE NOT f.amount_confidential) > $2::text::numeric
+)
+SELECT json_build_object('data', json_build_object('fundings', json_build_object(
+  'aggregates', json_build_object('groups', (
+    SELECT coalesce(json_agg(json_build_object(
+      'key', json_build_object('theme', theme, 'startYear', year),
+      'count', count, 'sum', json_build_object('amountEur', amount::text))
+      ORDER BY amount DESC NULLS LAST, theme, year), '[]')
+    FROM groups)))))::text
+"""
+
+AGGREGATES = Query(
+    name="aggregates",
+    title="Grouped aggregates: a state's foundation fundings by theme and year, over a sum",
+    root_field="fundings",
+    hub=AGGREGATES_HUB,
+    variables=lambda scale: {"state": "NW", "above": "10000"},
+    floor=AGGREGATES_FLOOR,
+    floor_parameters=("state", "above"),
+    not_comparable="PostGraphile's amber preset has no aggregates (they take the "
+    "@graphile/pg-aggregates plugin), and a funding reaches its state through its network, its "
+    "measure's network or a state partnership: a custom SQL function each.",
+)
+
+
 # --- Search across cities, actors, measures and funders -----------------------------------
 
 SEARCH_HUB = """
@@ -870,4 +937,4 @@ ENTITIES = Query(
 )
 
 
-MIX = (CITY, CITIES, FUNDER, STATISTICS, SEARCH, CITIES_ACTORS, ENTITIES)
+MIX = (CITY, CITIES, FUNDER, STATISTICS, AGGREGATES, SEARCH, CITIES_ACTORS, ENTITIES)

@@ -8,6 +8,7 @@ the operation runs on the resolver path instead: correct, just slower.
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from types import SimpleNamespace
 from typing import Any
 
@@ -55,7 +56,7 @@ from strawberry.relay.types import PREFIX
 from strawberry.types.arguments import convert_arguments
 from strawberry.types.base import StrawberryObjectDefinition
 
-from resolvers import global_ids
+from resolvers import aggregates, global_ids
 from resolvers.pagination import Keyset, Window, sort_key
 from resolvers.permissions import FORBIDDEN_KEY, Sees, guard_of
 from resolvers.plans import VariableParameter, variable_uses
@@ -467,15 +468,18 @@ class Compiler:
         ordered = rows.where(*keyset.bounds(scope.adapt)).order_by(
             *keyset.key.order_by(scope.adapt, keyset.forward)
         )
+        whole = (rows, scope)
         if keyset.forward and "pageInfo" not in selected:
-            limited = ordered.limit(fixed(keyset.size)).subquery()
+            # A connection asked for its count or aggregates only reads no page of rows.
+            size = keyset.size if "edges" in selected else 0
+            limited = ordered.limit(fixed(size)).subquery()
             page = self.page_of_rows(connection_type, details, limited, scope, keyset, total)
-            return self.connection_object(connection_type, details, page, {})
+            return self.connection_object(connection_type, details, page, {}, whole)
         # One row more than the page holds tells whether more follow in reading order.
         limited = ordered.limit(fixed(keyset.size + 1)).subquery()
         page = self.numbered_page(connection_type, details, limited, scope, keyset, total)
         info = keyset_page_info(keyset, rows, scope, page)
-        return self.connection_object(connection_type, details, page, info)
+        return self.connection_object(connection_type, details, page, info, whole)
 
     def page_of_rows(
         self,
@@ -579,11 +583,12 @@ class Compiler:
         details: FieldDetailsList,
         page: Any,
         info: dict[str, Any],
+        whole: tuple[Select[Any], Scope] | None = None,
     ) -> Any:
-        """A connection's JSON from its aggregated page (columns `edges` and `total`) and the
-        SQL of its pageInfo's fields (`info`)."""
+        """A connection's JSON from its aggregated page (columns `edges` and `total`), the
+        SQL of its pageInfo's fields (`info`) and, for its aggregates, all its rows (`whole`)."""
         pairs = [
-            (key, self.connection_field(connection_type, sub, page, info))
+            (key, self.connection_field(connection_type, sub, page, info, whole))
             for key, sub in self.subfields(connection_type, details)
         ]
         return select(json_object(pairs)).select_from(page).scalar_subquery()
@@ -620,6 +625,68 @@ class Compiler:
         )
         return converted["filter"]
 
+    def aggregates(
+        self,
+        connection_type: GraphQLObjectType,
+        details: FieldDetailsList,
+        rows: Select[Any],
+        scope: Scope,
+    ) -> Any:
+        """A connection's aggregates: the groups of all its rows, one GROUP BY statement
+        (resolvers/aggregates.py), each group's JSON aggregated in the asked order."""
+        field_def = connection_type.fields["aggregates"]
+        strawberry_field = self.strawberry_field(connection_type.name, "aggregates")
+        types = strawberry_field.metadata[SOURCE]
+        converted = convert_arguments(
+            self.arguments(field_def, details),
+            strawberry_field.arguments,
+            scalar_registry=self.strawberry.schema_converter.scalar_registry,
+            config=self.strawberry.config,
+        )
+        try:
+            request = aggregates.request_of(
+                types.aggregation, max_groups=self.max_page_size, **converted
+            )
+        except GraphQLError as error:
+            raise NotCompilable(error.message) from None
+        statement = aggregates.grouped(types.aggregation, rows, scope.adapt, request, self.viewer)
+        groups = statement.limit(fixed(request.first)).subquery()
+        aggregates_type = object_type_of(field_def)
+        group_type = object_type_of(aggregates_type.fields["groups"])
+        pairs: list[tuple[str, Any]] = []
+        for key, sub in self.subfields(aggregates_type, details):
+            if sub[0].node.name.value == "__typename":
+                pairs.append((key, literal(aggregates_type.name)))
+                continue
+            group = self.figures_object(group_type, sub, partial(column_or_null, groups))
+            listed = func.coalesce(
+                func.json_agg(aggregate_order_by(group, groups.c.position)),
+                literal_column("'[]'::json"),
+            )
+            pairs.append((key, select(listed).select_from(groups).scalar_subquery()))
+        return json_object(pairs)
+
+    def figures_object(
+        self, object_type: GraphQLObjectType, details: FieldDetailsList, column: Any
+    ) -> Any:
+        """The JSON of a group, or of its key, distinct counts or sums, from the columns of
+        the grouped statement (`column(name)`), named by figure and field: `count`,
+        `key_state`, `sum_population`."""
+        pairs: list[tuple[str, Any]] = []
+        for key, sub in self.subfields(object_type, details):
+            name = sub[0].node.name.value
+            if name == "__typename":
+                pairs.append((key, literal(object_type.name)))
+                continue
+            python_name = self.strawberry_field(object_type.name, name).python_name
+            field_type = unwrap(object_type.fields[name].type)
+            if isinstance(field_type, GraphQLObjectType):
+                prefixed = partial(prefixed_column, column, python_name)
+                pairs.append((key, self.figures_object(field_type, sub, prefixed)))
+            else:
+                pairs.append((key, output(column(python_name), field_type)))
+        return json_object(pairs)
+
     def edge(
         self,
         connection_type: GraphQLObjectType,
@@ -654,13 +721,16 @@ class Compiler:
         details: FieldDetailsList,
         page: Any,
         info: dict[str, Any],
+        whole: tuple[Select[Any], Scope] | None = None,
     ) -> Any:
-        """totalCount, edges or pageInfo of a connection, from its aggregated page and the SQL
-        of pageInfo's fields."""
+        """totalCount, edges, pageInfo or aggregates of a connection, from its aggregated page,
+        the SQL of pageInfo's fields and all its rows."""
         name = details[0].node.name.value
         total = func.coalesce(page.c.total, 0)
         if name == "totalCount":
             return total
+        if name == "aggregates" and whole is not None:
+            return self.aggregates(connection_type, details, *whole)
         if name == "edges":
             if len(details) > 1:
                 raise NotCompilable("edges selected more than once")
@@ -675,6 +745,16 @@ class Compiler:
             (key, values[sub[0].node.name.value]) for key, sub in self.subfields(info_type, details)
         ]
         return json_object(pairs)
+
+
+def column_or_null(rows: Any, name: str) -> Any:
+    """The column `name` of `rows`, or null where they have none (a dimension not grouped by)."""
+    return rows.c[name] if name in rows.c else null()
+
+
+def prefixed_column(column: Any, prefix: str, name: str) -> Any:
+    """The column of a figure's field: `sum` and `population` make `sum_population`."""
+    return column(f"{prefix}_{name}")
 
 
 def offset_page_info(page: Any, window: Window) -> dict[str, Any]:

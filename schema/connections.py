@@ -23,6 +23,8 @@ class Connection(relay.Connection[relay.NodeType]):
     total_count: int = strawberry.field(
         description="How many items the whole list holds, across all pages."
     )
+    # The field's ConnectionRequest: the whole list, for its aggregates (schema/aggregates.py).
+    rows_request: strawberry.Private[Any] = None
 
     @classmethod
     async def resolve_connection(
@@ -48,7 +50,12 @@ class Connection(relay.Connection[relay.NodeType]):
         )
         page = await nodes.page(info, keyset)
         edges = [relay.Edge(cursor=cursor, node=row) for _, row, cursor in page.rows]
-        return cls(edges=edges, page_info=page_info_of(page), total_count=page.total)
+        return cls(
+            edges=edges,
+            page_info=page_info_of(page),
+            total_count=page.total,
+            rows_request=nodes,
+        )
 
 
 def page_info_of(page: Page) -> PageInfo:

@@ -23,6 +23,7 @@ from resolvers.context import Info
 from resolvers.pagination import Keyset, SortKey, sort_key
 from resolvers.permissions import OFFICE_ONLY
 from resolvers.sources import SOURCE, Computed, Lookup, Relation
+from schema.aggregates import AGGREGATED_CONNECTIONS
 from schema.connections import Connection
 from schema.contracts import INTERNAL
 
@@ -145,7 +146,7 @@ def connection(
     """
     return _connection(
         relation,
-        Connection[node(type_name)],  # type: ignore[misc]
+        AGGREGATED_CONNECTIONS.get(type_name) or Connection[node(type_name)],  # type: ignore[misc]
         node(type_name),
         description,
         filter_type,

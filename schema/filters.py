@@ -254,6 +254,9 @@ class FundingFilter:
     recipient_states: list[str] | None = strawberry.field(
         default=None, description="Reaching a city, or a state partnership, in one of these states."
     )
+    funder_kinds: list[models.FunderKind] | None = strawberry.field(
+        default=None, description="From a funder of one of these kinds."
+    )
     min_amount_eur: Decimal | None = strawberry.field(
         default=None,
         description="Financial fundings of at least this many euros; confidential amounts "
@@ -276,6 +279,9 @@ class FundingFilter:
             conditions.append(funding.funder_id.in_(funder_ids))
         if self.recipient_states is not None:
             conditions.append(_reaches_states(state_codes(self.recipient_states)))
+        if self.funder_kinds is not None:
+            of_kinds = select(models.Funder.id).where(models.Funder.kind.in_(self.funder_kinds))
+            conditions.append(funding.funder_id.in_(of_kinds))
         if self.min_amount_eur is not None:
             amount = self.min_amount_eur
             if not (amount.is_finite() and 0 <= amount < AMOUNT_LIMIT):

@@ -197,7 +197,45 @@ def connection_selection(connection_type: Any) -> str:
     edge_fields = [name for name in edge_type.fields if name != "node"]
     nodes = leaf(node_type(connection_type))
     edges = f"edges {{ {' '.join(edge_fields)} node {nodes} }}"
-    return f"{{ totalCount {PAGE_INFO} {edges} __typename }}"
+    aggregates = aggregates_selection(named(connection_type))
+    return f"{{ totalCount {PAGE_INFO} {edges} {aggregates} __typename }}"
+
+
+def aggregates_selection(connection_type: GraphQLObjectType) -> str:
+    """The aggregates of a connection that has them: all rows in one group; grouped by each
+    dimension alone; and by all of them, with a HAVING condition and an order on every
+    figure (every function of every field it applies to)."""
+    if "aggregates" not in connection_type.fields:
+        return ""
+    field = connection_type.fields["aggregates"]
+    dimensions = sorted(named(field.args["groupBy"].type).values)
+    fields = named(named(field.args["having"].type).fields["field"].type).values
+    numeric = sorted(set(fields) - set(dimensions))
+    figures = ["{function: COUNT}"]
+    figures += [f"{{function: COUNT_DISTINCT, field: {name}}}" for name in dimensions]
+    figures += [
+        f"{{function: {function}, field: {name}}}"
+        for function in ("SUM", "AVG", "MIN", "MAX")
+        for name in numeric
+    ]
+    having = ", ".join(f'{figure[:-1]}, gte: "0"}}' for figure in figures)
+    orders = ", ".join(
+        f"{figure[:-1]}, descending: {'true' if n % 2 else 'false'}}}"
+        for n, figure in enumerate(figures)
+    )
+    groups = "{ groups " + leaf(named(named(field.type).fields["groups"].type)) + " __typename }"
+    parts = [f"a_all: aggregates {groups}"]
+    parts += [
+        f"a_{name}: aggregates(groupBy: [{name}], orderBy: [{{function: COUNT}}], first: 5) "
+        + groups
+        for name in dimensions
+    ]
+    every = ", ".join(dimensions)
+    parts.append(
+        f"a_every: aggregates(groupBy: [{every}], having: [{having}], orderBy: [{orders}], "
+        f"first: 20) {groups}"
+    )
+    return " ".join(parts)
 
 
 def every_field(graphql_type: GraphQLObjectType, fallbacks: bool) -> list[str]:

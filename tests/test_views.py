@@ -197,6 +197,13 @@ async def test_views_are_charged_to_the_rate_limit_budget(
     )
 
 
+# Funding totals of the states a funder's fundings reach, by theme: a view of grouped figures.
+TOTALS = """query Totals($funders: [String!], $by: [FundingDimension!], $above: Decimal) {
+  fundings(filter: {funders: $funders}) {
+    aggregates(groupBy: $by, having: [{function: SUM, field: AMOUNT_EUR, gt: $above}],
+      orderBy: [{function: SUM, field: AMOUNT_EUR}]) {
+      groups { key { state theme } count sum { amountEur } } } } }"""
+
 # Views whose answers hold no rows for some variables: a filter that matches nothing, a state
 # that does not exist, a page of nothing; each with variables that give rows, and without.
 EMPTY_AND_FULL = [
@@ -220,6 +227,7 @@ EMPTY_AND_FULL = [
         {"slug": "dessau-rosslau"},
         {"slug": "atlantis"},
     ),
+    (TOTALS, {"funders": '["koerber-stiftung"]'}, {"funders": '["nobody"]', "by": '["STATE"]'}),
 ]
 
 
@@ -259,6 +267,24 @@ async def test_a_connection_is_a_row_per_node_whose_fields_are_its_own_columns(
         "localNetwork.actors.totalCount",
     ]
     assert ["dessau-rosslau", "Dessau-Roßlau"] in [row[1:3] for row in rows]
+
+
+async def test_a_view_of_aggregates_is_a_row_per_group(
+    demo_client: httpx.AsyncClient, demo_connection: AsyncConnection
+) -> None:
+    await save_views(demo_connection, totals=TOTALS)
+    variables = {"by": ["STATE", "THEME"], "above": "1000"}
+    direct = await demo_client.post("/graphql", json={"query": TOTALS, "variables": variables})
+    groups = direct.json()["data"]["fundings"]["aggregates"]["groups"]
+    params = {"by": '["STATE", "THEME"]', "above": "1000", "format": "csv"}
+    answer = await demo_client.get("/views/totals", params=params)
+    [header, *rows] = list(csv.reader(io.StringIO(answer.text)))
+    assert header == ["key.state", "key.theme", "count", "sum.amountEur"]
+    assert len(groups) > 1
+    assert rows == [
+        [g["key"]["state"] or "", g["key"]["theme"] or "", str(g["count"]), g["sum"]["amountEur"]]
+        for g in groups
+    ]
 
 
 @property_settings(max_examples=60)
