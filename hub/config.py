@@ -32,6 +32,8 @@ ENVIRONMENTS = ("development", "production")
 PERSISTED_QUERY_MODES = ("apq", "allowlist", "off")
 LOG_FORMATS = ("text", "json")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+# 32 characters: a random secret of that length is beyond guessing (`openssl rand -hex 16`).
+GATEWAY_SECRET_MIN_LENGTH = 32
 # The Apollo Federation version the subgraph SDL declares by default: the lowest whose
 # directives the hub uses (`@key`, `@shareable`, `@tag`: all of 2.0), so that every
 # composition library knows it (The Guild's knows 2.0 to 2.9); strawberry refuses to build a
@@ -72,6 +74,16 @@ def days(name: str, default: int) -> int:
             f"{name} must be a whole number of days, at least 1, not {value!r}"
         )
     return int(value)
+
+
+def gateway_secret() -> str | None:
+    """HUB_GATEWAY_SECRET: unset, or long enough that nobody guesses it."""
+    secret = os.environ.get("HUB_GATEWAY_SECRET") or None
+    if secret is not None and len(secret) < GATEWAY_SECRET_MIN_LENGTH:
+        raise ConfigurationError(
+            f"HUB_GATEWAY_SECRET must be at least {GATEWAY_SECRET_MIN_LENGTH} characters long"
+        )
+    return secret
 
 
 @dataclass(frozen=True)
@@ -122,6 +134,8 @@ class Settings:
     log_level: str
     # The bearer token scrapers send to read /metrics; without it, production serves none.
     metrics_token: str | None
+    # The secret a federation gateway sends in `Hub-Gateway-Secret` (hub/gateway.py).
+    gateway_secret: str | None
     # The Apollo Federation version `_service { sdl }` declares (schema/federation.py).
     federation_version: str
     # Days the contacts of rejected and withdrawn applications are kept (`privacy purge`).
@@ -186,6 +200,7 @@ class Settings:
             == "json",
             log_level=choice("HUB_LOG_LEVEL", LOG_LEVELS, default="INFO"),
             metrics_token=os.environ.get("HUB_METRICS_TOKEN") or None,
+            gateway_secret=gateway_secret(),
             federation_version=choice("HUB_FEDERATION_VERSION", federation_version_choices()),
             application_contact_retention_days=days(
                 "HUB_APPLICATION_CONTACT_RETENTION_DAYS", default=180

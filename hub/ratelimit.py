@@ -20,6 +20,7 @@ from starlette.requests import HTTPConnection
 from starlette.responses import Response
 
 from hub.config import Settings
+from hub.gateway import forwarded_client, from_gateway
 from resolvers.access import PUBLIC, Viewer
 
 logger = logging.getLogger(__name__)
@@ -200,7 +201,7 @@ def client_key(request: HTTPConnection, viewer: Viewer) -> str:
     (an IPv6 one by its /64 network)."""
     if viewer is not PUBLIC:
         return f"subject:{viewer.subject}"
-    host = request.client.host if request.client else "unknown"
+    host = public_client(request)
     if ":" not in host:  # IPv4 (or a name): as it is, without parsing it on every request
         return f"address:{host}"
     try:
@@ -208,6 +209,14 @@ def client_key(request: HTTPConnection, viewer: Viewer) -> str:
     except ValueError:
         return f"address:{host}"
     return f"address:{network}"
+
+
+def public_client(request: HTTPConnection) -> str:
+    """The public client's address: behind the gateway (`hub.gateway`) the one it forwards,
+    else the request's own."""
+    if from_gateway(request) and (forwarded := forwarded_client(request)):
+        return forwarded
+    return request.client.host if request.client else "unknown"
 
 
 def add_headers(request: HTTPConnection, response: Response) -> None:

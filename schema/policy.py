@@ -9,6 +9,8 @@ from starlette.datastructures import State
 from strawberry.extensions import SchemaExtension
 from strawberry.types.execution import StreamExecutionResult
 
+from hub.gateway import from_gateway
+
 # graphql-core's suggestion in an error, e.g. " Did you mean 'name'?" (names hold no "?").
 SUGGESTION = re.compile(r" Did you mean [^?]*\?")
 
@@ -39,7 +41,8 @@ class NoIntrospection(NoSchemaIntrospectionCustomRule):
 
 class DeploymentPolicy(SchemaExtension):
     """Refuse introspection unless the settings allow it (`HUB_ALLOW_INTROSPECTION`), and in
-    allowlist mode operations nobody registered (`hub.persisted`), before either read path runs.
+    allowlist mode operations nobody registered (`hub.persisted`) unless the gateway sends them
+    (`hub.gateway`), before either read path runs.
 
     A schema extension, not the HTTP view, so that WebSocket operations obey it as well. The
     rules come from the app's state per operation: one schema serves apps of other settings.
@@ -57,7 +60,7 @@ class DeploymentPolicy(SchemaExtension):
             without_suggestions(self.execution_context.result)
 
     def on_validate(self) -> Iterator[None]:
-        refusal = self.app_state.persisted.refusal(self.execution_context.query)
+        refusal = self.allowlist_refusal()
         if refusal is not None:
             # The only error: validation's would describe the schema to whoever sends anything.
             # Listed after ValidationCache, this replaces what that found; strawberry validates
@@ -70,6 +73,13 @@ class DeploymentPolicy(SchemaExtension):
         if not self.app_state.settings.introspection:
             without_suggestions(result)
         yield
+
+    def allowlist_refusal(self) -> GraphQLError | None:
+        """Why the operation may not run in allowlist mode, or None; the gateway (its secret,
+        `hub.gateway`) enforces the trusted documents itself, and so passes."""
+        if from_gateway(self.execution_context.context.request):
+            return None
+        return self.app_state.persisted.refusal(self.execution_context.query)
 
     @property
     def app_state(self) -> State:

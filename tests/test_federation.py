@@ -4,6 +4,7 @@ batches on both read paths, and composition with a second subgraph by Apollo's o
 import asyncio
 import base64
 import json
+import os
 import subprocess
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -485,15 +486,19 @@ def test_a_federation_version_the_hub_cannot_declare_is_refused(
 
 
 @asynccontextmanager
-async def gateway(node_project: Path, hub_url: str, city_ids: list[str]) -> AsyncIterator[str]:
+async def gateway(
+    node_project: Path, hub_url: str, city_ids: list[str], secret: str | None = None
+) -> AsyncIterator[str]:
     """An Apollo Gateway over the hub and the events subgraph (tests/federation/gateway.mjs),
-    the events subgraph having events in the cities of `city_ids`; yields the gateway's URL."""
+    the events subgraph having events in the cities of `city_ids`, sending the hub `secret`
+    as its own credential if given; yields the gateway's URL."""
     process = await asyncio.create_subprocess_exec(
         "node",
         "gateway.mjs",
         hub_url,
         *city_ids,
         cwd=node_project,
+        env=os.environ | ({"HUB_GATEWAY_SECRET": secret} if secret else {}),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )

@@ -2,9 +2,12 @@
 // which it serves itself for the cities whose global IDs follow. The gateway composes the
 // supergraph from both subgraphs' `_service { sdl }` as it starts, then prints its URL as a
 // line of JSON, `{"gateway": "http://..."}`, and serves until it is stopped.
+// With HUB_GATEWAY_SECRET set it runs as a production gateway does in front of an
+// allowlist-mode hub: it sends the secret in `Hub-Gateway-Secret` with every request to the hub,
+// forwards the client's `Authorization`, and adds the client's address to `X-Forwarded-For`.
 import { ApolloServer } from "@apollo/server";
 import { startStandaloneServer } from "@apollo/server/standalone";
-import { ApolloGateway, IntrospectAndCompose } from "@apollo/gateway";
+import { ApolloGateway, IntrospectAndCompose, RemoteGraphQLDataSource } from "@apollo/gateway";
 import { eventsSchema } from "./events.mjs";
 
 const [hubUrl, ...cityIds] = process.argv.slice(2);
@@ -15,6 +18,33 @@ const logger = { debug() {}, info: console.error, warn: console.error, error: co
 const events = new ApolloServer({ schema: eventsSchema(cityIds), logger });
 const { url: eventsUrl } = await startStandaloneServer(events, { listen });
 
+const secret = process.env.HUB_GATEWAY_SECRET;
+const secretHeaders = secret ? { "Hub-Gateway-Secret": secret } : {};
+
+// What a client's request brings along to the subgraphs: its credential and its address.
+function clientOf({ req }) {
+  const forwarded = req.headers["x-forwarded-for"];
+  const address = req.socket.remoteAddress;
+  return {
+    authorization: req.headers.authorization,
+    forwardedFor: forwarded ? `${forwarded}, ${address}` : address,
+  };
+}
+
+class HubDataSource extends RemoteGraphQLDataSource {
+  willSendRequest({ request, context }) {
+    for (const [name, value] of Object.entries(secretHeaders)) {
+      request.http.headers.set(name, value);
+    }
+    if (context.authorization) {
+      request.http.headers.set("Authorization", context.authorization);
+    }
+    if (context.forwardedFor) {
+      request.http.headers.set("X-Forwarded-For", context.forwardedFor);
+    }
+  }
+}
+
 const gateway = new ApolloGateway({
   logger,
   supergraphSdl: new IntrospectAndCompose({
@@ -22,8 +52,12 @@ const gateway = new ApolloGateway({
       { name: "hub", url: hubUrl },
       { name: "events", url: eventsUrl },
     ],
+    // The secret is the hub's: the other subgraphs never see it.
+    introspectionHeaders: ({ name }) => (name === "hub" ? secretHeaders : {}),
   }),
+  buildService: ({ name, url }) =>
+    name === "hub" ? new HubDataSource({ url }) : new RemoteGraphQLDataSource({ url }),
 });
 const server = new ApolloServer({ gateway, logger });
-const { url } = await startStandaloneServer(server, { listen });
+const { url } = await startStandaloneServer(server, { listen, context: clientOf });
 console.log(JSON.stringify({ gateway: url }));
