@@ -19,7 +19,7 @@ from hub.config import ConfigurationError, Settings
 from hub.gateway import from_gateway
 from tests.conftest import asgi_client, demo_database, drop_database, sessions_on
 from tests.test_cli import environment, free_port, serving
-from tests.test_federation import gateway, global_id
+from tests.test_federation import gateway, global_id, node_project  # noqa: F401
 from tests.test_persisted import EXAMPLES_DIR
 from tests.test_ratelimit import add_admin_key
 
@@ -46,7 +46,7 @@ def test_a_gateway_secret_shorter_than_32_characters_is_refused(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("HUB_GATEWAY_SECRET", "x" * 31)
-    with pytest.raises(ConfigurationError, match="^HUB_GATEWAY_SECRET must be at least 32 "):
+    with pytest.raises(ConfigurationError, match=r"^HUB_GATEWAY_SECRET must be at least 32 "):
         Settings.from_env()
     monkeypatch.setenv("HUB_GATEWAY_SECRET", "x" * 32)
     assert Settings.from_env().gateway_secret == "x" * 32
@@ -154,3 +154,90 @@ async def test_behind_the_gateway_the_public_is_charged_by_the_forwarded_address
     assert spent.status_code == 429
     assert other.status_code == 200
     assert unproven.status_code == 200
+
+
+# A real Apollo Gateway in front of a served hub in allowlist mode
+
+
+async def office_key_and_city(url: str, slug: str) -> tuple[str, str]:
+    """A new network office key in the database of `url`, and the global ID of city `slug`."""
+    engine = create_async_engine(url)
+    try:
+        async with engine.begin() as connection:
+            async with sessions_on(connection)() as session:
+                _, key = await add_admin_key(session)
+            query = text("SELECT id FROM cities WHERE slug = :slug")
+            city_id = (await connection.execute(query, {"slug": slug})).scalar_one()
+    finally:
+        await engine.dispose()
+    return key, global_id("City", city_id)
+
+
+def client_from(url: str, address: str) -> httpx.AsyncClient:
+    """A client of the gateway at `url`, calling from the loopback address `address`."""
+    transport = httpx.AsyncHTTPTransport(local_address=address)
+    return httpx.AsyncClient(base_url=url.removesuffix("/"), transport=transport, timeout=30)
+
+
+async def ask(client: httpx.AsyncClient, query: str, key: str | None = None) -> dict[str, Any]:
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    body: dict[str, Any] = (await client.post("/", json={"query": query}, headers=headers)).json()
+    return body
+
+
+@pytest.mark.slow
+async def test_a_gateway_in_front_of_an_allowlist_mode_hub(
+    server_url: str,
+    node_project: Path,  # noqa: F811
+) -> None:
+    url = await demo_database(server_url)
+    try:
+        key, apolda = await office_key_and_city(url, "apolda")
+        env = environment(
+            DATABASE_URL=url,
+            HUB_PERSISTED_QUERIES="allowlist",
+            HUB_ALLOWLIST=str(EXAMPLES_DIR),
+            HUB_GATEWAY_SECRET=SECRET,
+            HUB_RATE_LIMIT_PUBLIC=str(BUDGET),
+            HUB_MAX_QUERY_COST=str(BUDGET),
+            # uvicorn would take X-Forwarded-For from 127.0.0.1 by itself: here only the
+            # gateway's secret makes the hub believe it.
+            FORWARDED_ALLOW_IPS="192.0.2.254",
+        )
+        port = free_port()
+        with serving(port, env):
+            hub_url = f"http://127.0.0.1:{port}/graphql"
+            async with (
+                gateway(node_project, hub_url, [apolda], SECRET) as gateway_url,
+                client_from(gateway_url, "127.0.0.1") as first,
+                client_from(gateway_url, "127.0.0.2") as second,
+                httpx.AsyncClient(timeout=30) as direct,
+            ):
+                spanning = await ask(first, '{ city(slug: "apolda") { name events { title } } }')
+                public = await ask(first, UNREGISTERED)
+                office = await ask(first, UNREGISTERED, key)
+                first_budget = [await ask(first, CITIES) for _ in range(4)]
+                second_budget = await ask(second, CITIES)
+                refused = [
+                    (await direct.post(hub_url, json={"query": query})).json()
+                    for query in (UNREGISTERED, SERVICE, ENTITIES)
+                ]
+    finally:
+        await drop_database(server_url, url)
+    assert spanning == {
+        "data": {
+            "city": {
+                "name": "Apolda",
+                "events": [
+                    {"title": f"Ehrenamtsmesse ({apolda})"},
+                    {"title": f"Freiwilligentag ({apolda})"},
+                ],
+            }
+        }
+    }
+    assert public["data"]["city"]["contacts"] is None
+    assert office["data"]["city"]["contacts"]
+    assert ["errors" in body for body in first_budget] == [False, False, False, True]
+    assert first_budget[-1]["errors"][0]["message"] == "429: Too Many Requests"
+    assert "errors" not in second_budget
+    assert [codes(body) for body in refused] == [[NOT_ALLOWED]] * 3
