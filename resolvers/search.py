@@ -180,7 +180,11 @@ def _hits(kind: int, table: Searchable, text: SearchText, trigram: bool) -> list
     # index scan reads every row sharing the text's trigrams, however few it hands on.
     nth_word_hit = select(literal(1)).where(matches_words).offset(MAX_CANDIDATES - 1)
     room = ~nth_word_hit.correlate(None).exists()
-    similar_hits = ranked.where(room, similar_name, ~matches_words).limit(MAX_CANDIDATES)
+    # OFFSET 0 plans the matching rows apart from the LIMIT: under it, PostgreSQL may take a
+    # scan of the whole table that stops early for cheaper than the trigram index, wherever
+    # it overestimates how many names are similar (it guesses thousands where none are).
+    similar = ranked.where(room, similar_name, ~matches_words).offset(0).subquery()
+    similar_hits = select(*similar.c).limit(MAX_CANDIDATES)
     return [word_hits, similar_hits]
 
 

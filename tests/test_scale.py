@@ -76,10 +76,6 @@ def search_plan(connection: asyncpg.Connection, text: str) -> Any:
     return plan(connection, statement)
 
 
-# Known to flip: with a sample of actors whose names make `<%` look common, PostgreSQL now and
-# then scans the actors for the typo branch (under its LIMIT) instead of the trigram index.
-# Issue 21 stays open for it; the test reports the plan whenever it runs.
-@pytest.mark.xfail(reason="the typo branch's plan flips to a scan of the actors at times")
 async def test_search_for_a_place_name_reads_the_search_indexes(
     scaled: asyncpg.Connection,
 ) -> None:
