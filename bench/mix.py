@@ -614,9 +614,24 @@ query StateStatistics($state: String!) {
 }
 """
 
+# The fundings reaching the state `$1`, by index, network by network, from the networks of its
+# cities (`scope_networks`): a funding has one recipient, a network, a measure of a network or
+# a state partnership.
+STATE_FUNDINGS = """
+  SELECT f.* FROM scope_networks n
+  CROSS JOIN LATERAL (SELECT * FROM fundings WHERE network_id = n.id) f
+  UNION ALL
+  SELECT f.* FROM scope_networks n
+  CROSS JOIN LATERAL (SELECT id FROM measures WHERE network_id = n.id) m
+  CROSS JOIN LATERAL (SELECT * FROM fundings WHERE measure_id = m.id) f
+  UNION ALL
+  SELECT f.* FROM fundings f
+  JOIN state_partnerships p ON p.id = f.state_partnership_id WHERE p.state_code = $1
+"""
+
 # A state's part: its cities, their networks and actors, and the fundings that reach it
 # through a city's network or measures, or through the state's partnership.
-STATISTICS_FLOOR = """
+STATISTICS_FLOOR = f"""
 WITH scope_cities AS (SELECT * FROM cities WHERE state_code = $1),
 scope_networks AS (SELECT n.id FROM local_networks n JOIN scope_cities c ON c.id = n.city_id),
 -- Per network and sector, its actors: by index, network by network (LATERAL).
@@ -641,18 +656,8 @@ composition_counts AS (
     count(*) FILTER (WHERE composition = 'MULTISECTORAL') AS multisectoral
   FROM compositions
 ),
--- A funding has one recipient: a network, a measure of a network, or a state partnership.
 scope_fundings AS (
-  SELECT f.* FROM scope_networks n
-  CROSS JOIN LATERAL (SELECT * FROM fundings WHERE network_id = n.id) f
-  UNION ALL
-  SELECT f.* FROM scope_networks n
-  CROSS JOIN LATERAL (SELECT id FROM measures WHERE network_id = n.id) m
-  CROSS JOIN LATERAL (SELECT * FROM fundings WHERE measure_id = m.id) f
-  UNION ALL
-  SELECT f.* FROM fundings f
-  JOIN state_partnerships p ON p.id = f.state_partnership_id WHERE p.state_code = $1
-)
+{STATE_FUNDINGS})
 SELECT json_build_object('data', json_build_object('statistics', json_build_object(
   'citiesByKind', (
     SELECT coalesce(json_agg(
@@ -736,21 +741,12 @@ query FoundationTotals($state: String!, $above: Decimal!) {
 # The fundings reaching the state as the statistics floor finds them (by index, network by
 # network, once: not again for each foundation), those of foundations grouped; the public
 # sums only amounts that are not confidential.
-AGGREGATES_FLOOR = """
+AGGREGATES_FLOOR = f"""
 WITH scope_networks AS (
   SELECT n.id FROM local_networks n JOIN cities c ON c.id = n.city_id WHERE c.state_code = $1
 ),
 scope_fundings AS MATERIALIZED (
-  SELECT f.* FROM scope_networks n
-  CROSS JOIN LATERAL (SELECT * FROM fundings WHERE network_id = n.id) f
-  UNION ALL
-  SELECT f.* FROM scope_networks n
-  CROSS JOIN LATERAL (SELECT id FROM measures WHERE network_id = n.id) m
-  CROSS JOIN LATERAL (SELECT * FROM fundings WHERE measure_id = m.id) f
-  UNION ALL
-  SELECT f.* FROM fundings f
-  JOIN state_partnerships p ON p.id = f.state_partnership_id WHERE p.state_code = $1
-),
+{STATE_FUNDINGS}),
 groups AS (
   SELECT t.slug AS theme, extract(year FROM f.starts_on)::integer AS year, count(*) AS count,
     sum(f.amount_eur) FILTER (WHERE NOT f.amount_confidential) AS amount
