@@ -3,6 +3,9 @@
 A write announces what it did with `announce` in its own transaction, so the event goes out
 when (and only if) the transaction commits. Each server process keeps one connection that
 LISTENs on the hub's channel and hands each event to the subscriptions waiting in it.
+
+The same connection hears the names of the tables each committed write changed (a trigger on
+every table sends them on CHANGES_CHANNEL), for the response cache (hub/response_cache.py).
 """
 
 import asyncio
@@ -11,7 +14,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import asyncpg
 from sqlalchemy import func, select
@@ -22,6 +25,8 @@ from hub.database import SERVER_SETTINGS, asyncpg_dsn
 logger = logging.getLogger(__name__)
 
 CHANNEL = "hub_events"
+# What a trigger on every table sends: the table's name, when the write commits.
+CHANGES_CHANNEL = "hub_changes"
 # Events a subscription has not taken yet; a subscriber that falls further behind misses some.
 QUEUE_SIZE = 100
 RECONNECT_SECONDS = 1.0
@@ -45,12 +50,28 @@ async def announce(session: AsyncSession, kind: str, **data: Any) -> None:
     await session.execute(select(func.pg_notify(CHANNEL, payload)))
 
 
+class ChangeFollower(Protocol):
+    """Who follows the changes of the tables (the response cache)."""
+
+    def changed(self, payload: str) -> None:
+        """A committed write sent `payload` on CHANGES_CHANNEL (a table's name)."""
+        ...
+
+    def following(self, listening: bool) -> None:
+        """Whether changes are heard from now on; a change made while they were not (the
+        connection lost) is never heard."""
+        ...
+
+
 class Events:
     """The events this process hears, handed to the subscriptions that wait for them."""
 
     def __init__(self, url: str) -> None:
         self.url = url
         self._queues: set[asyncio.Queue[Event]] = set()
+        self._followers: list[ChangeFollower] = []
+        # Whether the listening connection is up (changes are heard).
+        self._hearing = False
         self._listening = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         # Held by a subscription while it reads and sends one event (schema.subscriptions).
@@ -67,6 +88,12 @@ class Events:
             self._task.cancel()
             with suppress(asyncio.CancelledError):
                 await self._task
+
+    def follow_changes(self, follower: ChangeFollower) -> None:
+        """Tell `follower` of every change heard from now on, and whether changes are heard."""
+        self._followers.append(follower)
+        if self._hearing:
+            follower.following(True)
 
     @asynccontextmanager
     async def subscription(self) -> AsyncIterator[asyncio.Queue[Event]]:
@@ -93,6 +120,7 @@ class Events:
                 await self._listen_until_lost(connection)
                 logger.warning("the event connection was lost; listening again")
             finally:
+                self._tell_followers(listening=False)
                 with suppress(Exception):
                     await connection.close()
 
@@ -101,8 +129,21 @@ class Events:
         lost = asyncio.Event()
         connection.add_termination_listener(lambda _connection: lost.set())
         await connection.add_listener(CHANNEL, self._receive)
+        await connection.add_listener(CHANGES_CHANNEL, self._changed)
         self._listening.set()
+        self._tell_followers(listening=True)
         await lost.wait()
+
+    def _tell_followers(self, listening: bool) -> None:
+        """Tell the followers of changes whether changes are heard now."""
+        self._hearing = listening
+        for follower in self._followers:
+            follower.following(listening)
+
+    def _changed(self, _connection: Any, _pid: int, _channel: str, payload: str) -> None:
+        """Hand one change to its followers."""
+        for follower in self._followers:
+            follower.changed(payload)
 
     def _receive(self, _connection: Any, _pid: int, _channel: str, payload: str) -> None:
         """Hand one notification to every subscription."""
