@@ -45,7 +45,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UnsetType
 
-from hub import http_protocol, incremental, landing, tracing
+from hub import http_protocol, incremental, landing, response_cache, tracing
 from hub.auth import BearerAuthentication, BearerBackend, close_reason, refusal_error
 from hub.body_limit import BodySizeLimit
 from hub.config import Settings
@@ -70,10 +70,11 @@ from hub.observability import (
 )
 from hub.persisted import PersistedQueries, PersistedQueryError
 from hub.ratelimit import RateLimiter, add_headers
+from hub.response_cache import ResponseCache, cache_key
 from hub.views import list_views, serve_view
 from resolvers.compiler import fragment_of
 from resolvers.context import Context
-from schema import schema
+from schema import cached, schema
 from schema.deferred import uses_incremental_delivery
 from schema.prepared import PreparedOperations, answered
 
@@ -191,6 +192,7 @@ class GraphQLApp(GraphQL[Context, None]):
             events=state.events,
             replica=state.replica_sessions,
             federation_version=state.settings.federation_version,
+            answers=state.answers,
         )
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
@@ -396,9 +398,9 @@ class GraphQLApp(GraphQL[Context, None]):
         root_value: None,
         request_data: GraphQLRequestData,
     ) -> ExecutionResult:
-        """Strawberry's execution of the request's query, or of the query its persisted-query
-        hash stands for (`hub.persisted`); a query the compiled path answered before goes
-        without strawberry's execution (`schema.prepared`)."""
+        """The answer to the request's query, or to the query its persisted-query hash stands
+        for (`hub.persisted`): from the response cache if it holds it (`hub.response_cache`),
+        else computed and kept there."""
         persisted: PersistedQueries = request.app.state.persisted
         try:
             query = await persisted.query_of(request_data.query, request_data.extensions)
@@ -413,6 +415,39 @@ class GraphQLApp(GraphQL[Context, None]):
             )
             if delivered is not None:
                 return delivered
+        answers: ResponseCache | None = request.app.state.answers
+        ticket = None
+        streamed = getattr(request.state, "streamed", False)
+        if answers is not None and query is not None and not streamed:
+            key = cache_key(
+                request.app.state.served,
+                query,
+                request_data.operation_name,
+                request_data.variables,
+                context.viewer.access,
+            )
+            answer, ticket = await answers.lookup(key)
+            if answer is not None:
+                return await cached.served(answer, query, context, answers.charge)
+        result = await self.compute(
+            request, request_adapter, sub_response, context, replace(request_data, query=query)
+        )
+        kept = cached.keepable(result, context) if ticket is not None else None
+        if kept is not None and answers is not None and ticket is not None:
+            await answers.keep(ticket, kept, context.read_tables)
+        return result
+
+    async def compute(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response,
+        context: Context,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        """The request's answer, computed: by its prepared operation (`schema.prepared`) if
+        there is one, else by strawberry's execution."""
+        query = request_data.query
         operations: PreparedOperations | None = request.app.state.prepared
         prepared = (
             operations.get(query, request_data.operation_name, context) if operations else None
@@ -426,8 +461,8 @@ class GraphQLApp(GraphQL[Context, None]):
             request_adapter=request_adapter,
             sub_response=sub_response,
             context=context,
-            root_value=root_value,
-            request_data=replace(request_data, query=query),
+            root_value=None,
+            request_data=request_data,
         )
         if operations is not None and prepared is None:
             operations.learn(query, request_data.operation_name, context, result)
@@ -539,11 +574,15 @@ async def open_configured_database(app: Starlette) -> AsyncIterator[None]:
     app.state.replica_sessions = session_factory(replica) if replica else None
     app.state.reads = await create_read_pool(reads_url, settings.pool_size, timeout_ms)
     app.state.events = Events(database.url)
+    app.state.answers = response_cache.configured(settings, database.url)
     tracer_provider = tracing.start(engine)
     try:
         async with engine.connect() as connection:
             app.state.features = await detect(connection)
         app.state.features.log()
+        app.state.served = response_cache.served(settings, app.state.features)
+        if app.state.answers is not None:
+            app.state.events.follow_changes(app.state.answers)
         await app.state.events.start()
         # Everything loaded so far (the schema, the models, the plans' machinery) lives as long
         # as the process: frozen, the collector's full passes no longer walk it, which would
@@ -555,6 +594,8 @@ async def open_configured_database(app: Starlette) -> AsyncIterator[None]:
     finally:
         forget_process()
         await app.state.events.stop()
+        if app.state.answers is not None:
+            await app.state.answers.close()
         if tracer_provider is not None:
             tracer_provider.shutdown()
         await app.state.persisted.close()
@@ -651,6 +692,14 @@ def create_app(
     prepared = settings.compiled and not tracing.enabled()
     app.state.prepared = PreparedOperations() if prepared else None
     app.state.rate_limiter = RateLimiter(settings)
+    # Without `sessions` the lifespan makes the response cache, which follows the writes
+    # through `events`; tests give events that follow a database (or none: no cache).
+    app.state.answers = None
+    app.state.served = response_cache.served(settings, features)
+    if events is not None:
+        app.state.answers = response_cache.configured(settings, "given")
+        if app.state.answers is not None:
+            events.follow_changes(app.state.answers)
     app.state.connections = OpenConnections(settings.max_connections_per_client)
     return app
 

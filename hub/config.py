@@ -31,6 +31,8 @@ OIDC_VARIABLES = ("HUB_OIDC_ISSUER", "HUB_OIDC_AUDIENCE", "HUB_OIDC_JWKS_URL")
 ENVIRONMENTS = ("development", "production")
 PERSISTED_QUERY_MODES = ("apq", "allowlist", "off")
 LOG_FORMATS = ("text", "json")
+# What an answer from the response cache costs: what computing it would, or nothing.
+CACHE_CHARGES = ("computed", "free")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 # 32 characters: a random secret of that length is beyond guessing (`openssl rand -hex 16`).
 GATEWAY_SECRET_MIN_LENGTH = 32
@@ -125,6 +127,12 @@ class Settings:
     rate_limit_public: int
     rate_limit_key: int
     redis_url: str | None
+    # The response cache (hub/response_cache.py): bytes it holds in the process (0: none),
+    # the age it keeps an answer at most (0: until a write changes what it read), and whether
+    # an answer from it costs the client's budget what computing it would.
+    response_cache_bytes: int
+    response_cache_max_age_seconds: float
+    response_cache_charge: bool
     # WebSockets (hub/connections.py): operations one connection may run at once, and
     # connections one client (a credential, or the public's address) may hold open.
     max_subscriptions_per_connection: int
@@ -192,6 +200,11 @@ class Settings:
             rate_limit_public=int(os.environ.get("HUB_RATE_LIMIT_PUBLIC", "1000000")),
             rate_limit_key=int(os.environ.get("HUB_RATE_LIMIT_KEY", "10000000")),
             redis_url=os.environ.get("HUB_REDIS_URL") or None,
+            response_cache_bytes=int(os.environ.get("HUB_RESPONSE_CACHE_BYTES", "67108864")),
+            response_cache_max_age_seconds=float(
+                os.environ.get("HUB_RESPONSE_CACHE_MAX_AGE_SECONDS", "0")
+            ),
+            response_cache_charge=choice("HUB_RESPONSE_CACHE_CHARGE", CACHE_CHARGES) == "computed",
             max_subscriptions_per_connection=int(
                 os.environ.get("HUB_MAX_SUBSCRIPTIONS_PER_CONNECTION", "10")
             ),

@@ -2,7 +2,7 @@
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import asyncpg
 from sqlalchemy import Dialect, Result, Row, Select
@@ -17,6 +17,9 @@ from hub.features import BASELINE, Features
 from resolvers.access import PUBLIC, Viewer
 from resolvers.loaders import Loaders
 from resolvers.plans import CompiledOperation
+
+if TYPE_CHECKING:
+    from hub.response_cache import ResponseCache
 
 T = TypeVar("T")
 
@@ -53,6 +56,7 @@ class Context:
         events: Events | None = None,
         replica: async_sessionmaker[AsyncSession] | None = None,
         federation_version: str = LOWEST_FEDERATION_VERSION,
+        answers: "ResponseCache | None" = None,
     ) -> None:
         self.request = request
         self._sessions = sessions
@@ -76,6 +80,12 @@ class Context:
         self.read_path = "resolvers"
         # What answering the operation again takes, once the compiled path answered it.
         self.compiled_operation: CompiledOperation | None = None
+        # Whether the operation is a query, and the tables its answer read (None: unknown,
+        # as the resolver path reads where its resolvers go), for the response cache.
+        self.answered_query = False
+        self.read_tables: frozenset[str] | None = None
+        # The response cache, which a write tells when it committed (`transaction`).
+        self.answers = answers
         self.max_page_size = max_page_size
         # The Apollo Federation version `_service { sdl }` declares (HUB_FEDERATION_VERSION).
         self.federation_version = federation_version
@@ -154,20 +164,31 @@ class Context:
 
         `work` has the session to itself while it runs, so it uses the session directly, not
         the loaders, whose statements would wait for it. What the loaders loaded before may
-        have changed: they start afresh.
+        have changed: they start afresh. Before it returns, this process's response cache has
+        dropped what the write made stale.
         """
 
-        async def committed() -> T:
+        answers = self.answers
+
+        async def committed() -> tuple[T, str | None]:
+            token = None
             try:
                 result = await work(self.session)
+                if answers is not None:
+                    token = await answers.announce_commit(self.session)
+                await self.session.commit()
             except BaseException:
+                if token is not None and answers is not None:
+                    answers.forget_write(token)
                 await self.session.rollback()
                 raise
-            await self.session.commit()
-            return result
+            return result, token
 
-        result = await self._one_at_a_time(committed)
+        result, token = await self._one_at_a_time(committed)
         self.loaders = Loaders(self.rows)
+        if token is not None and answers is not None:
+            # Read-your-writes: what the write made stale is gone before the client hears.
+            await answers.heard_commit(token)
         return result
 
     async def _execute(self, statement: Select[Any]) -> Result[Any]:

@@ -48,6 +48,7 @@ class CompilingExecutor(StrawberryGraphQLCoreExecutionContext):
             return ExecutionResult(None, [bad_input(INCREMENTAL_OVER_WEBSOCKET)])
         if self.operation.operation is not OperationType.QUERY:
             return super().execute_operation(serially)
+        context.answered_query = True
         context.read_from_replica()
         if not context.compiled:
             return super().execute_operation(serially)
@@ -108,6 +109,7 @@ class CompilingExecutor(StrawberryGraphQLCoreExecutionContext):
         JSON costs as much as a tenth of the request)."""
         context = self.context_value
         context.read_path = "compiled"
+        context.read_tables = plan.tables
         try:
             json = await context.read_json(plan.sql, arguments)
         except Exception as error:  # masked for the client, logged with its traceback

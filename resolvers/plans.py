@@ -25,7 +25,9 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import BindParameter
+from sqlalchemy.sql.expression import TableClause
 from sqlalchemy.sql.sqltypes import TupleType
+from sqlalchemy.sql.visitors import iterate
 
 MAX_DOCUMENTS = 500
 MAX_PLANS_PER_DOCUMENT = 50
@@ -46,13 +48,15 @@ class VariableParameter:
 
 @dataclass(frozen=True)
 class Plan:
-    """An operation's SQL text, its bind values in order, which of them variables feed, and
-    whether its JSON may hold markers of forbidden fields (resolvers.permissions)."""
+    """An operation's SQL text, its bind values in order, which of them variables feed,
+    whether its JSON may hold markers of forbidden fields (resolvers.permissions), and the
+    tables it reads (whose changes make its answers stale: hub.response_cache)."""
 
     sql: str
     values: tuple[Any, ...]
     variable_positions: tuple[tuple[int, VariableParameter], ...]
     marks_forbidden: bool = False
+    tables: frozenset[str] = frozenset()
 
     @classmethod
     def of(
@@ -82,7 +86,8 @@ class Plan:
                 parameter = parameters[name]
                 feed = VariableParameter(parameter.variable, compose(convert, parameter.convert))
                 positions.append((position, feed))
-        return cls(state.statement, tuple(values), tuple(positions), marks_forbidden)
+        tables = tables_read(statement)
+        return cls(state.statement, tuple(values), tuple(positions), marks_forbidden, tables)
 
     def arguments(self, variables: Mapping[str, Any]) -> tuple[Any, ...]:
         """The bind values of a run with these variable values (RefusedValue: a value the plan
@@ -93,6 +98,13 @@ class Plan:
         for position, parameter in self.variable_positions:
             values[position] = parameter.convert(variables[parameter.variable])
         return tuple(values)
+
+
+def tables_read(statement: Select[Any]) -> frozenset[str]:
+    """The names of the tables `statement` reads, in subqueries and behind aliases too."""
+    return frozenset(
+        str(element.name) for element in iterate(statement) if isinstance(element, TableClause)
+    )
 
 
 @cache

@@ -137,6 +137,8 @@ async def read(run: Run, context: Context) -> tuple[Any, list[GraphQLError] | No
         return None, [as_graphql_error(error)]
     context.read_from_replica()
     context.read_path = "prepared"
+    context.answered_query = True
+    context.read_tables = run.plan.tables
     try:
         return RawJSON(await context.read_json(run.plan.sql, run.arguments)), None
     except Exception as error:

@@ -1,0 +1,458 @@
+"""The response cache: answers to queries, kept until a write changes a table they read.
+
+An answer is kept by what decides it: the query's text, the operation, the variables, the
+viewer's role and scope (what it may see, `Viewer.access`), and what the process serves
+(the schema, the page limit, the database's features). No viewer is given an answer another
+role or scope received. Only answers of queries without errors are kept.
+
+Each answer knows the tables its plan reads (`Plan.tables`; an answer of the resolver path
+reads any). A trigger on every table sends the table's name when a write commits, whatever
+wrote it (alembic revision c5a9e3f1d7b4); every process hears it (hub.events) and drops the
+answers that read the table. A version per table closes the race with answers being
+computed meanwhile: an answer is kept with the versions seen before it was computed, and is
+valid while they are current. The process that wrote waits, before its mutation answers,
+until it heard its own write: its client then reads what it wrote. A process that does not
+hear the changes (its listening connection lost) neither keeps nor serves answers.
+
+In the process (least recently used first out, bounded by bytes), or with HUB_REDIS_URL in
+Redis, shared by every process: the versions live there too, and one script checks them.
+
+Hand-written: strawberry has no response cache, and the caches of the gateways (Apollo
+Router's, Hive's `useResponseCache`) invalidate by types or by time; the hub knows which
+tables each answer read and hears every write to them.
+"""
+
+import asyncio
+import hashlib
+import logging
+import struct
+import time
+from collections import OrderedDict, defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from importlib.metadata import version
+from typing import Any, Protocol
+from uuid import uuid4
+
+import orjson
+import redis.asyncio as redis
+from prometheus_client import Counter, Gauge
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.config import Settings
+from hub.events import CHANGES_CHANNEL
+from hub.features import Features
+from hub.observability import REGISTRY
+
+logger = logging.getLogger(__name__)
+
+# The pseudo-tables of the versions: every answer depends on EPOCH, which changes when this
+# process may have missed changes; an answer whose tables are unknown depends on ANY, which
+# every change changes.
+EPOCH = "#epoch"
+ANY = "#any"
+# The token a write sends on CHANGES_CHANNEL after its tables, to learn when all are heard.
+COMMIT = "#commit "
+# How long a mutation waits to hear its own write; then the process forgets every answer.
+HEAR_OWN_WRITE_SECONDS = 2.0
+# Redis keeps an answer this long without a maximum age: it is the least it forgets them by.
+REDIS_TTL_SECONDS = 24 * 3600
+
+HITS = Counter("hub_response_cache_hits", "Queries answered from the cache.", registry=REGISTRY)
+MISSES = Counter(
+    "hub_response_cache_misses", "Cacheable queries the cache did not hold.", registry=REGISTRY
+)
+EVICTIONS = Counter(
+    "hub_response_cache_evictions",
+    "Answers dropped for room (least recently used first) or for their age.",
+    registry=REGISTRY,
+)
+INVALIDATIONS = Counter(
+    "hub_response_cache_invalidations",
+    "Answers dropped because a write changed a table they read.",
+    registry=REGISTRY,
+)
+BYTES_HELD = Gauge(
+    "hub_response_cache_bytes",
+    "Bytes of answers the in-process cache holds.",
+    registry=REGISTRY,
+    multiprocess_mode="livesum",
+)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A kept answer: its data as JSON, its extensions but the debug figures, the name the
+    document gives its operation, and its cost (charged again to each client it serves)."""
+
+    data: bytes
+    extensions: Mapping[str, Any]
+    name: str | None
+    cost: int | None
+
+    def packed(self) -> bytes:
+        """The answer as bytes: the length of a JSON header, the header, the data."""
+        header = orjson.dumps([self.name, self.cost, self.extensions])
+        return struct.pack("!I", len(header)) + header + self.data
+
+    @classmethod
+    def unpacked(cls, packed: bytes) -> "Answer":
+        """The answer `packed` holds."""
+        (length,) = struct.unpack_from("!I", packed)
+        name, cost, extensions = orjson.loads(packed[4 : 4 + length])
+        return cls(packed[4 + length :], extensions, name, cost)
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """A cacheable request the cache did not hold: its key, and the versions of the tables
+    before it was computed."""
+
+    key: str
+    versions: Mapping[str, int]
+
+
+def dependencies(tables: frozenset[str] | None) -> frozenset[str]:
+    """What an answer reading `tables` (None: unknown) depends on."""
+    return frozenset({EPOCH, *(tables if tables else (ANY,))})
+
+
+class Store(Protocol):
+    """Where the answers and the versions of the tables live."""
+
+    async def get(self, key: str) -> tuple[Answer | None, Mapping[str, int]]:
+        """The valid answer of `key`, or None and the versions now."""
+        ...
+
+    async def put(
+        self, key: str, answer: Answer, depends_on: frozenset[str], versions: Mapping[str, int]
+    ) -> None:
+        """Keep `answer`, computed when the tables had `versions`."""
+        ...
+
+    async def changed(self, tables: Iterable[str]) -> None:
+        """Drop what reads `tables` (EPOCH: everything)."""
+        ...
+
+    async def close(self) -> None:
+        """Let go of what the store holds open."""
+        ...
+
+
+@dataclass
+class Kept:
+    """An answer in the process: packed, what it depends on, when it was kept."""
+
+    packed: bytes
+    depends_on: frozenset[str]
+    kept_at: float
+
+
+class MemoryStore:
+    """Answers in this process, at most `max_bytes` of them, each at most `max_age` seconds
+    (0: no limit)."""
+
+    def __init__(self, max_bytes: int, max_age: float) -> None:
+        self.max_bytes = max_bytes
+        self.max_age = max_age
+        self.entries: OrderedDict[str, Kept] = OrderedDict()
+        self.by_table: defaultdict[str, set[str]] = defaultdict(set)
+        self.versions: defaultdict[str, int] = defaultdict(int)
+        self.bytes = 0
+
+    async def get(self, key: str) -> tuple[Answer | None, Mapping[str, int]]:
+        kept = self.entries.get(key)
+        if kept is None:
+            return None, dict(self.versions)
+        if self.max_age and time.monotonic() - kept.kept_at > self.max_age:
+            self.drop(key)
+            EVICTIONS.inc()
+            return None, dict(self.versions)
+        self.entries.move_to_end(key)
+        return Answer.unpacked(kept.packed), self.versions
+
+    async def put(
+        self, key: str, answer: Answer, depends_on: frozenset[str], versions: Mapping[str, int]
+    ) -> None:
+        if any(self.versions[name] != versions.get(name, 0) for name in depends_on):
+            return  # a table it read changed while it was computed
+        packed = answer.packed()
+        if len(packed) > self.max_bytes:
+            return
+        if key in self.entries:
+            self.drop(key)
+        self.entries[key] = Kept(packed, depends_on, time.monotonic())
+        for name in depends_on:
+            self.by_table[name].add(key)
+        self.grow(len(packed))
+        while self.bytes > self.max_bytes:
+            self.drop(next(iter(self.entries)))
+            EVICTIONS.inc()
+
+    async def changed(self, tables: Iterable[str]) -> None:
+        for name in tables:
+            self.versions[name] += 1
+            dropped = self.by_table.pop(name, set())
+            for key in dropped:
+                self.drop(key)
+            INVALIDATIONS.inc(len(dropped))
+
+    def drop(self, key: str) -> None:
+        """Forget the answer of `key`."""
+        kept = self.entries.pop(key)
+        for name in kept.depends_on:
+            keys = self.by_table.get(name)
+            if keys is not None:
+                keys.discard(key)
+        self.grow(-len(kept.packed))
+
+    def grow(self, change: int) -> None:
+        """Count `change` more bytes held."""
+        self.bytes += change
+        BYTES_HELD.inc(change)
+
+    async def close(self) -> None:
+        self.grow(-self.bytes)
+        self.entries.clear()
+        self.by_table.clear()
+
+
+# Returns {"hit", answer} where the answer's versions are all current; else {"miss",
+# versions now as a flat list, 1 if a stale answer was dropped}.
+LOOKUP = """
+local kept = redis.call('HMGET', KEYS[1], 'versions', 'answer')
+local dropped = 0
+if kept[1] then
+  local current = true
+  for name, version in pairs(cjson.decode(kept[1])) do
+    if (redis.call('HGET', KEYS[2], name) or '0') ~= version then
+      current = false
+      break
+    end
+  end
+  if current then
+    return {'hit', kept[2]}
+  end
+  redis.call('DEL', KEYS[1])
+  dropped = 1
+end
+return {'miss', redis.call('HGETALL', KEYS[2]), dropped}
+"""
+
+
+class RedisStore:
+    """Answers in Redis, shared by every process that uses the same server and `prefix`;
+    the versions of the tables in one hash beside them."""
+
+    def __init__(self, url: str, prefix: str, max_age: float) -> None:
+        self.client = redis.Redis.from_url(url)
+        self.prefix = prefix
+        self.versions_key = f"{prefix}versions"
+        self.ttl_ms = int(1000 * (max_age or REDIS_TTL_SECONDS))
+        self.lookup = self.client.register_script(LOOKUP)
+
+    async def get(self, key: str) -> tuple[Answer | None, Mapping[str, int]]:
+        reply = await self.lookup(keys=[self.prefix + key, self.versions_key])
+        if reply[0] == b"hit":
+            return Answer.unpacked(reply[1]), {}
+        INVALIDATIONS.inc(reply[2])
+        flat = reply[1]
+        return None, {flat[i].decode(): int(flat[i + 1]) for i in range(0, len(flat), 2)}
+
+    async def put(
+        self, key: str, answer: Answer, depends_on: frozenset[str], versions: Mapping[str, int]
+    ) -> None:
+        kept = {name: str(versions.get(name, 0)) for name in depends_on}
+        async with self.client.pipeline(transaction=False) as pipeline:
+            pipeline.hset(
+                self.prefix + key,
+                mapping={"versions": orjson.dumps(kept), "answer": answer.packed()},
+            )
+            pipeline.pexpire(self.prefix + key, self.ttl_ms)
+            await pipeline.execute()
+
+    async def changed(self, tables: Iterable[str]) -> None:
+        async with self.client.pipeline(transaction=False) as pipeline:
+            for name in tables:
+                pipeline.hincrby(self.versions_key, name, 1)
+            await pipeline.execute()
+
+    async def close(self) -> None:
+        await self.client.aclose()
+
+
+class ResponseCache:
+    """The answers of one app's queries (see the module's description), in `store`."""
+
+    def __init__(self, store: Store, charge: bool) -> None:
+        self.store = store
+        # Whether an answer from the cache costs its client's budget what computing it would.
+        self.charge = charge
+        # Whether this process hears the changes: only then are answers kept and served.
+        self.trusted = False
+        self.heard: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+        self.waiting: dict[str, asyncio.Future[None]] = {}
+        self.consumer: asyncio.Task[None] | None = None
+
+    # --- Reading and keeping ------------------------------------------------------------
+
+    async def lookup(self, key: str) -> tuple[Answer | None, Ticket | None]:
+        """The kept answer of `key`; else a ticket to keep the answer about to be computed
+        (None: this process keeps no answers now)."""
+        if not self.trusted:
+            return None, None
+        try:
+            answer, versions = await self.store.get(key)
+        except redis.RedisError:
+            logger.warning("the response cache could not be read", exc_info=True)
+            return None, None
+        if answer is not None:
+            HITS.inc()
+            return answer, None
+        MISSES.inc()
+        return None, Ticket(key, versions)
+
+    async def keep(self, ticket: Ticket, answer: Answer, tables: frozenset[str] | None) -> None:
+        """Keep the answer computed for `ticket`, which read `tables` (None: unknown)."""
+        if not self.trusted:
+            return
+        try:
+            await self.store.put(ticket.key, answer, dependencies(tables), ticket.versions)
+        except redis.RedisError:
+            logger.warning("the response cache could not keep an answer", exc_info=True)
+
+    # --- Following the writes -----------------------------------------------------------
+
+    def changed(self, payload: str) -> None:
+        """A write committed: a table's name, or a commit token (`hub.events`)."""
+        self.take(("change", payload))
+
+    def following(self, listening: bool) -> None:
+        """Changes are heard from now on, or no longer: either way, what was kept may be
+        stale (`hub.events`)."""
+        self.take(("listening", listening))
+
+    def take(self, item: tuple[str, Any]) -> None:
+        """Queue what was heard for the consumer, which handles it in order."""
+        self.heard.put_nowait(item)
+        if self.consumer is None or self.consumer.done():
+            self.consumer = asyncio.get_running_loop().create_task(self.consume())
+
+    async def consume(self) -> None:
+        """Handle what was heard, as it comes, a batch at a time (one round trip to Redis)."""
+        while not self.heard.empty():
+            batch = [self.heard.get_nowait() for _ in range(self.heard.qsize())]
+            try:
+                await self.handle(batch)
+            except Exception:  # the store failed: nothing kept may be served any more
+                logger.warning("the response cache lost track of changes", exc_info=True)
+                self.trusted = False
+
+    async def handle(self, batch: list[tuple[str, Any]]) -> None:
+        """Drop the answers that read the tables changed, then wake the writes heard."""
+        tables: set[str] = set()
+        commits = []
+        for kind, value in batch:
+            if kind == "listening":
+                self.trusted = False
+                await self.store.changed((EPOCH,))
+                self.trusted = value
+            elif value.startswith(COMMIT):
+                commits.append(value.removeprefix(COMMIT))
+            else:
+                tables.add(value)
+        if tables:
+            await self.store.changed((*tables, ANY))
+        for token in commits:
+            waiting = self.waiting.pop(token, None)
+            if waiting is not None and not waiting.done():
+                waiting.set_result(None)
+
+    async def announce_commit(self, session: AsyncSession) -> str | None:
+        """Send a token after a write's tables, in its transaction: `heard_commit` waits for
+        it (None: nothing to wait for, as this process keeps no answers now)."""
+        if not self.trusted:
+            return None
+        token = uuid4().hex
+        self.waiting[token] = asyncio.get_running_loop().create_future()
+        await session.execute(select(func.pg_notify(CHANGES_CHANNEL, COMMIT + token)))
+        return token
+
+    async def heard_commit(self, token: str) -> None:
+        """Wait until this process heard the write that sent `token` (and dropped what it
+        made stale); after HEAR_OWN_WRITE_SECONDS, forget every answer instead."""
+        waiting = self.waiting.get(token)
+        if waiting is None:
+            return
+        try:
+            await asyncio.wait_for(waiting, HEAR_OWN_WRITE_SECONDS)
+        except TimeoutError:
+            logger.warning("a write was not heard in time; forgetting every cached answer")
+            await self.store.changed((EPOCH,))
+        finally:
+            self.waiting.pop(token, None)
+
+    def forget_write(self, token: str) -> None:
+        """The write that would have sent `token` rolled back: nobody waits for it."""
+        self.waiting.pop(token, None)
+
+    async def close(self) -> None:
+        """Stop following and let go of the store."""
+        self.trusted = False
+        if self.consumer is not None:
+            self.consumer.cancel()
+        await self.store.close()
+
+
+def configured(settings: Settings, database: str) -> ResponseCache | None:
+    """The response cache the settings ask for (None: none), for the answers of `database`:
+    in Redis with HUB_REDIS_URL, else in the process."""
+    if settings.response_cache_bytes <= 0:
+        return None
+    max_age = settings.response_cache_max_age_seconds
+    store: Store
+    if settings.redis_url:
+        # Each database has answers and versions of its own, whoever shares the server.
+        prefix = f"hub:answers:{hashlib.sha256(database.encode()).hexdigest()[:16]}:"
+        store = RedisStore(settings.redis_url, prefix, max_age)
+    else:
+        store = MemoryStore(settings.response_cache_bytes, max_age)
+    return ResponseCache(store, settings.response_cache_charge)
+
+
+def served(settings: Settings, features: Features) -> str:
+    """What decides the answers besides the request, in this process: the hub's release and
+    schema, the page limit and the database's features. Processes that differ in any of them
+    (a rolling deployment) keep apart answers in a shared cache."""
+    return "|".join(
+        (
+            version("engagement-hub"),
+            schema_digest(),
+            str(settings.max_page_size),
+            repr(features),
+            settings.federation_version,
+        )
+    )
+
+
+@cache
+def schema_digest() -> str:
+    """A digest of the schema's SDL."""
+    from schema import schema  # the schema imports what answers; this module answers nothing
+
+    return hashlib.sha256(str(schema).encode()).hexdigest()
+
+
+def cache_key(
+    served: str,
+    query: str,
+    operation_name: str | None,
+    variables: Mapping[str, Any] | None,
+    access: tuple[Any, ...],
+) -> str:
+    """The key of a request's answer: a hash of what the process serves (`served`), the
+    query, the operation, the variables and the viewer's access."""
+    parts = [served, query, operation_name, variables or {}, [str(part) for part in access]]
+    return hashlib.sha256(orjson.dumps(parts, option=orjson.OPT_SORT_KEYS)).hexdigest()

@@ -1,0 +1,477 @@
+"""The response cache (hub/response_cache.py): answers kept per viewer, dropped by the writes
+that change what they read, in the process that wrote and in every other."""
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import replace
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
+
+from hub.config import Settings
+from hub.events import Events
+from hub.features import detect
+from hub.response_cache import (
+    EPOCH,
+    Answer,
+    MemoryStore,
+    RedisStore,
+    ResponseCache,
+    dependencies,
+)
+from models import Base, Role
+from resolvers.executor import PLANS
+from schema import schema
+from server import create_app
+from tests.conftest import demo_database, drop_database, sessions_on
+from tests.factories import add_key
+from tests.generated_queries import queries
+from tests.helpers import property_settings
+from tests.test_cli import environment, free_port, serving
+from tests.test_compiled_path import key_of_role
+
+CITY = '{ city(slug: "bitburg") { id name description } }'
+CONTACTS = '{ city(slug: "bitburg") { name contacts { fullName } } }'
+REDIS_URL = "redis://127.0.0.1:6379/0"
+# Read-your-writes in every other process: the bound the issue sets.
+OTHER_PROCESS_SECONDS = 0.1
+
+
+def cached_settings(**changes: Any) -> Settings:
+    """The settings of a hub whose answers say how they were read."""
+    return replace(Settings.from_env(), **({"debug": True, "redis_url": None} | changes))
+
+
+@pytest.fixture(scope="module")
+async def committed_url(server_url: str) -> AsyncIterator[str]:
+    """A demo database of this module's own, which its tests commit to."""
+    url = await demo_database(server_url)
+    yield url
+    await drop_database(server_url, url)
+
+
+@pytest.fixture(scope="module")
+async def office_key(committed_url: str) -> str:
+    """An API key of the network office on the module's database."""
+    engine = create_async_engine(committed_url.replace("postgresql://", "postgresql+asyncpg://"))
+    try:
+        async with engine.begin() as connection, sessions_on(connection)() as session:
+            key = await add_key(session, Role.ADMIN)
+            await session.commit()
+    finally:
+        await engine.dispose()
+    return key
+
+
+@asynccontextmanager
+async def hub(url: str, **changes: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the app on `url`, opened by its own lifespan (database, events, cache)."""
+    app = create_app(settings=cached_settings(database_url=url, **changes))
+    async with app.router.lifespan_context(app):
+        await following(app.state.answers)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as client:
+            yield client
+
+
+async def following(answers: ResponseCache | None) -> None:
+    """Wait until `answers` hears the writes (its listening connection is up)."""
+    for _attempt in range(200):
+        if answers is None or answers.trusted:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the response cache never started following the writes")
+
+
+async def ask(
+    client: httpx.AsyncClient, query: str, key: str | None = None, **variables: Any
+) -> dict[str, Any]:
+    """The body of a query's answer, asked as the holder of `key` (None: the public)."""
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    body = {"query": query, "variables": variables}
+    response = await client.post("/graphql", json=body, headers=headers)
+    return dict(response.json())
+
+
+def read_path(body: dict[str, Any]) -> str:
+    """How the answer was read: compiled, prepared, resolvers or cached."""
+    return str(body["extensions"]["debug"]["readPath"])
+
+
+def without_debug(body: dict[str, Any]) -> dict[str, Any]:
+    """The body as a client without debugging sees it."""
+    extensions = {name: value for name, value in body["extensions"].items() if name != "debug"}
+    return {**body, "extensions": extensions}
+
+
+async def describe_bitburg(client: httpx.AsyncClient, key: str, description: str) -> None:
+    """Change Bitburg's description through the API, as the office."""
+    city = await ask(client, CITY, key)
+    mutation = """mutation($id: ID!, $description: String) {
+      updateCity(id: $id, input: {description: $description}) { errors { message } } }"""
+    variables = {"id": city["data"]["city"]["id"], "description": description}
+    body = await ask(client, mutation, key, **variables)
+    assert body["data"]["updateCity"]["errors"] == [], body
+
+
+# --- Every write announces its tables --------------------------------------------------
+
+
+async def test_every_table_announces_its_writes(demo_connection: AsyncConnection) -> None:
+    """A table without the trigger would leave answers that read it stale forever."""
+    announcing = await demo_connection.scalars(
+        text(
+            "SELECT c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+            "WHERE t.tgname = 'announce_change'"
+        )
+    )
+    assert set(Base.metadata.tables) <= set(announcing)
+
+
+# --- Kept and served ---------------------------------------------------------------------
+
+
+async def test_an_answer_asked_again_comes_from_the_cache_alike(committed_url: str) -> None:
+    async with hub(committed_url) as client:
+        first = await ask(client, CITY)
+        again = await ask(client, CITY)
+    assert read_path(first) in {"compiled", "prepared"}
+    assert read_path(again) == "cached"
+    assert again["extensions"]["debug"]["sqlStatements"] == 0
+    assert without_debug(again) == without_debug(first)
+
+
+async def test_a_write_through_the_api_is_read_at_once(committed_url: str, office_key: str) -> None:
+    async with hub(committed_url) as client:
+        await ask(client, CITY)
+        for description in ("Erste Fassung.", "Zweite Fassung."):
+            await describe_bitburg(client, office_key, description)
+            body = await ask(client, CITY)
+            assert body["data"]["city"]["description"] == description
+            assert read_path(body) != "cached"
+
+
+async def test_a_write_by_anyone_else_drops_what_it_changed(committed_url: str) -> None:
+    """psql, an import: any committed write, not only the API's."""
+    async with hub(committed_url) as client:
+        await ask(client, CITY)
+        assert read_path(await ask(client, CITY)) == "cached"
+        engine = create_async_engine(
+            committed_url.replace("postgresql://", "postgresql+asyncpg://")
+        )
+        async with engine.begin() as connection:
+            await connection.execute(
+                text("UPDATE cities SET description = 'Von außen.' WHERE slug = 'bitburg'")
+            )
+        await engine.dispose()
+        body = await eventually(client, CITY, lambda body: body["data"]["city"]["description"])
+        assert body["data"]["city"]["description"] == "Von außen."
+
+
+async def eventually(
+    client: httpx.AsyncClient, query: str, seen: Any, expected: Any = "Von außen."
+) -> dict[str, Any]:
+    """The first answer to `query` in which `seen` finds `expected` (within 5 seconds)."""
+    deadline = time.monotonic() + 5
+    while True:
+        body = await ask(client, query)
+        if seen(body) == expected or time.monotonic() > deadline:
+            return body
+        await asyncio.sleep(0.005)
+
+
+async def test_a_write_to_a_table_the_answer_does_not_read_keeps_it(
+    committed_url: str,
+) -> None:
+    async with hub(committed_url) as client:
+        await ask(client, CITY)
+        engine = create_async_engine(
+            committed_url.replace("postgresql://", "postgresql+asyncpg://")
+        )
+        async with engine.begin() as connection:
+            await connection.execute(text("UPDATE themes SET name_de = name_de"))
+        await engine.dispose()
+        await asyncio.sleep(0.2)
+        assert read_path(await ask(client, CITY)) == "cached"
+
+
+async def test_every_viewer_gets_its_own_answer(committed_url: str, office_key: str) -> None:
+    """The office's answer holds contact persons; the public asking the same gets its own."""
+    async with hub(committed_url) as client:
+        office = await ask(client, CONTACTS, office_key)
+        public = await ask(client, CONTACTS)
+        public_again = await ask(client, CONTACTS)
+    assert office["data"]["city"]["contacts"]
+    assert "errors" not in office
+    assert public["data"]["city"]["contacts"] is None
+    assert [error["extensions"]["code"] for error in public["errors"]] == ["FORBIDDEN"]
+    # An answer with errors is never kept: it is computed each time.
+    assert read_path(public_again) != "cached"
+    assert without_debug(public_again) == without_debug(public)
+
+
+async def test_mutations_are_never_kept(committed_url: str, office_key: str) -> None:
+    async with hub(committed_url) as client:
+        for description in ("Eins.", "Eins."):
+            await describe_bitburg(client, office_key, description)
+        mutation = """mutation { updateCity(id: "x", input: {}) { errors { message } } }"""
+        paths = [read_path(await ask(client, mutation, office_key)) for _ in range(2)]
+    assert "cached" not in paths
+
+
+async def test_an_answer_from_the_cache_costs_what_computing_it_would(
+    committed_url: str,
+) -> None:
+    query = "{ cities(first: 20) { edges { node { slug } } } }"
+    for charged, expected in (("computed", [20, 20]), ("free", [20, 0])):
+        settings = {"response_cache_charge": charged == "computed", "rate_limit_public": 3600}
+        async with hub(committed_url, **settings) as client:
+            spent = []
+            for _ in range(2):
+                response = await client.post("/graphql", json={"query": query})
+                left = int(response.headers["X-RateLimit-Remaining"])
+                spent.append(int(response.headers["X-RateLimit-Limit"]) - left)
+                assert response.json()["extensions"]["cost"]["requested"] == 20
+        assert [spent[0], spent[1] - spent[0]] == expected, charged
+
+
+async def test_without_the_cache_nothing_is_kept(committed_url: str) -> None:
+    async with hub(committed_url, response_cache_bytes=0) as client:
+        paths = [read_path(await ask(client, CITY)) for _ in range(3)]
+    assert "cached" not in paths
+
+
+async def test_a_process_that_stops_hearing_the_writes_serves_nothing_kept(
+    committed_url: str,
+) -> None:
+    app = create_app(settings=cached_settings(database_url=committed_url))
+    async with app.router.lifespan_context(app):
+        answers: ResponseCache = app.state.answers
+        await following(answers)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as client:
+            await ask(client, CITY)
+            answers.following(False)
+            await asyncio.sleep(0.05)
+            assert read_path(await ask(client, CITY)) != "cached"
+            answers.following(True)
+            await following(answers)
+            # Everything kept before may be stale: it is asked anew.
+            assert read_path(await ask(client, CITY)) != "cached"
+            assert read_path(await ask(client, CITY)) == "cached"
+
+
+# --- Two processes -------------------------------------------------------------------------
+
+
+@contextmanager
+def two_hubs(url: str, **settings: str) -> Iterator[tuple[str, str]]:
+    """Two hub processes on `url` (with these settings), as their GraphQL addresses."""
+    env = environment(DATABASE_URL=url, HUB_DEBUG="1", **settings)
+    ports = free_port(), free_port()
+    with serving(ports[0], env), serving(ports[1], env):
+        yield tuple(f"http://127.0.0.1:{port}/graphql" for port in ports)  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("shared", [False, True], ids=["in-process", "redis"])
+def test_a_write_in_one_process_is_read_in_the_other_within_100_ms(
+    committed_url: str, office_key: str, shared: bool
+) -> None:
+    settings = {"HUB_REDIS_URL": REDIS_URL} if shared else {}
+    with two_hubs(committed_url, **settings) as (writer, reader), httpx.Client() as client:
+        city = client.post(writer, json={"query": CITY}).json()["data"]["city"]
+        for round_ in range(5):
+            client.post(reader, json={"query": CITY})
+            cached = client.post(reader, json={"query": CITY}).json()
+            assert read_path(cached) == "cached"
+            description = f"Runde {round_} ({'redis' if shared else 'local'})."
+            variables = {"id": city["id"], "description": description}
+            mutation = """mutation($id: ID!, $description: String) {
+              updateCity(id: $id, input: {description: $description}) { errors { message } } }"""
+            written = client.post(
+                writer,
+                json={"query": mutation, "variables": variables},
+                headers={"Authorization": f"Bearer {office_key}"},
+            )
+            committed = time.monotonic()
+            assert written.json()["data"]["updateCity"]["errors"] == []
+            while True:
+                body = client.post(reader, json={"query": CITY}).json()
+                waited = time.monotonic() - committed
+                if body["data"]["city"]["description"] == description:
+                    break
+                assert waited < OTHER_PROCESS_SECONDS, f"stale after {waited:.3f} s"
+            # Read-your-writes in the process that wrote: at once.
+            own = client.post(writer, json={"query": CITY}).json()
+            assert own["data"]["city"]["description"] == description
+
+
+# --- The stores ----------------------------------------------------------------------------
+
+
+def answer_of(data: str) -> Answer:
+    """An answer holding `data`."""
+    return Answer(data.encode(), {"cost": {"requested": 1}}, "Named", 1)
+
+
+@asynccontextmanager
+async def store_of(kind: str, max_bytes: int = 10_000, max_age: float = 0) -> AsyncIterator[Any]:
+    """A store of `kind` (memory or redis), emptied of what earlier tests kept."""
+    if kind == "memory":
+        yield MemoryStore(max_bytes, max_age)
+        return
+    store = RedisStore(REDIS_URL, f"hub:answers:test-{time.monotonic_ns()}:", max_age)
+    try:
+        yield store
+    finally:
+        await store.client.delete(store.versions_key)
+        await store.close()
+
+
+@pytest.mark.parametrize("kind", ["memory", "redis"])
+async def test_a_store_keeps_answers_until_a_table_they_read_changes(kind: str) -> None:
+    async with store_of(kind) as store:
+        _nothing, versions = await store.get("city")
+        await store.put(
+            "city", answer_of('{"city": 1}'), dependencies(frozenset({"cities"})), versions
+        )
+        await store.put("any", answer_of('{"_service": 1}'), dependencies(None), versions)
+        assert (await store.get("city"))[0] == answer_of('{"city": 1}')
+        await store.changed(["themes", "#any"])
+        assert (await store.get("city"))[0] is not None
+        assert (await store.get("any"))[0] is None
+        await store.changed(["cities"])
+        assert (await store.get("city"))[0] is None
+
+
+@pytest.mark.parametrize("kind", ["memory", "redis"])
+async def test_an_answer_computed_while_its_table_changed_is_not_kept(kind: str) -> None:
+    async with store_of(kind) as store:
+        _nothing, before = await store.get("city")
+        await store.changed(["cities"])
+        await store.put("city", answer_of("{}"), dependencies(frozenset({"cities"})), before)
+        assert (await store.get("city"))[0] is None
+
+
+@pytest.mark.parametrize("kind", ["memory", "redis"])
+async def test_a_lost_track_of_the_writes_forgets_everything(kind: str) -> None:
+    async with store_of(kind) as store:
+        _nothing, versions = await store.get("city")
+        await store.put("city", answer_of("{}"), dependencies(frozenset({"cities"})), versions)
+        await store.changed([EPOCH])
+        assert (await store.get("city"))[0] is None
+
+
+async def test_the_memory_store_holds_its_bytes_least_recently_used_first_out() -> None:
+    size = len(answer_of("x" * 100).packed())
+    store = MemoryStore(max_bytes=3 * size, max_age=0)
+    tables = dependencies(frozenset({"cities"}))
+    for name in "abc":
+        await store.put(name, answer_of("x" * 100), tables, {})
+    await store.get("a")
+    await store.put("d", answer_of("x" * 100), tables, {})
+    assert [name for name in "abcd" if (await store.get(name))[0] is not None] == ["a", "c", "d"]
+    assert store.bytes == 3 * size
+    await store.changed(["cities"])
+    assert store.bytes == 0 and not store.by_table.get("cities")
+    await store.put("huge", answer_of("x" * 10 * size), tables, {})
+    assert (await store.get("huge"))[0] is None
+
+
+async def test_an_answer_older_than_the_maximum_age_is_not_served() -> None:
+    store = MemoryStore(max_bytes=10_000, max_age=0.05)
+    await store.put("a", answer_of("{}"), dependencies(None), {})
+    assert (await store.get("a"))[0] is not None
+    await asyncio.sleep(0.1)
+    assert (await store.get("a"))[0] is None
+
+
+# --- Over the whole schema -------------------------------------------------------------------
+
+
+async def explained_tables(
+    connection: AsyncConnection, sql: str, values: tuple[Any, ...]
+) -> set[str]:
+    """The tables PostgreSQL's plan of `sql` reads."""
+    raw = await connection.get_raw_connection()
+    plan = await raw.driver_connection.fetchval(f"EXPLAIN (FORMAT JSON) {sql}", *values)
+    if isinstance(plan, str | bytes):
+        plan = orjson.loads(plan)
+    found: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if "Relation Name" in node:
+                found.add(node["Relation Name"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(plan)
+    return found
+
+
+@property_settings(60)
+@given(
+    generated=queries(schema._schema),
+    roles=st.lists(st.sampled_from(list(Role)), min_size=2, max_size=2),
+)
+async def test_generated_queries_answer_alike_from_the_cache_for_every_viewer(
+    demo_connection: AsyncConnection, generated: tuple[str, dict[str, Any]], roles: list[Role]
+) -> None:
+    """A query asked by one viewer, then twice by another: the other's answers are its own,
+    as computed without the cache; and every plan knows every table PostgreSQL reads for it."""
+    query, variables = generated
+    savepoint = await demo_connection.begin_nested()
+    try:
+        keys = [await key_of_role(demo_connection, role) for role in roles]
+        settings = cached_settings()
+        features = await detect(demo_connection)
+        events = Events("postgresql://unused")
+        cached_app = create_app(
+            sessions_on(demo_connection), events=events, settings=settings, features=features
+        )
+        # No write commits in the test's transaction: the cache may trust it hears them all.
+        cached_app.state.answers.trusted = True
+        plain_app = create_app(sessions_on(demo_connection), settings=settings, features=features)
+        bodies = []
+        async with client_of(cached_app) as cached, client_of(plain_app) as plain:
+            await ask(cached, query, keys[0], **variables)
+            for _ in range(2):
+                bodies.append(await ask(cached, query, keys[1], **variables))
+            reference = await ask(plain, query, keys[1], **variables)
+        for body in bodies:
+            assert comparable(body) == comparable(reference)
+        for key, entry in PLANS.documents.items():
+            if key[0] == query:
+                for plan in entry.plans.values():
+                    if plan is not None:
+                        read = await explained_tables(demo_connection, plan.sql, plan.values)
+                        assert read <= plan.tables
+    finally:
+        await savepoint.rollback()
+
+
+@asynccontextmanager
+async def client_of(app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of `app`, without its lifespan."""
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as client:
+        yield client
+
+
+def comparable(body: dict[str, Any]) -> dict[str, Any]:
+    """The body without the debug figures, its errors in path order."""
+    body = without_debug(body)
+    body.get("errors", []).sort(key=lambda error: (str(error.get("path")), error["message"]))
+    return body
