@@ -73,7 +73,7 @@ class Hub:
 
 @contextmanager
 def running(
-    command: list[str], cwd: Path, env: dict[str, str], log: Path, ready: str
+    command: list[str], cwd: Path | None, env: dict[str, str], log: Path, ready: str
 ) -> Iterator[None]:
     """`command` with its output in `log` (a pipe nobody reads could fill and stall it), once
     `ready` answers 200; ended by SIGTERM afterwards, and killed if it lingers."""
@@ -125,7 +125,7 @@ def hub(hub_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     port = free_port()
     env = environment(DATABASE_URL=hub_database, HUB_LOG_FORMAT="json")
     command = [COMMAND, "serve", "--port", str(port)]
-    with running(command, Path.cwd(), env, log, f"http://127.0.0.1:{port}/readyz"):
+    with running(command, None, env, log, f"http://127.0.0.1:{port}/readyz"):
         yield Hub(f"http://127.0.0.1:{port}/graphql", hub_database, log)
 
 
