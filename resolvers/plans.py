@@ -25,9 +25,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import BindParameter
-from sqlalchemy.sql.expression import TableClause
 from sqlalchemy.sql.sqltypes import TupleType
-from sqlalchemy.sql.visitors import iterate
 
 MAX_DOCUMENTS = 500
 MAX_PLANS_PER_DOCUMENT = 50
@@ -71,7 +69,7 @@ class Plan:
         # type may convert values (an enum member to its stored text), as in SQLAlchemy's
         # own execution: the expanded state knows the items' converters, the binds the rest.
         compiler: Any = dialect.statement_compiler
-        compiled = lists_as_arrays(compiler)(dialect, statement)
+        compiled: Any = plan_compiler(compiler)(dialect, statement)
         state = compiled.construct_expanded_state()
         names = state.positiontup or ()
         binds = compiled.binds
@@ -86,7 +84,7 @@ class Plan:
                 parameter = parameters[name]
                 feed = VariableParameter(parameter.variable, compose(convert, parameter.convert))
                 positions.append((position, feed))
-        tables = tables_read(statement)
+        tables = frozenset(compiled.tables_read)
         return cls(state.statement, tuple(values), tuple(positions), marks_forbidden, tables)
 
     def arguments(self, variables: Mapping[str, Any]) -> tuple[Any, ...]:
@@ -100,17 +98,11 @@ class Plan:
         return tuple(values)
 
 
-def tables_read(statement: Select[Any]) -> frozenset[str]:
-    """The names of the tables `statement` reads, in subqueries and behind aliases too."""
-    return frozenset(
-        str(element.name) for element in iterate(statement) if isinstance(element, TableClause)
-    )
-
-
 @cache
-def lists_as_arrays(compiler: Any) -> type[SQLCompiler]:
+def plan_compiler(compiler: Any) -> type[SQLCompiler]:
     """The dialect's SQL compiler, writing each `IN (<list>)` as `= ANY(<array>)`, and
-    `NOT IN` as `<> ALL`.
+    `NOT IN` as `<> ALL`; it records the names of the tables it writes (`tables_read`), in
+    subqueries and behind aliases too.
 
     SQLAlchemy renders a list's items as one parameter each: a filter of 10,000 values would
     be 10,000 parameters (PostgreSQL takes 32,767; the planning time grows with them), and
@@ -120,7 +112,15 @@ def lists_as_arrays(compiler: Any) -> type[SQLCompiler]:
     the statement first would copy all of it.
     """
 
-    class ListsAsArrays(compiler):
+    class PlanCompiler(compiler):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            self.tables_read: set[str] = set()
+            super().__init__(*args, **kwargs)
+
+        def visit_table(self, table: Any, **kw: Any) -> str:
+            self.tables_read.add(str(table.name))
+            return str(super().visit_table(table, **kw))
+
         def visit_in_op_binary(self, binary: Any, operator: Any, **kw: Any) -> str:
             if is_list(binary):
                 return str(self.process(binary.left == any_(array_of(binary)), **kw))
@@ -131,7 +131,7 @@ def lists_as_arrays(compiler: Any) -> type[SQLCompiler]:
                 return str(self.process(binary.left != all_(array_of(binary)), **kw))
             return str(super().visit_not_in_op_binary(binary, operator, **kw))
 
-    return ListsAsArrays
+    return PlanCompiler
 
 
 def is_list(comparison: Any) -> bool:
