@@ -57,6 +57,8 @@ ANY = "#any"
 COMMIT = "#commit "
 # How long a mutation waits to hear its own write; then the process forgets every answer.
 HEAR_OWN_WRITE_SECONDS = 2.0
+# How long after a failure of the store (Redis down) the cache tries to start afresh.
+STORE_RETRY_SECONDS = 1.0
 # Redis keeps an answer this long without a maximum age: it is the least it forgets them by.
 REDIS_TTL_SECONDS = 24 * 3600
 
@@ -292,9 +294,11 @@ class ResponseCache:
         self.charge = charge
         # Whether this process hears the changes: only then are answers kept and served.
         self.trusted = False
+        self.hearing = False
         self.heard: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
         self.waiting: dict[str, asyncio.Future[None]] = {}
         self.consumer: asyncio.Task[None] | None = None
+        self.retry: asyncio.TimerHandle | None = None
 
     # --- Reading and keeping ------------------------------------------------------------
 
@@ -346,9 +350,16 @@ class ResponseCache:
             batch = [self.heard.get_nowait() for _ in range(self.heard.qsize())]
             try:
                 await self.handle(batch)
-            except Exception:  # the store failed: nothing kept may be served any more
+            except Exception:  # the store failed: what it keeps may be stale from now on
                 logger.warning("the response cache lost track of changes", exc_info=True)
                 self.trusted = False
+                # Once the store answers again, it starts afresh (an EPOCH), if still heard.
+                loop = asyncio.get_running_loop()
+                self.retry = loop.call_later(STORE_RETRY_SECONDS, self.start_afresh)
+
+    def start_afresh(self) -> None:
+        """Forget everything kept, and serve answers again if the changes are heard."""
+        self.take(("listening", self.hearing))
 
     async def handle(self, batch: list[tuple[str, Any]]) -> None:
         """Drop the answers that read the tables changed, then wake the writes heard."""
@@ -356,6 +367,7 @@ class ResponseCache:
         commits = []
         for kind, value in batch:
             if kind == "listening":
+                self.hearing = value
                 self.trusted = False
                 await self.store.changed((EPOCH,))
                 self.trusted = value
@@ -401,6 +413,8 @@ class ResponseCache:
     async def close(self) -> None:
         """Stop following and let go of the store."""
         self.trusted = False
+        if self.retry is not None:
+            self.retry.cancel()
         if self.consumer is not None:
             self.consumer.cancel()
         await self.store.close()

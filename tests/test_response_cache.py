@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 from hub.config import Settings
 from hub.events import Events
 from hub.features import detect
+from hub.observability import REGISTRY
 from hub.response_cache import (
     EPOCH,
     Answer,
@@ -140,9 +141,14 @@ async def test_every_table_announces_its_writes(demo_connection: AsyncConnection
 
 
 async def test_an_answer_asked_again_comes_from_the_cache_alike(committed_url: str) -> None:
+    hits = REGISTRY.get_sample_value("hub_response_cache_hits_total") or 0
     async with hub(committed_url) as client:
         first = await ask(client, CITY)
         again = await ask(client, CITY)
+        metrics = (await client.get("/metrics")).text
+    assert REGISTRY.get_sample_value("hub_response_cache_hits_total") == hits + 1
+    for name in ("hits_total", "misses_total", "invalidations_total", "evictions_total", "bytes"):
+        assert f"hub_response_cache_{name} " in metrics
     assert read_path(first) in {"compiled", "prepared"}
     assert read_path(again) == "cached"
     assert again["extensions"]["debug"]["sqlStatements"] == 0
@@ -392,6 +398,19 @@ async def test_an_answer_older_than_the_maximum_age_is_not_served() -> None:
     assert (await store.get("a"))[0] is not None
     await asyncio.sleep(0.1)
     assert (await store.get("a"))[0] is None
+
+
+async def test_a_cache_whose_redis_is_down_answers_nothing_kept_and_fails_nothing() -> None:
+    refusing = RedisStore(f"redis://127.0.0.1:{free_port()}/0", "hub:answers:down:", 0)
+    answers = ResponseCache(refusing, charge=True)
+    answers.following(True)
+    await asyncio.sleep(0.1)
+    assert not answers.trusted
+    assert await answers.lookup("key") == (None, None)
+    answers.changed("cities")
+    await asyncio.sleep(0.1)
+    assert not answers.trusted
+    await answers.close()
 
 
 # --- Over the whole schema -------------------------------------------------------------------
