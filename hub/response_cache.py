@@ -438,13 +438,22 @@ def configured(settings: Settings, database: str) -> ResponseCache | None:
 
 def served(settings: Settings, features: Features) -> str:
     """What decides the answers besides the request, in this process: the hub's release and
-    schema, the page limit and the database's features. Processes that differ in any of them
-    (a rolling deployment) keep apart answers in a shared cache."""
+    schema, the limits a query must keep, whether introspection is allowed, and the database's
+    features. Processes that differ in any of them (a rolling deployment) keep apart answers
+    in a shared cache."""
+    limits = (
+        settings.max_page_size,
+        settings.max_query_depth,
+        settings.max_aliases,
+        settings.max_tokens,
+        settings.max_query_cost,
+        settings.introspection,
+    )
     return "|".join(
         (
             version("engagement-hub"),
             schema_digest(),
-            str(settings.max_page_size),
+            repr(limits),
             repr(features),
             settings.federation_version,
         )
