@@ -53,8 +53,9 @@ test: lint tools redis
 	$(BIN)/pytest
 
 # Debian's packages the tests drive, as COMMAND:PACKAGE: wrk for the benchmark's smoke test,
-# Chromium and its driver for the browser tests (tests/browser/).
-TOOLS := wrk:wrk chromium:chromium chromedriver:chromium-driver
+# Chromium and its driver for the browser tests (tests/browser/), nginx as the caching proxy
+# in front of the hub (tests/test_http_caching_proxy.py).
+TOOLS := wrk:wrk chromium:chromium chromedriver:chromium-driver nginx:nginx-light
 tools:
 	@missing=; for tool in $(TOOLS); do \
 		command -v $${tool%%:*} >/dev/null || missing="$$missing $${tool#*:}"; done; \

@@ -45,7 +45,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UnsetType
 
-from hub import http_protocol, incremental, landing, response_cache, tracing
+from hub import http_caching, http_protocol, incremental, landing, response_cache, tracing
 from hub.auth import BearerAuthentication, BearerBackend, close_reason, refusal_error
 from hub.body_limit import BodySizeLimit
 from hub.config import Settings
@@ -218,9 +218,10 @@ class GraphQLApp(GraphQL[Context, None]):
         return await super().on_ws_connect(context)
 
     async def run(self, request: Request | WebSocket, **options: Any) -> Any:
-        """Strawberry's answer, with the client's rate limit budget in its headers; a request
-        refused before it runs is answered as a GraphQL error (`hub.http_protocol`); a
-        WebSocket's connection counts for its client until it closes."""
+        """Strawberry's answer, with the client's rate limit budget and what HTTP caches may do
+        with it (`hub.http_caching`) in its headers; a request refused before it runs is
+        answered as a GraphQL error (`hub.http_protocol`); a WebSocket's connection counts for
+        its client until it closes."""
         try:
             response = await super().run(request, **options)
         except HTTPException as error:
@@ -235,6 +236,8 @@ class GraphQLApp(GraphQL[Context, None]):
             response = self.incremental_response(response, *later)
         if isinstance(response, Response):
             add_headers(request, response)
+            if isinstance(request, Request):
+                response = http_caching.cached(request, response)
         return response
 
     def incremental_response(
@@ -273,6 +276,15 @@ class GraphQLApp(GraphQL[Context, None]):
         response.headers["content-type"] = media_type
         response.status_code = sub_response.status_code or status
         return response
+
+    async def process_result(
+        self, request: Request | WebSocket, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        """Strawberry's response to a result; one with errors is no answer HTTP caches may
+        keep (`hub.http_caching`)."""
+        if result.errors:
+            request.state.answered_with_errors = True
+        return await super().process_result(request, result)
 
     def encode_json(self, response_data: Any) -> bytes:
         """The response or WebSocket message as UTF-8 JSON (orjson's, a multiple faster

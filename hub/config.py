@@ -41,6 +41,11 @@ GATEWAY_SECRET_MIN_LENGTH = 32
 # composition library knows it (The Guild's knows 2.0 to 2.9); strawberry refuses to build a
 # schema whose directives need more than it declares.
 LOWEST_FEDERATION_VERSION: Final = "2.0"
+# In production, the public's answers are fresh in HTTP caches for a minute: a write reaches
+# every reader of an often asked answer within it. A cache may then serve one stale answer,
+# at most five minutes later, while it fetches the fresh one, so that no reader waits for it.
+PRODUCTION_MAX_AGE_SECONDS = 60
+PRODUCTION_STALE_WHILE_REVALIDATE_SECONDS = 300
 
 
 def federation_version_choices() -> tuple[str, ...]:
@@ -75,6 +80,15 @@ def days(name: str, default: int) -> int:
         raise ConfigurationError(
             f"{name} must be a whole number of days, at least 1, not {value!r}"
         )
+    return int(value)
+
+
+def seconds(name: str, default: int) -> int:
+    """A number of seconds: unset or empty means `default`; anything but a whole number of at
+    least 0 is a configuration error."""
+    value = os.environ.get(name) or str(default)
+    if not (value.isascii() and value.isdigit()):
+        raise ConfigurationError(f"{name} must be a whole number of seconds, not {value!r}")
     return int(value)
 
 
@@ -148,6 +162,10 @@ class Settings:
     federation_version: str
     # Days the contacts of rejected and withdrawn applications are kept (`privacy purge`).
     application_contact_retention_days: int
+    # HTTP caching of the public's query answers (hub/http_caching.py): how long a cache may
+    # serve one (0: revalidate every time), and serve it stale while it fetches a fresh one.
+    http_max_age_seconds: int
+    http_stale_while_revalidate_seconds: int
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -217,6 +235,13 @@ class Settings:
             federation_version=choice("HUB_FEDERATION_VERSION", federation_version_choices()),
             application_contact_retention_days=days(
                 "HUB_APPLICATION_CONTACT_RETENTION_DAYS", default=180
+            ),
+            http_max_age_seconds=seconds(
+                "HUB_HTTP_MAX_AGE_SECONDS", default=PRODUCTION_MAX_AGE_SECONDS if production else 0
+            ),
+            http_stale_while_revalidate_seconds=seconds(
+                "HUB_HTTP_STALE_WHILE_REVALIDATE_SECONDS",
+                default=PRODUCTION_STALE_WHILE_REVALIDATE_SECONDS if production else 0,
             ),
         )
         settings.check_rate_limits()
