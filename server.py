@@ -444,9 +444,10 @@ class GraphQLApp(GraphQL[Context, None]):
         result = await self.compute(
             request, request_adapter, sub_response, context, replace(request_data, query=query)
         )
-        kept = cached.keepable(result, context) if ticket is not None else None
-        if kept is not None and answers is not None and ticket is not None:
-            await answers.keep(ticket, kept, context.read_tables)
+        if answers is not None and ticket is not None:
+            kept = cached.keepable(result, context)
+            if kept is not None:
+                await answers.keep(ticket, kept, context.read_tables)
         return result
 
     async def compute(
