@@ -49,8 +49,10 @@ $(ASSETS): $(RUNTIME)
 serve: $(RUNTIME) $(ASSETS)
 	$(BIN)/engagement-hub serve $(if $(PORT),--port $(PORT))
 
+# Two processes (pytest-xdist), a module's tests in one of them so that its fixtures are made
+# once; each process has its own databases (its own embedded PostgreSQL without DATABASE_URL).
 test: lint tools redis
-	$(BIN)/pytest
+	$(BIN)/pytest --numprocesses 2 --dist loadfile
 
 # Debian's packages the tests drive, as COMMAND:PACKAGE: wrk for the benchmark's smoke test,
 # Chromium and its driver for the browser tests (tests/browser/), nginx as the caching proxy

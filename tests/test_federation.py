@@ -3,6 +3,7 @@ batches on both read paths, and composition with a second subgraph by Apollo's o
 
 import asyncio
 import base64
+import fcntl
 import json
 import os
 import subprocess
@@ -319,10 +320,13 @@ def node_project() -> Path:
     # npm writes node_modules/.package-lock.json last: without it, an install is unfinished.
     installed = NODE_PROJECT / "node_modules" / ".package-lock.json"
     lock = NODE_PROJECT / "package-lock.json"
-    if not installed.exists() or installed.stat().st_mtime < lock.stat().st_mtime:
-        subprocess.run(
-            ["npm", "ci", "--no-audit", "--no-fund"], cwd=NODE_PROJECT, check=True, timeout=600
-        )
+    with lock.open() as held:
+        # Under `pytest -n` (the Makefile's), one process installs while the others wait.
+        fcntl.flock(held, fcntl.LOCK_EX)
+        if not installed.exists() or installed.stat().st_mtime < lock.stat().st_mtime:
+            subprocess.run(
+                ["npm", "ci", "--no-audit", "--no-fund"], cwd=NODE_PROJECT, check=True, timeout=600
+            )
     return NODE_PROJECT
 
 
