@@ -192,6 +192,7 @@ class GraphQLApp(GraphQL[Context, None]):
             events=state.events,
             replica=state.replica_sessions,
             federation_version=state.settings.federation_version,
+            federation_node_key=state.settings.federation_node_key,
             answers=state.answers,
         )
 

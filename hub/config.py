@@ -37,10 +37,10 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 # 32 characters: a random secret of that length is beyond guessing (`openssl rand -hex 16`).
 GATEWAY_SECRET_MIN_LENGTH = 32
 # The Apollo Federation version the subgraph SDL declares by default: the lowest whose
-# directives the hub uses (`@key`, `@shareable`, `@tag`: all of 2.0), so that every
-# composition library knows it (The Guild's knows 2.0 to 2.9); strawberry refuses to build a
-# schema whose directives need more than it declares.
-LOWEST_FEDERATION_VERSION: Final = "2.0"
+# directives the hub may use (`@key` on the interface `Node` needs 2.3, the others 2.0), which
+# every composition library knows (The Guild's knows 2.0 to 2.9); strawberry refuses to build
+# a schema whose directives need more than it declares.
+LOWEST_FEDERATION_VERSION: Final = "2.3"
 # In production, the public's answers are fresh in HTTP caches for a minute: a write reaches
 # every reader of an often asked answer within it. A cache may then serve one stale answer,
 # at most five minutes later, while it fetches the fresh one, so that no reader waits for it.
@@ -160,6 +160,8 @@ class Settings:
     gateway_secret: str | None
     # The Apollo Federation version `_service { sdl }` declares (schema/federation.py).
     federation_version: str
+    # Whether that SDL declares `interface Node @key(fields: "id")` (schema/federation.py).
+    federation_node_key: bool
     # Days the contacts of rejected and withdrawn applications are kept (`privacy purge`).
     application_contact_retention_days: int
     # HTTP caching of the public's query answers (hub/http_caching.py): how long a cache may
@@ -233,6 +235,7 @@ class Settings:
             metrics_token=os.environ.get("HUB_METRICS_TOKEN") or None,
             gateway_secret=gateway_secret(),
             federation_version=choice("HUB_FEDERATION_VERSION", federation_version_choices()),
+            federation_node_key=flag("HUB_FEDERATION_NODE_KEY", default=False),
             application_contact_retention_days=days(
                 "HUB_APPLICATION_CONTACT_RETENTION_DAYS", default=180
             ),

@@ -438,9 +438,9 @@ def configured(settings: Settings, database: str) -> ResponseCache | None:
 
 def served(settings: Settings, features: Features) -> str:
     """What decides the answers besides the request, in this process: the hub's release and
-    schema, the limits a query must keep, whether introspection is allowed, and the database's
-    features. Processes that differ in any of them (a rolling deployment) keep apart answers
-    in a shared cache."""
+    schema, the limits a query must keep, whether introspection is allowed, the federation SDL
+    it hands gateways, and the database's features. Processes that differ in any of them (a
+    rolling deployment) keep apart answers in a shared cache."""
     limits = (
         settings.max_page_size,
         settings.max_query_depth,
@@ -456,6 +456,7 @@ def served(settings: Settings, features: Features) -> str:
             repr(limits),
             repr(features),
             settings.federation_version,
+            repr(settings.federation_node_key),
         )
     )
 

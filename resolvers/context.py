@@ -56,6 +56,7 @@ class Context:
         events: Events | None = None,
         replica: async_sessionmaker[AsyncSession] | None = None,
         federation_version: str = LOWEST_FEDERATION_VERSION,
+        federation_node_key: bool = False,
         answers: "ResponseCache | None" = None,
     ) -> None:
         self.request = request
@@ -89,6 +90,8 @@ class Context:
         self.max_page_size = max_page_size
         # The Apollo Federation version `_service { sdl }` declares (HUB_FEDERATION_VERSION).
         self.federation_version = federation_version
+        # Whether it declares `Node` an entity interface (HUB_FEDERATION_NODE_KEY).
+        self.federation_node_key = federation_node_key
         self.statements = 0
         self._lock = asyncio.Lock()
         self._closed = False

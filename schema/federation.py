@@ -7,14 +7,21 @@ federation's directives. The fields are the hub's own rather than strawberry's, 
 are described, batched and compiled like every other field.
 """
 
+from dataclasses import replace
 from functools import cache, lru_cache
 from typing import Annotated, Any, get_args
 
 import strawberry
 from graphql import (
+    ConstArgumentNode,
+    ConstDirectiveNode,
+    DocumentNode,
     GraphQLError,
     GraphQLObjectType,
     GraphQLSchema,
+    InterfaceTypeDefinitionNode,
+    NameNode,
+    StringValueNode,
     parse,
     print_ast,
     print_directive,
@@ -107,10 +114,17 @@ KEYS = {type_name: keys_of(node) for type_name, node in ENTITIES.items()}
 MAX_CACHED_REFERENCES = 20_000
 
 
+# The entity interface: a gateway references any node as a `Node` by its `id`, where another
+# subgraph extends every node at once (`@interfaceObject`, HUB_FEDERATION_NODE_KEY).
+NODE = "Node"
+
+
 def reference_of(representation: Any) -> sql.Reference:
     """The reference a representation stands for; a representation that names no entity type,
     none of its keys, or a global ID that is none of its type's, is the client's error."""
     type_name = representation.get("__typename") if isinstance(representation, dict) else None
+    if type_name == NODE:
+        return node_reference(representation.get("id"))
     if type_name not in KEYS:
         raise bad_input(f"`{type_name}` is no entity type of this subgraph.")
     for key in KEYS[type_name]:
@@ -119,6 +133,15 @@ def reference_of(representation: Any) -> sql.Reference:
             return reference_by(type_name, key, value)
     names = " or ".join(f"`{key}`" for key in KEYS[type_name])
     raise bad_input(f"A `{type_name}` is referenced by {names}, as a string.")
+
+
+def node_reference(global_id: Any) -> sql.Reference:
+    """The reference a representation of a `Node` stands for: the object of the type its
+    global ID names."""
+    parts = global_ids.parts_of(global_id) if isinstance(global_id, str) else None
+    if parts is None or parts[0] not in KEYS:
+        raise bad_input(f"A `{NODE}` is referenced by `id`, a global ID of this API.")
+    return reference_by(parts[0], "id", global_id)
 
 
 # A gateway asks for the same entities again and again, in batches of hundreds: decoding each
@@ -183,14 +206,38 @@ def federation_link(version: str) -> str:
 
 
 @cache
-def federation_sdl(schema: strawberry.Schema, version: str = LOWEST_FEDERATION_VERSION) -> str:
+def federation_sdl(
+    schema: strawberry.Schema, version: str = LOWEST_FEDERATION_VERSION, node_key: bool = False
+) -> str:
     """The schema's SDL with federation's directives, as strawberry prints it, declaring
-    `version` of federation (the schema is built with the lowest its directives need)."""
+    `version` of federation (the schema is built with the lowest its directives need), and
+    with `node_key`, the interface `Node` an entity by `id`."""
     # Without @defer and @stream: gateways plan them themselves (docs/incremental.md).
-    document = without_incremental_definitions(parse(print_schema(schema)))
-    built = print_ast(contracts.tagged(document))
+    document = contracts.tagged(without_incremental_definitions(parse(print_schema(schema))))
+    built = print_ast(with_node_key(document) if node_key else document)
     assert federation_link(LOWEST_FEDERATION_VERSION) in built, "the schema links federation"
     return built.replace(federation_link(LOWEST_FEDERATION_VERSION), federation_link(version), 1)
+
+
+def with_node_key(document: DocumentNode) -> DocumentNode:
+    """The SDL with `interface Node @key(fields: "id")`: every implementation has that key.
+
+    Added here, not on the interface (strawberry's `relay.Node`), as it is a setting: with it,
+    Apollo's composition refuses every other subgraph that implements a `Node` of its own
+    (docs/federation.md)."""
+    key = ConstDirectiveNode(
+        name=NameNode(value="key"),
+        arguments=(
+            ConstArgumentNode(name=NameNode(value="fields"), value=StringValueNode(value="id")),
+        ),
+    )
+    definitions = tuple(
+        replace(each, directives=(key, *(each.directives or ())))
+        if isinstance(each, InterfaceTypeDefinitionNode) and each.name.value == NODE
+        else each
+        for each in document.definitions
+    )
+    return replace(document, definitions=definitions)
 
 
 @strawberry.type(description="Apollo Federation's entry points, for gateways.")
@@ -215,7 +262,9 @@ class FederationQuery:
 
     @strawberry.field(name="_service", description="This subgraph, for gateways.")
     def service(self, info: Info) -> Service:
-        return Service(sdl=federation_sdl(info.schema, info.context.federation_version))
+        context = info.context
+        sdl = federation_sdl(info.schema, context.federation_version, context.federation_node_key)
+        return Service(sdl=sdl)
 
 
 class FederatedSchema(strawberry.federation.Schema):

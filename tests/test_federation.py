@@ -19,6 +19,7 @@ from graphql import (
     GraphQLInterfaceType,
     GraphQLObjectType,
     GraphQLSchema,
+    InterfaceTypeDefinitionNode,
     ObjectTypeDefinitionNode,
     build_schema,
     parse,
@@ -97,10 +98,11 @@ async def both_clients(
 
 
 def applied(sdl: str, directive: str) -> dict[str, list[dict[str, str]]]:
-    """The arguments of each use of `directive` on the object types of an SDL, by type."""
+    """The arguments of each use of `directive` on the object types and interfaces of an SDL,
+    by type."""
     uses: dict[str, list[dict[str, str]]] = {}
     for definition in parse(sdl).definitions:
-        if not isinstance(definition, ObjectTypeDefinitionNode):
+        if not isinstance(definition, ObjectTypeDefinitionNode | InterfaceTypeDefinitionNode):
             continue
         for node in definition.directives or ():
             if node.name.value == directive:
@@ -112,7 +114,7 @@ def applied(sdl: str, directive: str) -> dict[str, list[dict[str, str]]]:
 
 
 def keys_in(sdl: str) -> dict[str, list[str]]:
-    """The `@key` fields of each object type of a subgraph SDL."""
+    """The `@key` fields of each object type and interface of a subgraph SDL."""
     return {
         type_name: [key["fields"] for key in keys]
         for type_name, keys in applied(sdl, "key").items()
@@ -227,6 +229,23 @@ def node_types() -> dict[str, type[MappedNode]]:
     return {each.name: schema.get_type_by_name(each.name).origin for each in implementations}
 
 
+async def first_node_ids(client: httpx.AsyncClient, connection: AsyncConnection) -> dict[str, str]:
+    """The `id` that `node(id:)` hands back for the first row of each Node type, by type."""
+    ids = {}
+    for name, node in node_types().items():
+        first = select(func.min(node.primary_key()))
+        key = (await connection.execute(first)).scalar_one()
+        assert key is not None, f"the demo data has no {name}"
+        handed_out = await graphql(client, "query($id: ID!) { node(id: $id) { id } }",
+                                   {"id": global_id(name, key)})  # fmt: skip
+        ids[name] = handed_out["data"]["node"]["id"]
+    return ids
+
+
+NODE_ENTITIES = """query($representations: [_Any!]!) {
+  _entities(representations: $representations) { __typename ... on Node { id } } }"""
+
+
 async def test_every_node_is_an_entity_by_the_id_the_hub_hands_out(
     both_clients: httpx.AsyncClient,
     demo_engine: AsyncEngine,
@@ -235,27 +254,63 @@ async def test_every_node_is_an_entity_by_the_id_the_hub_hands_out(
     """Each Node type, found by walking the schema, declares `@key(fields: "id")`, and
     `_entities` finds its first row by the `id` that `node(id:)` hands back: in one statement
     for all of them on the compiled path, one per type on the resolver path."""
-    nodes = node_types()
-    assert len(nodes) >= 12
-    sdl = (await graphql(both_clients, "{ _service { sdl } }"))["data"]["_service"]["sdl"]
-    keys = keys_in(sdl)
-    assert {name: "id" in keys.get(name, ()) for name in nodes} == dict.fromkeys(nodes, True)
-    representations = []
-    for name, node in nodes.items():
-        first = select(func.min(node.primary_key()))
-        key = (await demo_connection.execute(first)).scalar_one()
-        assert key is not None, f"the demo data has no {name}"
-        handed_out = await graphql(both_clients, "query($id: ID!) { node(id: $id) { id } }",
-                                   {"id": global_id(name, key)})  # fmt: skip
-        representations.append({"__typename": name, "id": handed_out["data"]["node"]["id"]})
-    query = """query($representations: [_Any!]!) {
-      _entities(representations: $representations) { __typename ... on Node { id } } }"""
+    ids = await first_node_ids(both_clients, demo_connection)
+    assert len(ids) >= 12
+    keys = keys_in(await service_sdl(both_clients))
+    assert {name: "id" in keys.get(name, ()) for name in ids} == dict.fromkeys(ids, True)
+    representations = [{"__typename": name, "id": node_id} for name, node_id in ids.items()]
     with counting_statements(demo_engine) as statements:
-        body = await graphql(both_clients, query, {"representations": representations})
+        body = await graphql(both_clients, NODE_ENTITIES, {"representations": representations})
     assert "errors" not in body, body
     assert body["data"]["_entities"] == representations
     path = body["extensions"]["debug"]["readPath"]
-    assert statements.count == {"compiled": 1, "resolvers": len(nodes)}[path]
+    assert statements.count == {"compiled": 1, "resolvers": len(ids)}[path]
+
+
+@pytest.mark.parametrize(("path", "statements"), [("compiled", 1), ("resolvers", 12)])
+async def test_every_node_is_an_entity_as_a_node_by_its_id(
+    demo_engine: AsyncEngine, demo_connection: AsyncConnection, path: str, statements: int
+) -> None:
+    """A gateway references an object of the entity interface as a `Node`; `_entities`
+    answers the object of the type its global ID names, as it answers that type's reference:
+    on the compiled path in one statement, on the resolver path in one per type."""
+    settings = replace(Settings.from_env(), compiled=path == "compiled", debug=True)
+    async for client in asgi_client(demo_connection, settings):
+        ids = await first_node_ids(client, demo_connection)
+        as_nodes = [{"__typename": "Node", "id": node_id} for node_id in ids.values()]
+        with counting_statements(demo_engine) as counted:
+            body = await graphql(client, NODE_ENTITIES, {"representations": as_nodes})
+    assert "errors" not in body, body
+    assert body["data"]["_entities"] == [
+        {"__typename": name, "id": node_id} for name, node_id in ids.items()
+    ]
+    assert body["extensions"]["debug"]["readPath"] == path
+    assert counted.count == statements == {"compiled": 1, "resolvers": len(ids)}[path]
+
+
+async def test_a_node_whose_id_names_no_node_is_an_error_in_its_place(
+    both_clients: httpx.AsyncClient,
+) -> None:
+    representations = [
+        {"__typename": "Node", "id": "not a global ID"},
+        {"__typename": "Node", "id": global_id("ContactPerson", 1)},
+        {"__typename": "Node", "id": global_id("City", "010")},
+        {"__typename": "Node", "id": global_id("City", 2**40)},
+        {"__typename": "Node", "id": 10},
+        {"__typename": "Node"},
+        {"__typename": "Node", "id": global_id("City", 999999)},
+        {"__typename": "Node", "id": global_id("State", "NW")},
+    ]
+    body = await graphql(both_clients, NODE_ENTITIES, {"representations": representations})
+    entities = body["data"]["_entities"]
+    assert entities == [None] * 7 + [{"__typename": "State", "id": global_id("State", "NW")}]
+    errors = {tuple(error["path"]): error for error in body["errors"]}
+    assert errors.keys() == {("_entities", index) for index in range(6)}
+    assert {error["extensions"]["code"] for error in errors.values()} == {"BAD_USER_INPUT"}
+    assert errors[("_entities", 0)]["message"] == (
+        "A `Node` is referenced by `id`, a global ID of this API."
+    )
+    assert errors[("_entities", 2)]["message"] == "The `id` is no global ID of a `City`."
 
 
 async def entity_statements(
@@ -341,15 +396,20 @@ class Composition:
 
 
 def compose(
-    node_project: Path, hub_sdl: str, directory: Path, library: str, tag: str | None = None
+    node_project: Path,
+    hub_sdl: str,
+    directory: Path,
+    library: str,
+    tag: str | None = None,
+    subgraphs: str = "events,reviews",
 ) -> Composition:
-    """Compose the hub's subgraph SDL with the events and reviews subgraphs
-    (tests/federation/compose.mjs) with `library`; with `tag`, the contract including what
-    carries it."""
+    """Compose the hub's subgraph SDL with the `subgraphs` of tests/federation (compose.mjs)
+    with `library`; with `tag`, the contract including what carries it."""
     sdl_file = directory / "hub.graphql"
     sdl_file.write_text(hub_sdl)
     composed = subprocess.run(
-        ["node", "compose.mjs", library, str(sdl_file), *([tag] if tag else [])],
+        ["node", "compose.mjs", f"--subgraphs={subgraphs}", library, str(sdl_file)]
+        + ([tag] if tag else []),
         cwd=node_project,
         capture_output=True,
         text=True,
@@ -483,10 +543,62 @@ def test_a_federation_version_the_hub_cannot_declare_is_refused(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("HUB_FEDERATION_VERSION", "3.0")
-    with pytest.raises(ConfigurationError, match=r"HUB_FEDERATION_VERSION must be one of 2\.0, "):
+    with pytest.raises(ConfigurationError, match=r"HUB_FEDERATION_VERSION must be one of 2\.3, "):
         Settings.from_env()
     monkeypatch.delenv("HUB_FEDERATION_VERSION")
-    assert Settings.from_env().federation_version == LOWEST_FEDERATION_VERSION == "2.0"
+    assert Settings.from_env().federation_version == LOWEST_FEDERATION_VERSION == "2.3"
+
+
+async def test_node_is_an_entity_interface_where_the_setting_declares_it(
+    demo_connection: AsyncConnection,
+) -> None:
+    """HUB_FEDERATION_NODE_KEY: off by default, as Apollo's composition then refuses any
+    other subgraph that implements `Node` (see below)."""
+    assert not Settings.from_env().federation_node_key
+    for node_key in (False, True):
+        settings = replace(Settings.from_env(), federation_node_key=node_key)
+        async for client in asgi_client(demo_connection, settings):
+            keys = keys_in(await service_sdl(client))
+        assert keys.get("Node") == (["id"] if node_key else None)
+        assert {name: keys[name] for name in KEYS} == KEYS
+
+
+@pytest.mark.parametrize("library", LIBRARIES)
+def test_a_subgraph_extends_every_node_as_an_interface_object(
+    node_project: Path, tmp_path: Path, library: str
+) -> None:
+    """The notes subgraph adds `remark` to `Node` (`@interfaceObject`): every Node type of the
+    hub has it in the supergraph, which plans it from the hub's entity interface by `id`."""
+    sdl = federation_sdl(schema, node_key=True)
+    composed = compose(node_project, sdl, tmp_path, library, subgraphs="events,notes")
+    assert composed.errors == ""
+    node_joins = applied(composed.supergraph, "join__type")["Node"]
+    assert {(join["graph"], join.get("key")) for join in node_joins} == {
+        ("HUB", "id"),
+        ("NOTES", "id"),
+    }
+    api = build_schema(composed.api)
+    remarked = {
+        name
+        for name, each in api.type_map.items()
+        if isinstance(each, GraphQLObjectType | GraphQLInterfaceType) and "remark" in each.fields
+    }
+    assert remarked == {"Node", *node_types()}
+
+
+@pytest.mark.parametrize("library", LIBRARIES)
+def test_apollo_refuses_the_node_key_beside_another_subgraphs_node(
+    node_project: Path, tmp_path: Path, library: str
+) -> None:
+    """Why HUB_FEDERATION_NODE_KEY is off by default: Apollo's composition requires the
+    subgraph with the entity interface to define every implementation of it, so the reviews
+    subgraph's `Review implements Node` fails it (The Guild's does not check that)."""
+    composed = compose(node_project, federation_sdl(schema, node_key=True), tmp_path, library)
+    refusal = (
+        'Interface type "Node" has a resolvable key (@key(fields: "id")) in subgraph "hub" but '
+        'that subgraph is missing some of the supergraph implementation types of "Node".'
+    )
+    assert (refusal in composed.errors) == (library == "apollo")
 
 
 @asynccontextmanager
