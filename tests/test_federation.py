@@ -603,14 +603,20 @@ def test_apollo_refuses_the_node_key_beside_another_subgraphs_node(
 
 @asynccontextmanager
 async def gateway(
-    node_project: Path, hub_url: str, city_ids: list[str], secret: str | None = None
+    node_project: Path,
+    hub_url: str,
+    city_ids: list[str],
+    secret: str | None = None,
+    remarked: list[str] | None = None,
 ) -> AsyncIterator[str]:
     """An Apollo Gateway over the hub and the events subgraph (tests/federation/gateway.mjs),
     the events subgraph having events in the cities of `city_ids`, sending the hub `secret`
-    as its own credential if given; yields the gateway's URL."""
+    as its own credential if given; with `remarked`, over the notes subgraph too, which lists
+    the nodes of those IDs. Yields the gateway's URL."""
     process = await asyncio.create_subprocess_exec(
         "node",
         "gateway.mjs",
+        *([f"--notes={','.join(remarked)}"] if remarked is not None else []),
         hub_url,
         *city_ids,
         cwd=node_project,
@@ -674,3 +680,50 @@ async def test_a_gateway_answers_queries_spanning_the_hub_and_another_subgraph(
         )
         for title in ("Ehrenamtsmesse", "Freiwilligentag")
     ]
+
+
+@pytest.mark.slow
+async def test_a_gateway_answers_fields_another_subgraph_adds_to_every_node(
+    demo_database_url: str, demo_connection: AsyncConnection, node_project: Path
+) -> None:
+    """Through an Apollo Gateway over the hub declaring `Node` an entity interface and the
+    notes subgraph extending it: the hub's objects have the notes' `remark`, and the notes'
+    nodes the hub's fields, which the gateway asks the hub for as `Node`s."""
+    apolda = global_id(
+        "City", await scalar(demo_connection, "SELECT id FROM cities WHERE slug = 'apolda'")
+    )
+    actor_key = await scalar(demo_connection, "SELECT min(id) FROM actors")
+    actor, state = global_id("Actor", actor_key), global_id("State", "NW")
+    port = free_port()
+    hub = environment(DATABASE_URL=demo_database_url, HUB_FEDERATION_NODE_KEY="1")
+    with serving(port, hub):
+        hub_url = f"http://127.0.0.1:{port}/graphql"
+        async with (
+            gateway(node_project, hub_url, [apolda], remarked=[apolda, state, actor]) as url,
+            httpx.AsyncClient(base_url=url.removesuffix("/"), timeout=30) as client,
+        ):
+            from_hub = await client.post(
+                "/", json={"query": '{ city(slug: "apolda") { name remark } }'}
+            )
+            from_notes = await client.post(
+                "/",
+                json={
+                    "query": "{ remarked { __typename id remark "
+                    "... on City { slug } ... on State { code } ... on Actor { slug } } }"
+                },
+            )
+    assert from_hub.json() == {
+        "data": {"city": {"name": "Apolda", "remark": f"Remark on {apolda}"}}
+    }
+    actor_slug = await scalar(demo_connection, f"SELECT slug FROM actors WHERE id = {actor_key}")
+    assert from_notes.json() == {
+        "data": {
+            "remarked": [
+                {"__typename": "City", "id": apolda, "remark": f"Remark on {apolda}",
+                 "slug": "apolda"},
+                {"__typename": "State", "id": state, "remark": f"Remark on {state}", "code": "NW"},
+                {"__typename": "Actor", "id": actor, "remark": f"Remark on {actor}",
+                 "slug": actor_slug},
+            ]
+        }
+    }  # fmt: skip
