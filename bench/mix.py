@@ -629,55 +629,41 @@ STATE_FUNDINGS = """
   JOIN state_partnerships p ON p.id = f.state_partnership_id WHERE p.state_code = $1
 """
 
-# A state's part: its cities, their networks and actors, and the fundings that reach it
-# through a city's network or measures, or through the state's partnership.
-STATISTICS_FLOOR = f"""
-WITH scope_cities AS (SELECT * FROM cities WHERE state_code = $1),
-scope_networks AS (SELECT n.id FROM local_networks n JOIN scope_cities c ON c.id = n.city_id),
--- Per network and sector, its actors: by index, network by network (LATERAL).
-network_sectors AS (
-  SELECT n.id AS network_id, s.sector_code, s.actors
-  FROM scope_networks n
-  CROSS JOIN LATERAL (
-    SELECT sector_code, count(*) AS actors FROM actors WHERE network_id = n.id GROUP BY 1
-  ) s
+# A state's figures as the writes keep them (`statistics_figures`, kept by the triggers of the
+# migration `statistics kept by the writes`): the hub reads the same rows, so the floor reads
+# them too, a few rows per state at any size, and builds the hub's JSON from them.
+STATISTICS_FLOOR = """
+WITH kept AS (
+  SELECT figure, key, number, amount_eur, funding_count FROM statistics_figures WHERE region = $1
 ),
-compositions AS (
-  SELECT n.id, coalesce(s.sectors, 0) AS sectors,
-    CASE coalesce(s.sectors, 0) WHEN 0 THEN 'NONE' WHEN 1 THEN 'MONOSECTORAL'
-      WHEN 2 THEN 'BISECTORAL' WHEN 3 THEN 'TRISECTORAL' ELSE 'MULTISECTORAL' END AS composition
-  FROM scope_networks n
-  LEFT JOIN (SELECT network_id, count(*) AS sectors FROM network_sectors GROUP BY 1) s
-    ON s.network_id = n.id
-),
+compositions AS (SELECT key, number FROM kept WHERE figure = 'networks_by_composition'),
 composition_counts AS (
-  SELECT count(*) AS networks, count(*) FILTER (WHERE sectors > 0) AS with_actors,
-    count(*) FILTER (WHERE composition = 'TRISECTORAL') AS trisectoral,
-    count(*) FILTER (WHERE composition = 'MULTISECTORAL') AS multisectoral
+  SELECT coalesce(sum(number), 0) AS networks,
+    coalesce(sum(number) FILTER (WHERE key <> 'none'), 0) AS with_actors,
+    coalesce(sum(number) FILTER (WHERE key = 'trisectoral'), 0) AS trisectoral,
+    coalesce(sum(number) FILTER (WHERE key = 'multisectoral'), 0) AS multisectoral
   FROM compositions
-),
-scope_fundings AS (
-{STATE_FUNDINGS})
+)
 SELECT json_build_object('data', json_build_object('statistics', json_build_object(
   'citiesByKind', (
     SELECT coalesce(json_agg(
-      json_build_object('kind', upper(kind), 'count', count) ORDER BY kind), '[]')
-    FROM (SELECT kind, count(*) FROM scope_cities GROUP BY kind) x),
+      json_build_object('kind', upper(key), 'count', number) ORDER BY key), '[]')
+    FROM kept WHERE figure = 'cities_by_kind'),
   'citiesByStatus', (
     SELECT coalesce(json_agg(
-      json_build_object('status', upper(status), 'count', count) ORDER BY status), '[]')
-    FROM (SELECT status, count(*) FROM scope_cities GROUP BY status) x),
+      json_build_object('status', upper(key), 'count', number) ORDER BY key), '[]')
+    FROM kept WHERE figure = 'cities_by_status'),
   'actorsBySector', (
     SELECT coalesce(json_agg(
-      json_build_object('sector', upper(sector_code), 'count', count) ORDER BY sector_code), '[]')
-    FROM (SELECT sector_code, sum(actors) AS count FROM network_sectors GROUP BY 1) x),
+      json_build_object('sector', upper(key), 'count', number) ORDER BY key), '[]')
+    FROM kept WHERE figure = 'actors_by_sector'),
   'sectorComposition', (
     SELECT json_build_object(
       'networkCount', networks, 'networksWithActors', with_actors,
       'byComposition', (
-        SELECT json_agg(json_build_object('composition', name, 'count', (
-          SELECT count(*) FROM compositions WHERE composition = name)) ORDER BY position)
-        FROM unnest(ARRAY['NONE', 'MONOSECTORAL', 'BISECTORAL', 'TRISECTORAL', 'MULTISECTORAL'])
+        SELECT json_agg(json_build_object('composition', upper(name), 'count', coalesce((
+          SELECT number FROM compositions WHERE key = name), 0)) ORDER BY position)
+        FROM unnest(ARRAY['none', 'monosectoral', 'bisectoral', 'trisectoral', 'multisectoral'])
           WITH ORDINALITY AS classes(name, position)),
       'trisectoralShare', trisectoral::float8 / nullif(with_actors, 0),
       'multisectoralShare', multisectoral::float8 / nullif(with_actors, 0))
@@ -686,26 +672,19 @@ SELECT json_build_object('data', json_build_object('statistics', json_build_obje
     'byFunder', (
       SELECT coalesce(json_agg(json_build_object(
         'funder', json_build_object('slug', d.slug, 'name', d.name),
-        'amountEur', x.amount::text, 'fundingCount', x.count) ORDER BY x.funder_id), '[]')
-      FROM (
-        SELECT funder_id, coalesce(sum(amount_eur) FILTER (WHERE NOT amount_confidential), 0)
-          AS amount, count(*) FROM scope_fundings GROUP BY funder_id) x
-      JOIN funders d ON d.id = x.funder_id),
+        'amountEur', k.amount_eur::text, 'fundingCount', k.funding_count) ORDER BY d.id), '[]')
+      FROM kept k JOIN funders d ON d.id::text = k.key
+      WHERE k.figure = 'fundings_by_funder'),
     'byContributionType', (
       SELECT coalesce(json_agg(json_build_object(
-        'contributionType', upper(contribution_type), 'amountEur', amount::text,
-        'fundingCount', count) ORDER BY contribution_type), '[]')
-      FROM (
-        SELECT contribution_type,
-          coalesce(sum(amount_eur) FILTER (WHERE NOT amount_confidential), 0) AS amount, count(*)
-        FROM scope_fundings GROUP BY contribution_type) x),
+        'contributionType', upper(key), 'amountEur', amount_eur::text,
+        'fundingCount', funding_count) ORDER BY key), '[]')
+      FROM kept WHERE figure = 'fundings_by_contribution_type'),
     'byYear', (
       SELECT coalesce(json_agg(json_build_object(
-        'year', year, 'amountEur', amount::text, 'fundingCount', count) ORDER BY year), '[]')
-      FROM (
-        SELECT extract(year FROM starts_on)::integer AS year,
-          coalesce(sum(amount_eur) FILTER (WHERE NOT amount_confidential), 0) AS amount, count(*)
-        FROM scope_fundings GROUP BY 1) x)))))::text
+        'year', key::integer, 'amountEur', amount_eur::text, 'fundingCount', funding_count)
+        ORDER BY key::integer), '[]')
+      FROM kept WHERE figure = 'fundings_by_year')))))::text
 """
 
 STATISTICS = Query(
@@ -738,9 +717,9 @@ query FoundationTotals($state: String!, $above: Decimal!) {
 }
 """
 
-# The fundings reaching the state as the statistics floor finds them (by index, network by
-# network, once: not again for each foundation), those of foundations grouped; the public
-# sums only amounts that are not confidential.
+# The fundings reaching the state (by index, network by network, once: not again for each
+# foundation), those of foundations grouped; the public sums only amounts that are not
+# confidential.
 AGGREGATES_FLOOR = f"""
 WITH scope_networks AS (
   SELECT n.id FROM local_networks n JOIN cities c ON c.id = n.city_id WHERE c.state_code = $1
