@@ -55,11 +55,15 @@ def main(
     ] = 3,
     soak: Annotated[float, typer.Option(help="Seconds of the hub's memory soak (0: none).")] = 300,
     quick: Annotated[
-        bool, typer.Option(help="2 s runs (5 s at most), 2 s of warm-up, no soak.")
+        bool,
+        typer.Option(help="2 s runs (5 s at most), 2 s of warm-up, 5 s portal runs, no soak."),
     ] = False,
     smoke: Annotated[
         bool,
-        typer.Option(help="20 cities, 1 worker, 10 connections in 2 rounds, 1 s, hub and floor."),
+        typer.Option(
+            help="20 cities, 1 worker, 10 connections in 2 rounds, 1 s, 2 s portal runs, "
+            "hub and floor."
+        ),
     ] = False,
     label: Annotated[str, typer.Option(help="The history row's label.")] = "unlabelled run",
     output: Annotated[Path, typer.Option(help="The report to write.")] = DEFAULT_OUTPUT,
@@ -78,6 +82,19 @@ def main(
     hub_setting: Annotated[
         list[str] | None,
         typer.Option(help="KEY=VALUE for the hub's environment, e.g. HUB_COMPILED=0; repeatable."),
+    ] = None,
+    portal: Annotated[
+        bool, typer.Option(help="The realistic portal run, after the single queries.")
+    ] = True,
+    portal_duration: Annotated[
+        float, typer.Option(help="Seconds of each server's portal run.")
+    ] = 10.0,
+    hub_variant: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="KEY=VALUE: the portal run also times the hub with this setting added "
+            "(e.g. HUB_RESPONSE_CACHE_BYTES=0); repeatable."
+        ),
     ] = None,
     render_only: Annotated[
         bool, typer.Option(help="Only write the report again from the last results.")
@@ -103,6 +120,9 @@ def main(
         soak=0.0 if smoke or quick else soak,
         hub_commit=hub_commit,
         hub_settings=tuple(settings(hub_setting or [])),
+        portal=portal,
+        portal_duration=2.0 if smoke else 5.0 if quick else portal_duration,
+        hub_variants=tuple(settings(hub_variant or [])),
     )
     results = run(options)
     results.save(results_path(output))

@@ -52,6 +52,26 @@ def seed(url: str, cities: int, hub: HubSource) -> None:
         raise RuntimeError(f"seeding failed: {(finished.stderr or finished.stdout)[-1000:]}")
 
 
+def office_key(url: str, hub: HubSource) -> str:
+    """A new API key of the network office (role admin) on the database, made with the hub's
+    own command line (`engagement-hub keys create`), for the portal run's writes."""
+    command = [
+        *(sys.executable, "-c", HUB_COMMAND, "keys", "create"),
+        *("--role", "admin", "--name", "benchmark office"),
+    ]
+    finished = subprocess.run(
+        command,
+        cwd=hub.directory,
+        env=hub.environment(url),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if finished.returncode != 0:
+        raise RuntimeError(f"no office key: {(finished.stderr or finished.stdout)[-1000:]}")
+    return finished.stdout.split()[0]
+
+
 async def analyze(url: str) -> None:
     """VACUUM and ANALYZE, so that plans and visibility do not change during the run."""
     connection = await asyncpg.connect(url)

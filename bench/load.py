@@ -43,11 +43,18 @@ def wrk_path() -> str:
 
 
 def run_wrk(url: str, bodies: list[Path], connections: int, seconds: float) -> LoadResult:
-    """Drive `url` with `connections` connections for `seconds`, POSTing `bodies` in turn.
+    """Drive `url` with `connections` connections for `seconds`, POSTing `bodies` in turn."""
+    command = wrk_command(url, list(map(str, bodies)), connections, seconds)
+    finished = subprocess.run(command, capture_output=True, text=True, check=False)
+    return parse_output(finished.stdout, finished.stderr)
+
+
+def wrk_command(url: str, arguments: list[str], connections: int, seconds: float) -> list[str]:
+    """wrk with the benchmark's script and its `arguments` (see bench/mix.lua).
 
     One wrk thread: on a small machine a second one only takes CPU from the server under test.
     """
-    command = [
+    return [
         wrk_path(),
         "--threads=1",
         f"--connections={connections}",
@@ -56,10 +63,8 @@ def run_wrk(url: str, bodies: list[Path], connections: int, seconds: float) -> L
         f"--script={SCRIPT}",
         url,
         "--",
-        *map(str, bodies),
+        *arguments,
     ]
-    finished = subprocess.run(command, capture_output=True, text=True, check=False)
-    return parse_output(finished.stdout, finished.stderr)
 
 
 def parse_output(stdout: str, stderr: str = "") -> LoadResult:

@@ -2,23 +2,42 @@
 -- (one file for one query of the mix, several for a mixed load), and prints one JSON line of
 -- results after wrk's own report:
 --   wrk -t1 -c10 -d10s -s bench/mix.lua http://127.0.0.1:8000/graphql -- city.json
+-- The portal run (bench/portal.py) names a file of distinct requests instead, one a line
+-- (`path<TAB>body`), and a file of the order to send them in, one request's line number a line:
+--   wrk ... -s bench/mix.lua http://127.0.0.1:8000 -- portal requests.tsv order.txt
 local prepared = {}
-local next_index = 0
+local order = {}
+local position = 0
+local headers = { ["Content-Type"] = "application/json" }
+
+local function read(path)
+  local file = assert(io.open(path, "rb"))
+  local text = file:read("*a")
+  file:close()
+  return text
+end
 
 function init(args)
-  for _, path in ipairs(args) do
-    local file = assert(io.open(path, "rb"))
-    local body = file:read("*a")
-    file:close()
-    prepared[#prepared + 1] =
-      wrk.format("POST", nil, { ["Content-Type"] = "application/json" }, body)
+  if args[1] == "portal" then
+    for line in io.lines(args[2]) do
+      local path, body = line:match("^([^\t]*)\t(.*)$")
+      prepared[#prepared + 1] = wrk.format("POST", path, headers, body)
+    end
+    for line in io.lines(args[3]) do
+      order[#order + 1] = tonumber(line)
+    end
+  else
+    for index, path in ipairs(args) do
+      prepared[index] = wrk.format("POST", nil, headers, read(path))
+      order[index] = index
+    end
   end
-  assert(#prepared > 0, "name at least one JSON body file after --")
+  assert(#order > 0, "name at least one JSON body file after --, or portal FILE FILE")
 end
 
 function request()
-  next_index = next_index % #prepared + 1
-  return prepared[next_index]
+  position = position % #order + 1
+  return prepared[order[position]]
 end
 
 function done(summary, latency, _)

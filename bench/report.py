@@ -11,11 +11,13 @@ from typing import Any
 
 from bench.chart import draw_throughput
 from bench.mix import MIX
+from bench.portal import PACE_SECONDS, STALE_AFTER_MS
 from bench.results import (
     GOAL_CONNECTIONS,
     NOT_COMPARABLE,
     OK,
     Measurement,
+    PortalRun,
     QueryFacts,
     Results,
 )
@@ -79,6 +81,18 @@ make install                                       # tests and matplotlib, for t
 
 The first run installs PostGraphile 5 and Node.js 22 from npm (`npm ci` in `bench/postgraphile`).
 
+The response cache's goals (issue 22) take the portal run, `city` and the large queries, with
+the hub also timed without the cache in the portal run, then the single queries again without
+the cache, to compare with the runs before it (the history):
+
+```sh
+.venv/bin/python -m bench --scales 1000 --queries city,cities-100,cities-500 \
+  --hub-variant HUB_RESPONSE_CACHE_BYTES=0 --label "response cache"
+.venv/bin/python -m bench --scales 1000 --queries city,cities-100,cities-500 --no-portal \
+  --hub-setting HUB_RESPONSE_CACHE_BYTES=0 --output docs/benchmarks/without-cache.md \
+  --label "response cache off"
+```
+
 Per scale, it creates a database on the PostgreSQL server of `--server-url` (default
 `postgresql://postgres@127.0.0.1:5432/postgres`, or `BENCH_SERVER_URL`) named
 `ehub_bench_<cities>_<random>`, loads the synthetic data set with the hub's own `engagement-hub
@@ -128,11 +142,24 @@ OPTIONS = (
         "none",
         "`KEY=VALUE` for the hub's environment, repeatable (e.g. `HUB_COMPILED=0`)",
     ),
-    ("`--quick`", "", "2 s runs (5 s at most), 2 s of warm-up, no soak"),
+    (
+        "`--portal`, `--no-portal`",
+        "on",
+        "the realistic portal run (below), after the single queries, at `--connections` from 10 on",
+    ),
+    ("`--portal-duration`", "`10`", "seconds of each server's portal run"),
+    (
+        "`--hub-variant`",
+        "none",
+        "`KEY=VALUE`: the portal run also times the hub with this setting added, repeatable "
+        "(e.g. `HUB_RESPONSE_CACHE_BYTES=0`)",
+    ),
+    ("`--quick`", "", "2 s runs (5 s at most), 2 s of warm-up, 5 s portal runs, no soak"),
     (
         "`--smoke`",
         "",
-        "20 cities, hub and floor, 1 worker, 10 connections in 2 rounds, 1 s: what CI runs",
+        "20 cities, hub and floor, 1 worker, 10 connections in 2 rounds, 1 s, 2 s portal "
+        "runs: what CI runs",
     ),
     ("`--label`", "`unlabelled run`", "the run's label in the history"),
     ("`--output`", "`docs/benchmarks.md`", "where the report goes"),
@@ -217,6 +244,7 @@ def write_report(results: Results, output: Path, add_history: bool) -> None:
         RUNNING_TEMPLATE.format(options=table(("option", "default", "meaning"), OPTIONS)),
         latest_run(results, chart.relative_to(output.parent)),
         goals_section(results),
+        portal_section(results),
         *(scale_section(results, scale) for scale in results.options["scales"]),
         soak_section(results),
         postgraphile_section(),
@@ -430,6 +458,144 @@ def city_p99(results: Results) -> float | None:
     return None if measured is None else measured.p99_ms
 
 
+# --- The portal run -------------------------------------------------------------------------
+
+PORTAL_INTRODUCTION = """\
+### The portal run
+
+Many distinct requests with a skewed popularity, while the network office writes
+(`bench/portal.py`). The reads are the shapes every server answers: a city's page (`city`,
+70 %), a funder's portal (`funder-portal` with a page of 20 fundings, 25 %) and the list of
+cities (`cities-100`'s query with a page of 20, 5 %). Cities and funders are asked by Zipf's
+law (the n-th most popular 1/n as often as the first), in a popularity order drawn once, and
+wrk sends the same drawn sequence of reads to every server. The state statistics and search,
+which PostGraphile cannot answer, are left out. Each server is warmed up on the reads alone
+first, then runs them alone for {pace:.0f} s more: their rate paces the writes. Then, for
+`--portal-duration` seconds (10), wrk reads while a coroutine of the benchmark, the office,
+writes 1 for every 100 reads at that rate (the table counts them): it changes the website
+of a city drawn by the same popularity, through the server's own API where it has one (the
+hub's `updateCity` with an office API key, PostGraphile's generated `updateCityBySlug`) and
+by SQL for the floor, which has none, all on the same database. After each write it asks
+that city's page of the same server until the new website shows: **to visible** is the
+longest time from a write's commit (its answer) to the first read that showed it, **stale**
+counts the reads sent more than {stale_ms:.0f} ms after a commit that did not show it (the
+goal: none). The writes and the checks' reads are not counted in reads/s.
+"""
+
+
+def portal_section(results: Results) -> str:
+    """The portal run per scale: every server's reads, writes and staleness."""
+    if not results.portal:
+        return ""
+    rows = [portal_row(results, run) for run in results.portal]
+    header = (
+        "Cities",
+        "Workers",
+        "Server",
+        "connections",
+        "reads/s",
+        f"{TIMES} PostGraphile",
+        "p50 / p99 ms",
+        "writes (reads per write)",
+        "seen",
+        "to visible ms",
+        "stale",
+    )
+    return (
+        PORTAL_INTRODUCTION.format(stale_ms=STALE_AFTER_MS, pace=PACE_SECONDS)
+        + "\n"
+        + table(header, rows)
+        + "\n"
+        + cache_goals(results)
+    )
+
+
+def portal_row(results: Results, run: PortalRun) -> list[str]:
+    """One server's portal run."""
+    postgraphile = portal_run_of(results, run, POSTGRAPHILE)
+    per_write = run.requests / run.writes if run.writes else None
+    errors = f", {run.errors} errors" if run.errors else ""
+    return [
+        number(run.scale),
+        str(run.workers),
+        SERVER_NAMES.get(run.server, run.server),
+        str(run.connections),
+        number(run.rate, 1) + errors,
+        number(ratio(run.rate, postgraphile and postgraphile.rate), 2),
+        f"{number(run.p50_ms, 1)} / {number(run.p99_ms, 1)}",
+        f"{run.writes} ({number(per_write)})",
+        str(run.seen),
+        number(run.max_visible_ms, 1),
+        str(run.stale),
+    ]
+
+
+def portal_run_of(results: Results, run: PortalRun, server: str) -> PortalRun | None:
+    """Another server's portal run beside `run` (same scale, workers and connections)."""
+    wanted = (run.scale, run.workers, run.connections, server)
+    return next(
+        (r for r in results.portal if (r.scale, r.workers, r.connections, r.server) == wanted),
+        None,
+    )
+
+
+# The goals of the response cache (issue 22), against PostGraphile.
+PORTAL_GOAL, CITY_GOAL, LARGE_GOAL, CITY_P99_GOAL_MS = 5.0, 5.0, 20.0, 5.0
+
+
+def cache_goals(results: Results) -> str:
+    """The response cache's goals: the hub's ratios to PostGraphile on the portal run, on
+    `city` and on the large queries repeated, the p99 of `city`, and no stale answer."""
+    rows = []
+    for scale in results.options["scales"]:
+        for workers in results.options["workers"]:
+            rows += cache_goal_rows(results, scale, workers)
+    stale = sum(run.stale for run in results.portal if run.server == HUB)
+    unseen = sum(run.writes - run.seen for run in results.portal if run.server == HUB)
+    header = ("Cities", "Workers", "What", "hub / PostGraphile", "goal")
+    return (
+        "Goals of the response cache (issue 22), the hub against PostGraphile: at least "
+        f"{PORTAL_GOAL:.0f}{TIMES} on the portal run and on `city`, at least "
+        f"{LARGE_GOAL:.0f}{TIMES} on the "
+        "large queries (each run of a single query repeats one identical request), the p99 of "
+        f"`city` under {CITY_P99_GOAL_MS:.0f} ms at {GOAL_CONNECTIONS} connections, and no "
+        "stale answer beyond the bound.\n\n"
+        + table(header, rows)
+        + f"\nStale answers of the hub beyond the bound: **{stale}** {check(stale == 0)}"
+        + (f"; writes it never showed: **{unseen}** ❌" if unseen else "")
+        + ".\n"
+    )
+
+
+def cache_goal_rows(results: Results, scale: int, workers: int) -> list[list[str]]:
+    """The cache's goals at one scale and number of workers."""
+    rows = []
+    for run in results.portal:
+        if (run.scale, run.workers, run.server) != (scale, workers, HUB):
+            continue
+        other = portal_run_of(results, run, POSTGRAPHILE)
+        value = ratio(run.rate, other and other.rate)
+        cell = f"{number(value, 2)} {check(None if value is None else value >= PORTAL_GOAL)}"
+        what = f"portal run, c={run.connections}"
+        rows.append([number(scale), str(workers), what, cell, f"≥ {PORTAL_GOAL:.0f}"])
+    for query in MIX:
+        hub = results.measurement(scale, workers, HUB, query.name, GOAL_CONNECTIONS)
+        if hub is None or query.postgraphile is None or not (query.large or query.name == "city"):
+            continue
+        wanted = LARGE_GOAL if query.large else CITY_GOAL
+        postgraphile = results.measurement(
+            scale, workers, POSTGRAPHILE, query.name, GOAL_CONNECTIONS
+        )
+        cell = goal_cell(hub, postgraphile, wanted)
+        rows.append([number(scale), str(workers), f"`{query.name}`", cell, f"≥ {wanted:.0f}"])
+        if query.name == "city":
+            p99 = f"**{number(hub.p99_ms, 1)} ms** {check(hub.p99_ms < CITY_P99_GOAL_MS)}"
+            rows.append(
+                [number(scale), str(workers), "`city` p99", p99, f"< {CITY_P99_GOAL_MS:.0f} ms"]
+            )
+    return rows
+
+
 def scale_section(results: Results, scale: int) -> str:
     """The results of one scale: per query and server, and the hub's ratios."""
     parts = [f"### {number(scale)} cities\n"]
@@ -577,9 +743,10 @@ def postgraphile_section() -> str:
 ### PostGraphile's queries
 
 PostGraphile 5.1 with the amber preset over the same `public` schema, in production mode: no
-GraphiQL, no explain, no watch mode, no mutations (the mix only reads), and the index behaviours
-off, so that any column can order a list, as the hub orders by unindexed columns too (the amber
-preset has no connection-filter plugin to switch off). Its pg pool holds 15 connections per
+GraphiQL, no explain, no watch mode, its generated CRUD mutations (the portal run's office
+writes with `updateCityBySlug`), and the index behaviours off, so that any column can order
+a list, as the hub orders by unindexed columns too (the amber preset has no connection-filter
+plugin to switch off). Its pg pool holds 15 connections per
 worker, as the hub's SQLAlchemy pool (5, and 10 more under load) and the floor's. Its queries
 (`bench/mix.py`) ask for the same objects in the same order as the hub's; where the hub has one
 field for what PostGraphile reaches through two foreign keys, PostGraphile follows both:

@@ -98,6 +98,32 @@ class Soak:
 
 
 @dataclass
+class PortalRun:
+    """One server in the portal run: the reads wrk timed, and the office's writes meanwhile
+    with what the staleness check saw of them.
+
+    `seen` counts the writes whose new value a read showed; `stale` the reads sent more than
+    STALE_AFTER_MS after a write's commit that still showed the value before it;
+    `max_visible_ms` is the longest time from a commit to the first read that showed it.
+    """
+
+    scale: int
+    workers: int
+    server: str
+    connections: int
+    requests: int
+    seconds: float
+    rate: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+    writes: int
+    seen: int
+    stale: int
+    max_visible_ms: float | None
+
+
+@dataclass
 class Results:
     """Everything one run measured, with where and how."""
 
@@ -113,6 +139,7 @@ class Results:
     measurements: list[Measurement] = field(default_factory=list)
     saturated: list[Saturated] = field(default_factory=list)
     soak: Soak | None = None
+    portal: list[PortalRun] = field(default_factory=list)
     finished: str = ""
 
     @property
@@ -163,10 +190,11 @@ class Results:
             **{
                 key: value
                 for key, value in raw.items()
-                if key not in ("queries", "measurements", "saturated")
+                if key not in ("queries", "measurements", "saturated", "portal")
             },
             queries=[QueryFacts(**facts) for facts in raw["queries"]],
             measurements=[Measurement(**measurement) for measurement in raw["measurements"]],
             saturated=[Saturated(**run) for run in raw.get("saturated", [])],
             soak=None if soak is None else Soak(**soak),
+            portal=[PortalRun(**run) for run in raw.get("portal", [])],
         )

@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,15 +20,24 @@ from bench.checks import (
     hub_root_fields,
     reference_of,
 )
-from bench.database import row_counts, server_facts, synthetic_database
+from bench.database import office_key, row_counts, server_facts, synthetic_database
 from bench.load import LoadResult, run_wrk
 from bench.mix import MIX, Query
+from bench.portal import (
+    PACE_SECONDS,
+    Portal,
+    portal_of,
+    reads_alone,
+    run_portal,
+    write_request_files,
+)
 from bench.procfs import Sampler, postgres_cpu, tree_cpu, tree_rss
 from bench.results import (
     GOAL_CONNECTIONS,
     NOT_COMPARABLE,
     OK,
     Measurement,
+    PortalRun,
     QueryFacts,
     Results,
     Saturated,
@@ -68,6 +77,9 @@ class Options:
     warmup: float = 5.0
     warmup_connections: int = GOAL_CONNECTIONS
     soak: float = 0.0
+    portal: bool = True
+    portal_duration: float = 10.0
+    hub_variants: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -114,6 +126,11 @@ def run_scale(cities: int, hub: HubSource, options: Options, results: Results) -
         scale = prepare(url, cities, hub, options, results)
         for workers in options.workers:
             measure_servers(scale, workers, options, results)
+        # After all the runs of single queries: the portal's writes change the answers.
+        if options.portal:
+            key = office_key(url, hub)
+            for workers in options.workers:
+                portal_run(scale, workers, key, options, results)
         if options.soak and cities == max(options.scales):
             results.soak = soak(scale, max(options.workers), options.soak)
 
@@ -377,6 +394,120 @@ def report_progress(measurement: Measurement) -> None:
         f"{measurement.rate:9.1f} req/s  p50 {measurement.p50_ms:7.1f} ms  "
         f"p99 {measurement.p99_ms:7.1f} ms  cpu {number(measurement.server_cpu_ms)} + "
         f"{number(measurement.postgres_cpu_ms)} ms{errors}"
+    )
+
+
+def portal_run(scale: Scale, workers: int, key: str, options: Options, results: Results) -> None:
+    """The realistic portal run (bench/portal.py): every server, in turn, at each number of
+    connections from the goals' on, reads drawn by popularity while the office writes."""
+    say(f"-- portal run: {scale.cities:,} cities, {workers} worker(s)")
+    portal = asyncio.run(portal_of(scale.url))
+    with ExitStack() as stack, tempfile.TemporaryDirectory() as directory:
+        servers = [
+            (label, stack.enter_context(running(kind, scale.url, workers, hub=source)))
+            for label, kind, source in portal_servers(scale.hub, options)
+        ]
+        hub = next((server for _, server in servers if server.kind == HUB), None)
+        answering = [
+            (label, server, write_request_files(server, portal, Path(directory)))
+            for label, server in servers
+            if hub is None or answers_portal_like(server, hub, portal)
+        ]
+        for connections in portal_connections(options):
+            for label, server, arguments in answering:
+                run = time_portal(
+                    label, server, arguments, connections, workers, key, portal, scale, options
+                )
+                results.portal.append(run)
+                report_portal_progress(run)
+
+
+def time_portal(
+    label: str,
+    server: Server,
+    arguments: list[str],
+    connections: int,
+    workers: int,
+    key: str,
+    portal: Portal,
+    scale: Scale,
+    options: Options,
+) -> PortalRun:
+    """Warm the server up on the portal's reads, then time them while the office writes."""
+    if options.warmup:
+        reads_alone(server, arguments, connections, options.warmup)
+    read_rate = reads_alone(server, arguments, connections, PACE_SECONDS)
+    calm_down(server, scale)
+    load, found = asyncio.run(
+        run_portal(
+            server,
+            portal,
+            arguments,
+            connections,
+            options.portal_duration,
+            read_rate,
+            scale.url,
+            key,
+        )
+    )
+    settle(server, scale)
+    return PortalRun(
+        scale=scale.cities,
+        workers=workers,
+        server=label,
+        connections=connections,
+        requests=load.requests,
+        seconds=load.seconds,
+        rate=load.rate,
+        p50_ms=load.p50_ms,
+        p99_ms=load.p99_ms,
+        errors=load.errors,
+        writes=found.writes,
+        seen=found.seen,
+        stale=found.stale,
+        max_visible_ms=max(found.visible_ms, default=None),
+    )
+
+
+def portal_servers(hub: HubSource, options: Options) -> Iterator[tuple[str, str, HubSource]]:
+    """The portal run's servers: (label, kind, hub code); after the hub, the hub with each of
+    the `hub_variants` settings added."""
+    for kind in options.servers:
+        yield kind, kind, hub
+        if kind == HUB:
+            for key, value in options.hub_variants:
+                variant = replace(hub, settings=(*hub.settings, (key, value)))
+                yield f"hub {key}={value}", HUB, variant
+
+
+def portal_connections(options: Options) -> list[int]:
+    """The portal run's connections: those from the goals' on (all when none are)."""
+    many = [c for c in options.connections if c >= GOAL_CONNECTIONS]
+    return many or list(options.connections)
+
+
+def answers_portal_like(server: Server, hub: Server, portal: Portal) -> bool:
+    """Whether the server answers the portal's most popular reads like the hub (the floor
+    with the same JSON, PostGraphile with the same objects); a mismatch is said, not raised."""
+    for read in portal.most_popular():
+        answer = hub.ask(read.query, read.variables)
+        reference = Reference(read.query, read.variables, answer["data"], 0, 0)
+        try:
+            check_same_objects(server, reference)
+        except MismatchError as error:
+            say(f"   portal: {server.kind} not timed: {error}")
+            return False
+    return True
+
+
+def report_portal_progress(run: PortalRun) -> None:
+    """One line per portal run."""
+    visible = "?" if run.max_visible_ms is None else f"{run.max_visible_ms:.1f}"
+    say(
+        f"   portal {run.server:<12} c={run.connections:<3} {run.rate:9.1f} req/s  "
+        f"p50 {run.p50_ms:7.1f} ms  p99 {run.p99_ms:7.1f} ms  {run.writes} writes, "
+        f"{run.seen} seen, at most {visible} ms, {run.stale} stale"
+        + (f", {run.errors} errors" if run.errors else "")
     )
 
 

@@ -163,6 +163,7 @@ class HubSource:
             "HUB_ENV": "production",
             "HUB_MAX_PAGE_SIZE": str(MAX_PAGE_SIZE),
             "HUB_RATE_LIMIT_PUBLIC": str(RATE_LIMIT),
+            "HUB_RATE_LIMIT_KEY": str(RATE_LIMIT),
             "PYTHONPATH": str(self.directory),
             **dict(self.settings),
         }

@@ -1,5 +1,7 @@
 // PostGraphile 5 with the amber preset over the bench database, configured for production:
-// no GraphiQL, no explain, no watch mode, no mutations (the benchmark only reads).
+// no GraphiQL, no explain, no watch mode; with the generated CRUD mutations, of which the
+// portal run's office writes with `updateCityBySlug` (the update mutations' payloads take
+// their field names from the create plugin: both are on).
 //
 // Environment: DATABASE_URL (required), HOST (127.0.0.1), PORT (5678), WORKERS (1; forked with
 // node:cluster, sharing the port like uvicorn's workers), POOL_SIZE (15 per worker, the hub's
@@ -44,11 +46,7 @@ const preset = {
   extends: [PostGraphileAmberPreset],
   // Without the index behaviours every column can order a list, as the hub orders by unindexed
   // columns too (fundings by start date); it changes the schema, not how a query runs.
-  disablePlugins: [
-    "PgMutationCreatePlugin",
-    "PgMutationUpdateDeletePlugin",
-    "PgIndexBehaviorsPlugin",
-  ],
+  disablePlugins: ["PgIndexBehaviorsPlugin"],
   pgServices: [makePgService({ pool: makePool(), schemas: ["public"] })],
   grafserv: { host: HOST, port: PORT, graphiql: false, graphiqlOnGraphQLGET: false, watch: false },
   grafast: { explain: false },
