@@ -101,8 +101,9 @@ def zipf(count: int) -> list[float]:
 
 
 def ranked(items: list[Item], salt: str) -> list[Item]:
-    """The items in a popularity order drawn once, the same in every run."""
-    shuffled = sorted(items, key=str)
+    """The items in a popularity order drawn once, the same in every run (for the same items
+    in the same order)."""
+    shuffled = list(items)
     random.Random(f"{SEED} {salt}").shuffle(shuffled)
     return shuffled
 
