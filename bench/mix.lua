@@ -3,11 +3,14 @@
 -- results after wrk's own report:
 --   wrk -t1 -c10 -d10s -s bench/mix.lua http://127.0.0.1:8000/graphql -- city.json
 -- The portal run (bench/portal.py) names a file of distinct requests instead, one a line
--- (`path<TAB>body`), and a file of the order to send them in, one request's line number a line:
---   wrk ... -s bench/mix.lua http://127.0.0.1:8000 -- portal requests.tsv order.txt
+-- (`path<TAB>body`), a file of the order to send them in, one request's line number a line,
+-- and optionally a file to count the requests sent in, every 100th (the office writes by it):
+--   wrk ... -s bench/mix.lua http://127.0.0.1:8000 -- portal requests.tsv order.txt [sent]
 local prepared = {}
 local order = {}
 local position = 0
+local progress = nil
+local sent = 0
 local headers = { ["Content-Type"] = "application/json" }
 
 local function read(path)
@@ -26,6 +29,7 @@ function init(args)
     for line in io.lines(args[3]) do
       order[#order + 1] = tonumber(line)
     end
+    progress = args[4]
   else
     for index, path in ipairs(args) do
       prepared[index] = wrk.format("POST", nil, headers, read(path))
@@ -37,6 +41,14 @@ end
 
 function request()
   position = position % #order + 1
+  if progress then
+    sent = sent + 1
+    if sent % 100 == 0 then
+      local file = assert(io.open(progress, "w"))
+      file:write(sent)
+      file:close()
+    end
+  end
   return prepared[order[position]]
 end
 

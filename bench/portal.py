@@ -19,6 +19,7 @@ import json
 import random
 import secrets
 import subprocess
+import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
@@ -43,8 +44,8 @@ SEQUENCE_LENGTH = 100_000
 SEED = 22
 READS_PER_WRITE = 100
 STALE_AFTER_MS = 100.0
-# After the warm-up, the reads alone for this long give the rate the writes are paced by.
-PACE_SECONDS = 2.0
+# How often the office looks how many reads wrk has sent.
+PROGRESS_SECONDS = 0.005
 # A write no read shows within this long counts as not seen.
 VISIBLE_WITHIN_SECONDS = 5.0
 POLL_PAUSE_SECONDS = 0.002
@@ -269,75 +270,76 @@ async def post_graphql(
 
 
 async def office_writes(
-    office: Office, portal: Portal, interval: float, until: asyncio.Event
+    office: Office, portal: Portal, progress: Path, until: asyncio.Event
 ) -> Staleness:
-    """Write every `interval` seconds until `until`, a city drawn by popularity each time (one
-    not being written already), and check each write; what the checks found."""
+    """Until `until`, write 1 for every READS_PER_WRITE reads wrk has sent (it counts them in
+    `progress`), a city drawn by popularity each time (one not being written already), and
+    check each write; what the checks found."""
     found = Staleness()
     pick = random.Random(SEED)
     run = secrets.token_hex(4)
     tasks: list[asyncio.Task[None]] = []
     writing: dict[str, asyncio.Task[None]] = {}
-    next_at = time.perf_counter()
     while not until.is_set():
-        next_at += interval
-        await wait_for(until, next_at - time.perf_counter())
-        writing = {slug: task for slug, task in writing.items() if not task.done()}
-        if until.is_set() or any(task.done() and task.exception() for task in tasks):
+        await wait_for(until, PROGRESS_SECONDS)
+        if any(task.done() and task.exception() for task in tasks):
             break
-        if len(writing) >= WRITES_AT_ONCE:
-            await asyncio.wait(writing.values(), return_when=asyncio.FIRST_COMPLETED)
-            continue
-        city = pick.choices(portal.cities, portal.city_weights)[0]
-        if city[1] in writing:
-            continue
-        news = f"{run}-{len(tasks) + 1}"
-        task = asyncio.create_task(office.write_and_check(city, news, found))
-        tasks.append(task)
-        writing[city[1]] = task
+        writing = {slug: task for slug, task in writing.items() if not task.done()}
+        due = reads_sent(progress) // READS_PER_WRITE - len(tasks)
+        for _ in range(min(due, WRITES_AT_ONCE - len(writing))):
+            city = pick.choices(portal.cities, portal.city_weights)[0]
+            if city[1] in writing:
+                continue
+            news = f"{run}-{len(tasks) + 1}"
+            task = asyncio.create_task(office.write_and_check(city, news, found))
+            tasks.append(task)
+            writing[city[1]] = task
     # A write that failed fails the run.
     await asyncio.gather(*tasks)
     return found
 
 
+def reads_sent(progress: Path) -> int:
+    """How many reads wrk has sent, as bench/mix.lua counts them (none yet: no file, or one
+    being written)."""
+    try:
+        return int(progress.read_text() or 0)
+    except FileNotFoundError:
+        return 0
+
+
 async def wait_for(event: asyncio.Event, seconds: float) -> None:
     """Wait `seconds`, or less when `event` is set meanwhile."""
-    if seconds > 0:
-        with suppress(TimeoutError):
-            await asyncio.wait_for(event.wait(), seconds)
+    with suppress(TimeoutError):
+        await asyncio.wait_for(event.wait(), seconds)
 
 
-def reads_alone(server: Server, arguments: list[str], connections: int, seconds: float) -> float:
-    """wrk's reads without writes for `seconds`: to warm the server up (its hot code compiled,
-    its caches filled), then to pace the office's writes by; their rate."""
+def warm_up(server: Server, arguments: list[str], connections: int, seconds: float) -> None:
+    """wrk's reads without writes for `seconds`: the server's hot code compiled, its caches
+    filled."""
     url = f"http://{HOST}:{server.port}/"
     command = wrk_command(url, arguments, connections, seconds)
     finished = subprocess.run(command, capture_output=True, text=True, check=False)
-    return parse_output(finished.stdout, finished.stderr).rate
+    parse_output(finished.stdout, finished.stderr)
 
 
 async def timed_run(
-    office: Office,
-    portal: Portal,
-    arguments: list[str],
-    connections: int,
-    seconds: float,
-    read_rate: float,
+    office: Office, portal: Portal, arguments: list[str], connections: int, seconds: float
 ) -> tuple[LoadResult, Staleness]:
-    """wrk's reads for `seconds` while the office writes 1 for every READS_PER_WRITE reads at
-    `read_rate` (the reads' rate without writes)."""
+    """wrk's reads for `seconds` while the office writes 1 for every READS_PER_WRITE reads."""
     url = f"http://{HOST}:{office.server.port}/"
-    wrk = await asyncio.create_subprocess_exec(
-        *wrk_command(url, arguments, connections, seconds),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    done = asyncio.Event()
-    interval = READS_PER_WRITE / max(read_rate, 1.0)
-    writes = asyncio.create_task(office_writes(office, portal, interval, done))
-    stdout, stderr = await wrk.communicate()
-    done.set()
-    found = await writes
+    with tempfile.TemporaryDirectory() as directory:
+        progress = Path(directory) / "reads-sent"
+        wrk = await asyncio.create_subprocess_exec(
+            *wrk_command(url, [*arguments, str(progress)], connections, seconds),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        done = asyncio.Event()
+        writes = asyncio.create_task(office_writes(office, portal, progress, done))
+        stdout, stderr = await wrk.communicate()
+        done.set()
+        found = await writes
     return parse_output(stdout.decode(), stderr.decode()), found
 
 
@@ -347,7 +349,6 @@ async def run_portal(
     arguments: list[str],
     connections: int,
     seconds: float,
-    read_rate: float,
     database_url: str,
     key: str,
 ) -> tuple[LoadResult, Staleness]:
@@ -357,11 +358,11 @@ async def run_portal(
     async with httpx.AsyncClient(timeout=60, limits=limits, headers=headers) as client:
         if server.kind == HUB:
             office = Office(server, client, hub_writer(server, client, key))
-            return await timed_run(office, portal, arguments, connections, seconds, read_rate)
+            return await timed_run(office, portal, arguments, connections, seconds)
         if server.kind == POSTGRAPHILE:
             office = Office(server, client, postgraphile_writer(server, client))
-            return await timed_run(office, portal, arguments, connections, seconds, read_rate)
+            return await timed_run(office, portal, arguments, connections, seconds)
         assert server.kind == FLOOR
         async with asyncpg.create_pool(database_url, max_size=WRITES_AT_ONCE) as pool:
             office = Office(server, client, sql_writer(pool))
-            return await timed_run(office, portal, arguments, connections, seconds, read_rate)
+            return await timed_run(office, portal, arguments, connections, seconds)

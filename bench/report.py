@@ -11,7 +11,7 @@ from typing import Any
 
 from bench.chart import draw_throughput
 from bench.mix import MIX
-from bench.portal import PACE_SECONDS, STALE_AFTER_MS
+from bench.portal import STALE_AFTER_MS
 from bench.results import (
     GOAL_CONNECTIONS,
     NOT_COMPARABLE,
@@ -82,15 +82,18 @@ make install                                       # tests and matplotlib, for t
 The first run installs PostGraphile 5 and Node.js 22 from npm (`npm ci` in `bench/postgraphile`).
 
 The response cache's goals (issue 22) take the portal run, `city` and the large queries, with
-the hub also timed without the cache in the portal run, then the single queries again without
-the cache, to compare with the runs before it (the history):
+the hub also timed without the cache in the portal run; then the single queries again with the
+cache off, into a report of their own
+([benchmarks-without-cache.md](benchmarks-without-cache.md)), to compare with the runs before
+the cache:
 
 ```sh
-.venv/bin/python -m bench --scales 1000 --queries city,cities-100,cities-500 \
-  --hub-variant HUB_RESPONSE_CACHE_BYTES=0 --label "response cache"
-.venv/bin/python -m bench --scales 1000 --queries city,cities-100,cities-500 --no-portal \
-  --hub-setting HUB_RESPONSE_CACHE_BYTES=0 --output docs/benchmarks/without-cache.md \
-  --label "response cache off"
+.venv/bin/python -m bench --scales 1000 --connections 10,50 --soak 0 \\
+  --queries city,cities-100,cities-500 --hub-variant HUB_RESPONSE_CACHE_BYTES=0 \\
+  --label "response cache"
+.venv/bin/python -m bench --scales 1000 --connections 10,50 --soak 0 --no-portal \\
+  --queries city,cities-100,cities-500 --hub-setting HUB_RESPONSE_CACHE_BYTES=0 \\
+  --output docs/benchmarks-without-cache.md --label "response cache off"
 ```
 
 Per scale, it creates a database on the PostgreSQL server of `--server-url` (default
@@ -470,9 +473,9 @@ cities (`cities-100`'s query with a page of 20, 5 %). Cities and funders are ask
 law (the n-th most popular 1/n as often as the first), in a popularity order drawn once, and
 wrk sends the same drawn sequence of reads to every server. The state statistics and search,
 which PostGraphile cannot answer, are left out. Each server is warmed up on the reads alone
-first, then runs them alone for {pace:.0f} s more: their rate paces the writes. Then, for
-`--portal-duration` seconds (10), wrk reads while a coroutine of the benchmark, the office,
-writes 1 for every 100 reads at that rate (the table counts them): it changes the website
+first. Then, for `--portal-duration` seconds (10), wrk reads while a coroutine of the
+benchmark, the office, writes 1 for every 100 reads wrk has sent (wrk's script counts them in
+a file the office looks at every 5 ms; the table counts the writes): it changes the website
 of a city drawn by the same popularity, through the server's own API where it has one (the
 hub's `updateCity` with an office API key, PostGraphile's generated `updateCityBySlug`) and
 by SQL for the floor, which has none, all on the same database. After each write it asks
@@ -502,7 +505,7 @@ def portal_section(results: Results) -> str:
         "stale",
     )
     return (
-        PORTAL_INTRODUCTION.format(stale_ms=STALE_AFTER_MS, pace=PACE_SECONDS)
+        PORTAL_INTRODUCTION.format(stale_ms=STALE_AFTER_MS)
         + "\n"
         + table(header, rows)
         + "\n"

@@ -24,11 +24,10 @@ from bench.database import office_key, row_counts, server_facts, synthetic_datab
 from bench.load import LoadResult, run_wrk
 from bench.mix import MIX, Query
 from bench.portal import (
-    PACE_SECONDS,
     Portal,
     portal_of,
-    reads_alone,
     run_portal,
+    warm_up,
     write_request_files,
 )
 from bench.procfs import Sampler, postgres_cpu, tree_cpu, tree_rss
@@ -399,27 +398,33 @@ def report_progress(measurement: Measurement) -> None:
 
 def portal_run(scale: Scale, workers: int, key: str, options: Options, results: Results) -> None:
     """The realistic portal run (bench/portal.py): every server, in turn, at each number of
-    connections from the goals' on, reads drawn by popularity while the office writes."""
+    connections from the goals' on, reads drawn by popularity while the office writes.
+
+    One server runs at a time (PostgreSQL's connections are few); each is checked against
+    the hub's answers before anything is written."""
     say(f"-- portal run: {scale.cities:,} cities, {workers} worker(s)")
     portal = asyncio.run(portal_of(scale.url))
-    with ExitStack() as stack, tempfile.TemporaryDirectory() as directory:
-        servers = [
-            (label, stack.enter_context(running(kind, scale.url, workers, hub=source)))
-            for label, kind, source in portal_servers(scale.hub, options)
-        ]
-        hub = next((server for _, server in servers if server.kind == HUB), None)
-        answering = [
-            (label, server, write_request_files(server, portal, Path(directory)))
-            for label, server in servers
-            if hub is None or answers_portal_like(server, hub, portal)
-        ]
-        for connections in portal_connections(options):
-            for label, server, arguments in answering:
+    servers = list(portal_servers(scale.hub, options))
+    references: list[Reference] = []
+    answering = []
+    for label, kind, source in servers:
+        with running(kind, scale.url, workers, hub=source) as server:
+            if kind == HUB and not references:
+                references = portal_references(server, portal)
+            if answers_like_hub(server, references):
+                answering.append((label, kind, source))
+    for connections in portal_connections(options):
+        for label, kind, source in answering:
+            with (
+                running(kind, scale.url, workers, hub=source) as server,
+                tempfile.TemporaryDirectory() as directory,
+            ):
+                arguments = write_request_files(server, portal, Path(directory))
                 run = time_portal(
                     label, server, arguments, connections, workers, key, portal, scale, options
                 )
-                results.portal.append(run)
-                report_portal_progress(run)
+            results.portal.append(run)
+            report_portal_progress(run)
 
 
 def time_portal(
@@ -434,9 +439,7 @@ def time_portal(
     options: Options,
 ) -> PortalRun:
     """Warm the server up on the portal's reads, then time them while the office writes."""
-    if options.warmup:
-        reads_alone(server, arguments, connections, options.warmup)
-    read_rate = reads_alone(server, arguments, connections, PACE_SECONDS)
+    warm_up(server, arguments, connections, max(options.warmup, 1.0))
     calm_down(server, scale)
     load, found = asyncio.run(
         run_portal(
@@ -445,7 +448,6 @@ def time_portal(
             arguments,
             connections,
             options.portal_duration,
-            read_rate,
             scale.url,
             key,
         )
@@ -486,17 +488,23 @@ def portal_connections(options: Options) -> list[int]:
     return many or list(options.connections)
 
 
-def answers_portal_like(server: Server, hub: Server, portal: Portal) -> bool:
-    """Whether the server answers the portal's most popular reads like the hub (the floor
-    with the same JSON, PostGraphile with the same objects); a mismatch is said, not raised."""
-    for read in portal.most_popular():
-        answer = hub.ask(read.query, read.variables)
-        reference = Reference(read.query, read.variables, answer["data"], 0, 0)
-        try:
+def portal_references(hub: Server, portal: Portal) -> list[Reference]:
+    """The hub's answers to the portal's most popular reads."""
+    return [
+        Reference(read.query, read.variables, hub.ask(read.query, read.variables)["data"], 0, 0)
+        for read in portal.most_popular()
+    ]
+
+
+def answers_like_hub(server: Server, references: list[Reference]) -> bool:
+    """Whether the server answers like the hub (the floor with the same JSON, PostGraphile
+    with the same objects); a mismatch is said, not raised."""
+    try:
+        for reference in references:
             check_same_objects(server, reference)
-        except MismatchError as error:
-            say(f"   portal: {server.kind} not timed: {error}")
-            return False
+    except MismatchError as error:
+        say(f"   portal: {server.kind} not timed: {error}")
+        return False
     return True
 
 
