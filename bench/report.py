@@ -199,6 +199,31 @@ resolvers). Taken on 2026-12-07 on the 2-core machine with nothing else running,
 delivering).
 """
 
+# Measured apart from the main run, with --hub-commit; its figures are copied in.
+CACHE_OFF_SECTION = """\
+### The response cache off, against the hub before it
+
+Does the hub without its response cache (`HUB_RESPONSE_CACHE_BYTES=0`) answer as fast as the
+hub before the cache (`7fb81db`, the parent of the cache's commit)? Four runs in turn, before,
+off, before, off, each `python -m bench --scales 1000 --workers 1 --connections 10 --servers
+hub,floor --queries city,funder-portal,cities-100 --quick --no-portal` (the first with
+`--hub-commit 7fb81db`, the second with `--hub-setting HUB_RESPONSE_CACHE_BYTES=0`). The
+machine's speed drifted by a third between runs, so the hub is compared with the floor of the
+same run, and its CPU time per request:
+
+| hub | run | city / floor | funder-portal / floor | cities-100 / floor | city CPU ms/req |
+|---|---|---:|---:|---:|---:|
+| before the cache | 1 | 0.83 | 0.90 | 1.44 | 0.49 to 0.55 |
+| cache off | 1 | 0.82 | 0.86 | 1.54 | 0.49 to 0.55 |
+| before the cache | 2 | 0.88 | 0.71 | 1.40 | 0.51 to 0.52 |
+| cache off | 2 | 0.90 | 0.91 | 1.29 | 0.49 to 0.53 |
+
+No difference beyond the drift between runs. Taken on 2026-12-07 on the 2 cores shared with
+other work. (Against the run of 2026-11-25 the hub's ratios to the floor are lower on this
+day both before the cache and with it off: `city` 0.8 to 0.9 where they were 1.18; the hub
+before the cache shows it too, so it is not the cache's doing.)
+"""
+
 POSTGRES_TIME_SECTION = """\
 ### PostgreSQL per request: statistics and search
 
@@ -253,6 +278,7 @@ def write_report(results: Results, output: Path, add_history: bool) -> None:
         postgraphile_section(),
         SUBSCRIBERS_SECTION,
         POSTGRES_TIME_SECTION,
+        CACHE_OFF_SECTION,
         history.section(),
     ]
     output.write_text("\n".join(section for section in sections if section))
