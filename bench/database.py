@@ -39,28 +39,21 @@ async def execute(server_url: str, statement: str) -> None:
 def seed(url: str, cities: int, hub: HubSource) -> None:
     """Migrate and load the synthetic data set through the hub's own command line
     (`engagement-hub seed --synthetic`), run from the hub's code under test."""
-    command = [sys.executable, "-c", HUB_COMMAND, "seed", "--synthetic", f"--cities={cities}"]
-    finished = subprocess.run(
-        command,
-        cwd=hub.directory,
-        env=hub.environment(url),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if finished.returncode != 0:
-        raise RuntimeError(f"seeding failed: {(finished.stderr or finished.stdout)[-1000:]}")
+    run_hub_command(url, hub, "seeding failed", "seed", "--synthetic", f"--cities={cities}")
 
 
 def office_key(url: str, hub: HubSource) -> str:
     """A new API key of the network office (role admin) on the database, made with the hub's
     own command line (`engagement-hub keys create`), for the portal run's writes."""
-    command = [
-        *(sys.executable, "-c", HUB_COMMAND, "keys", "create"),
-        *("--role", "admin", "--name", "benchmark office"),
-    ]
+    arguments = ("keys", "create", "--role", "admin", "--name", "benchmark office")
+    return run_hub_command(url, hub, "no office key", *arguments).split()[0]
+
+
+def run_hub_command(url: str, hub: HubSource, failure: str, *arguments: str) -> str:
+    """What `engagement-hub <arguments>` of the hub's code under test prints on the database;
+    a RuntimeError starting with `failure` if it fails."""
     finished = subprocess.run(
-        command,
+        [sys.executable, "-c", HUB_COMMAND, *arguments],
         cwd=hub.directory,
         env=hub.environment(url),
         capture_output=True,
@@ -68,8 +61,8 @@ def office_key(url: str, hub: HubSource) -> str:
         check=False,
     )
     if finished.returncode != 0:
-        raise RuntimeError(f"no office key: {(finished.stderr or finished.stdout)[-1000:]}")
-    return finished.stdout.split()[0]
+        raise RuntimeError(f"{failure}: {(finished.stderr or finished.stdout)[-1000:]}")
+    return finished.stdout
 
 
 async def analyze(url: str) -> None:
