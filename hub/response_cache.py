@@ -299,6 +299,7 @@ class ResponseCache:
         self.waiting: dict[str, asyncio.Future[None]] = {}
         self.consumer: asyncio.Task[None] | None = None
         self.retry: asyncio.TimerHandle | None = None
+        self.closed = False
 
     # --- Reading and keeping ------------------------------------------------------------
 
@@ -339,7 +340,10 @@ class ResponseCache:
         self.take(("listening", listening))
 
     def take(self, item: tuple[str, Any]) -> None:
-        """Queue what was heard for the consumer, which handles it in order."""
+        """Queue what was heard for the consumer, which handles it in order (nothing once
+        the cache is closed)."""
+        if self.closed:
+            return
         self.heard.put_nowait(item)
         if self.consumer is None or self.consumer.done():
             self.consumer = asyncio.get_running_loop().create_task(self.consume())
@@ -354,6 +358,8 @@ class ResponseCache:
                 logger.warning("the response cache lost track of changes", exc_info=True)
                 self.trusted = False
                 # Once the store answers again, it starts afresh (an EPOCH), if still heard.
+                if self.retry is not None:
+                    self.retry.cancel()
                 loop = asyncio.get_running_loop()
                 self.retry = loop.call_later(STORE_RETRY_SECONDS, self.start_afresh)
 
@@ -412,6 +418,7 @@ class ResponseCache:
 
     async def close(self) -> None:
         """Stop following and let go of the store."""
+        self.closed = True
         self.trusted = False
         if self.retry is not None:
             self.retry.cancel()

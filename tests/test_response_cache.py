@@ -411,6 +411,10 @@ async def test_a_cache_whose_redis_is_down_answers_nothing_kept_and_fails_nothin
     await asyncio.sleep(0.1)
     assert not answers.trusted
     await answers.close()
+    # Closed, it tries no more (a retry after the test would log into another's records).
+    assert answers.retry is not None and answers.retry.cancelled()
+    answers.changed("cities")
+    assert answers.heard.empty()
 
 
 # --- Over the whole schema -------------------------------------------------------------------
