@@ -70,7 +70,7 @@ from hub.observability import (
 )
 from hub.persisted import PersistedQueries, PersistedQueryError
 from hub.ratelimit import RateLimiter, add_headers
-from hub.response_cache import ResponseCache, cache_key
+from hub.response_cache import ResponseCache
 from hub.views import list_views, serve_view
 from resolvers.compiler import fragment_of
 from resolvers.context import Context
@@ -432,12 +432,8 @@ class GraphQLApp(GraphQL[Context, None]):
         ticket = None
         streamed = getattr(request.state, "streamed", False)
         if answers is not None and query is not None and not streamed:
-            key = cache_key(
-                request.app.state.served,
-                query,
-                request_data.operation_name,
-                request_data.variables,
-                context.viewer.access,
+            key = answers.key(
+                query, request_data.operation_name, request_data.variables, context.viewer.access
             )
             answer, ticket = await answers.lookup(key)
             if answer is not None:
@@ -588,13 +584,12 @@ async def open_configured_database(app: Starlette) -> AsyncIterator[None]:
     app.state.replica_sessions = session_factory(replica) if replica else None
     app.state.reads = await create_read_pool(reads_url, settings.pool_size, timeout_ms)
     app.state.events = Events(database.url)
-    app.state.answers = response_cache.configured(settings, database.url)
     tracer_provider = tracing.start(engine)
     try:
         async with engine.connect() as connection:
             app.state.features = await detect(connection)
         app.state.features.log()
-        app.state.served = response_cache.served(settings, app.state.features)
+        app.state.answers = response_cache.configured(settings, database.url, app.state.features)
         if app.state.answers is not None:
             app.state.events.follow_changes(app.state.answers)
         await app.state.events.start()
@@ -709,9 +704,8 @@ def create_app(
     # Without `sessions` the lifespan makes the response cache, which follows the writes
     # through `events`; tests give events that follow a database (or none: no cache).
     app.state.answers = None
-    app.state.served = response_cache.served(settings, features)
     if events is not None:
-        app.state.answers = response_cache.configured(settings, "given")
+        app.state.answers = response_cache.configured(settings, "given", features)
         if app.state.answers is not None:
             events.follow_changes(app.state.answers)
     app.state.connections = OpenConnections(settings.max_connections_per_client)

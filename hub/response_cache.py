@@ -86,25 +86,30 @@ BYTES_HELD = Gauge(
 
 @dataclass(frozen=True)
 class Answer:
-    """A kept answer: its data as JSON, its extensions but the debug figures, the name the
-    document gives its operation, and its cost (charged again to each client it serves)."""
+    """A kept answer: its data as JSON, its extensions but the debug figures, and the name the
+    document gives its operation."""
 
     data: bytes
     extensions: Mapping[str, Any]
     name: str | None
-    cost: int | None
+
+    @property
+    def cost(self) -> int | None:
+        """What computing it cost (charged again to each client it serves), if known."""
+        cost: int | None = self.extensions.get("cost", {}).get("requested")
+        return cost
 
     def packed(self) -> bytes:
         """The answer as bytes: the length of a JSON header, the header, the data."""
-        header = orjson.dumps([self.name, self.cost, self.extensions])
+        header = orjson.dumps([self.name, self.extensions])
         return struct.pack("!I", len(header)) + header + self.data
 
     @classmethod
     def unpacked(cls, packed: bytes) -> "Answer":
         """The answer `packed` holds."""
         (length,) = struct.unpack_from("!I", packed)
-        name, cost, extensions = orjson.loads(packed[4 : 4 + length])
-        return cls(packed[4 + length :], extensions, name, cost)
+        name, extensions = orjson.loads(packed[4 : 4 + length])
+        return cls(packed[4 + length :], extensions, name)
 
 
 @dataclass(frozen=True)
@@ -173,7 +178,7 @@ class MemoryStore:
             EVICTIONS.inc()
             return None, dict(self.versions)
         self.entries.move_to_end(key)
-        return Answer.unpacked(kept.packed), self.versions
+        return Answer.unpacked(kept.packed), {}
 
     async def put(
         self, key: str, answer: Answer, depends_on: frozenset[str], versions: Mapping[str, int]
@@ -288,8 +293,10 @@ class RedisStore:
 class ResponseCache:
     """The answers of one app's queries (see the module's description), in `store`."""
 
-    def __init__(self, store: Store, charge: bool) -> None:
+    def __init__(self, store: Store, charge: bool, served: str = "") -> None:
         self.store = store
+        # What decides the answers besides the request, in this process (`served`).
+        self.served = served
         # Whether an answer from the cache costs its client's budget what computing it would.
         self.charge = charge
         # Whether this process hears the changes: only then are answers kept and served.
@@ -302,6 +309,19 @@ class ResponseCache:
         self.closed = False
 
     # --- Reading and keeping ------------------------------------------------------------
+
+    def key(
+        self,
+        query: str,
+        operation_name: str | None,
+        variables: Mapping[str, Any] | None,
+        access: tuple[Any, ...],
+    ) -> str:
+        """The key of a request's answer: a hash of what the process serves, the query, the
+        operation, the variables and the viewer's access."""
+        viewer = [str(part) for part in access]
+        parts = [self.served, query, operation_name, variables or {}, viewer]
+        return hashlib.sha256(orjson.dumps(parts, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
     async def lookup(self, key: str) -> tuple[Answer | None, Ticket | None]:
         """The kept answer of `key`; else a ticket to keep the answer about to be computed
@@ -427,9 +447,9 @@ class ResponseCache:
         await self.store.close()
 
 
-def configured(settings: Settings, database: str) -> ResponseCache | None:
-    """The response cache the settings ask for (None: none), for the answers of `database`:
-    in Redis with HUB_REDIS_URL, else in the process."""
+def configured(settings: Settings, database: str, features: Features) -> ResponseCache | None:
+    """The response cache the settings ask for (None: none), for the answers of `database`
+    with `features`: in Redis with HUB_REDIS_URL, else in the process."""
     if settings.response_cache_bytes <= 0:
         return None
     max_age = settings.response_cache_max_age_seconds
@@ -440,7 +460,7 @@ def configured(settings: Settings, database: str) -> ResponseCache | None:
         store = RedisStore(settings.redis_url, prefix, max_age)
     else:
         store = MemoryStore(settings.response_cache_bytes, max_age)
-    return ResponseCache(store, settings.response_cache_charge)
+    return ResponseCache(store, settings.response_cache_charge, served(settings, features))
 
 
 def served(settings: Settings, features: Features) -> str:
@@ -474,16 +494,3 @@ def schema_digest() -> str:
     from schema import schema  # the schema imports what answers; this module answers nothing
 
     return hashlib.sha256(str(schema).encode()).hexdigest()
-
-
-def cache_key(
-    served: str,
-    query: str,
-    operation_name: str | None,
-    variables: Mapping[str, Any] | None,
-    access: tuple[Any, ...],
-) -> str:
-    """The key of a request's answer: a hash of what the process serves (`served`), the
-    query, the operation, the variables and the viewer's access."""
-    parts = [served, query, operation_name, variables or {}, [str(part) for part in access]]
-    return hashlib.sha256(orjson.dumps(parts, option=orjson.OPT_SORT_KEYS)).hexdigest()

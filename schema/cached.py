@@ -51,8 +51,7 @@ def keepable(result: ExecutionResult, context: Context) -> Answer | None:
     extensions = {
         name: value for name, value in (result.extensions or {}).items() if name != "debug"
     }
-    cost = extensions.get("cost", {}).get("requested")
-    return Answer(json, extensions, operation_name(context), cost)
+    return Answer(json, extensions, operation_name(context))
 
 
 def operation_name(context: Context) -> str | None:

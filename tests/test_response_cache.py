@@ -325,7 +325,7 @@ def test_a_write_in_one_process_is_read_in_the_other_within_100_ms(
 
 def answer_of(data: str) -> Answer:
     """An answer holding `data`."""
-    return Answer(data.encode(), {"cost": {"requested": 1}}, "Named", 1)
+    return Answer(data.encode(), {"cost": {"requested": 1}}, "Named")
 
 
 @asynccontextmanager
