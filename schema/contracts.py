@@ -109,6 +109,15 @@ def with_tag(node: T, name: str) -> T:
     """The SDL node with `@tag(name: <name>)`."""
     if has_tag(node, name):
         return node
-    argument = ConstArgumentNode(name=NameNode(value="name"), value=StringValueNode(value=name))
-    tag = ConstDirectiveNode(name=NameNode(value="tag"), arguments=(argument,))
-    return replace(node, directives=(*(node.directives or ()), tag))
+    return replace(node, directives=(*(node.directives or ()), directive("tag", name=name)))
+
+
+def directive(name: str, /, **arguments: str) -> ConstDirectiveNode:
+    """The SDL's `@<name>(<argument>: "<value>", ...)`."""
+    return ConstDirectiveNode(
+        name=NameNode(value=name),
+        arguments=tuple(
+            ConstArgumentNode(name=NameNode(value=argument), value=StringValueNode(value=value))
+            for argument, value in arguments.items()
+        ),
+    )

@@ -13,15 +13,11 @@ from typing import Annotated, Any, get_args
 
 import strawberry
 from graphql import (
-    ConstArgumentNode,
-    ConstDirectiveNode,
     DocumentNode,
     GraphQLError,
     GraphQLObjectType,
     GraphQLSchema,
     InterfaceTypeDefinitionNode,
-    NameNode,
-    StringValueNode,
     parse,
     print_ast,
     print_directive,
@@ -225,12 +221,7 @@ def with_node_key(document: DocumentNode) -> DocumentNode:
     Added here, not on the interface (strawberry's `relay.Node`), as it is a setting: with it,
     Apollo's composition refuses every other subgraph that implements a `Node` of its own
     (docs/federation.md)."""
-    key = ConstDirectiveNode(
-        name=NameNode(value="key"),
-        arguments=(
-            ConstArgumentNode(name=NameNode(value="fields"), value=StringValueNode(value="id")),
-        ),
-    )
+    key = contracts.directive("key", fields="id")
     definitions = tuple(
         replace(each, directives=(key, *(each.directives or ())))
         if isinstance(each, InterfaceTypeDefinitionNode) and each.name.value == NODE
