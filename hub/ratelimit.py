@@ -225,9 +225,19 @@ def add_headers(request: HTTPConnection, response: Response) -> None:
     charged: Charge | None = getattr(request.state, "rate_limit", None)
     if charged is None:
         return
-    response.headers["X-RateLimit-Limit"] = str(charged.limit)
-    response.headers["X-RateLimit-Remaining"] = str(math.floor(charged.points))
-    response.headers["X-RateLimit-Reset"] = str(charged.full_at)
+    response.raw_headers += budget_headers(charged)
     if not charged.allowed:
         response.status_code = 429
-        response.headers["Retry-After"] = str(charged.retry_after)
+
+
+def budget_headers(charged: Charge) -> list[tuple[bytes, bytes]]:
+    """The headers telling a client its budget after `charged`, and when to retry if it was
+    refused."""
+    headers = [
+        (b"x-ratelimit-limit", str(charged.limit).encode()),
+        (b"x-ratelimit-remaining", str(math.floor(charged.points)).encode()),
+        (b"x-ratelimit-reset", str(charged.full_at).encode()),
+    ]
+    if not charged.allowed:
+        headers.append((b"retry-after", str(charged.retry_after).encode()))
+    return headers
