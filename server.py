@@ -45,7 +45,15 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UnsetType
 
-from hub import http_caching, http_protocol, incremental, landing, response_cache, tracing
+from hub import (
+    http_caching,
+    http_protocol,
+    incremental,
+    landing,
+    response_cache,
+    shortcut,
+    tracing,
+)
 from hub.auth import BearerAuthentication, BearerBackend, close_reason, refusal_error
 from hub.body_limit import BodySizeLimit
 from hub.config import Settings
@@ -70,7 +78,8 @@ from hub.observability import (
 )
 from hub.persisted import PersistedQueries, PersistedQueryError
 from hub.ratelimit import RateLimiter, add_headers
-from hub.response_cache import ResponseCache
+from hub.response_cache import Answer, ResponseCache
+from hub.shortcut import AnswerShortcut, KnownRequests
 from hub.views import list_views, serve_view
 from resolvers.compiler import fragment_of
 from resolvers.context import Context
@@ -239,6 +248,9 @@ class GraphQLApp(GraphQL[Context, None]):
             add_headers(request, response)
             if isinstance(request, Request):
                 response = http_caching.cached(request, response)
+                known: KnownRequests | None = request.app.state.known_requests
+                if known is not None:
+                    known.record(request, response)
         return response
 
     def incremental_response(
@@ -437,6 +449,7 @@ class GraphQLApp(GraphQL[Context, None]):
             )
             answer, ticket = await answers.lookup(key)
             if answer is not None:
+                remember_answer(request, request_data, key, answer)
                 return await cached.served(answer, query, context, answers.charge)
         result = await self.compute(
             request, request_adapter, sub_response, context, replace(request_data, query=query)
@@ -445,6 +458,7 @@ class GraphQLApp(GraphQL[Context, None]):
             kept = cached.keepable(result, context)
             if kept is not None:
                 await answers.keep(ticket, kept, context.read_tables)
+                remember_answer(request, request_data, ticket.key, kept)
         return result
 
     async def compute(
@@ -528,6 +542,14 @@ class Stream(StreamingResponse):
                 raise OSError("the client stopped reading its stream") from None
 
         await super().stream_response(send_in_time)
+
+
+def remember_answer(
+    request: Request, request_data: GraphQLRequestData, key: str, answer: Answer
+) -> None:
+    """Leave the response cache's answer of a request where `hub.shortcut` records it."""
+    if shortcut.recordable(request_data.extensions, request_data.query):
+        request.state.answered_from_cache = (key, answer)
 
 
 def refused(request: Request, error: HTTPException) -> Response:
@@ -654,6 +676,7 @@ def create_app(
     `sessions`; without `sessions`, the lifespan detects them.
     """
     settings = settings or Settings.from_env()
+    known_requests = known_requests_of(settings)
     # One backend for HTTP headers and WebSocket payloads alike: they share its cache.
     authentication = BearerBackend(settings)
     graphql = GraphQLApp(
@@ -678,6 +701,7 @@ def create_app(
         middleware=[
             # Outermost: every request gets its id, log line and metrics, refusals included.
             Middleware(RequestObserver),
+            *answer_shortcut(known_requests, settings),
             # /metrics, ahead of the API's authentication: scrapers bear a token of their own.
             Middleware(
                 MetricsEndpoint, token=settings.metrics_token, production=settings.production
@@ -709,7 +733,24 @@ def create_app(
         if app.state.answers is not None:
             events.follow_changes(app.state.answers)
     app.state.connections = OpenConnections(settings.max_connections_per_client)
+    app.state.known_requests = known_requests
     return app
+
+
+def known_requests_of(settings: Settings) -> KnownRequests | None:
+    """Where the requests answered from the response cache are recorded, to be answered
+    again ahead of the full path (`hub.shortcut`); none without the cache, and none when
+    debugging or tracing, whose figures and spans come from the full path."""
+    if settings.response_cache_bytes <= 0 or settings.debug or tracing.enabled():
+        return None
+    return KnownRequests(settings.response_cache_bytes)
+
+
+def answer_shortcut(known: KnownRequests | None, settings: Settings) -> list[Middleware]:
+    """The shortcut answering recorded requests (`hub.shortcut`), if they are recorded."""
+    if known is None:
+        return []
+    return [Middleware(AnswerShortcut, known=known, max_body_bytes=settings.max_body_bytes)]
 
 
 app = create_app()

@@ -171,6 +171,15 @@ class BearerBackend(AuthenticationBackend):
             viewer = await self.resolve(sessions, credential, digest)
         return viewer
 
+    def known_viewer(self, authorization: str) -> Viewer | None:
+        """The viewer of an `Authorization` value if the cache holds it (None: it may be
+        unknown, refused or expired; only `viewer_of` tells)."""
+        try:
+            credential = bearer_credential(authorization)
+        except AuthenticationError:
+            return None
+        return self.cache.get(hash_key(credential))
+
     async def resolve(
         self, sessions: async_sessionmaker[AsyncSession], credential: str, digest: str
     ) -> Viewer:

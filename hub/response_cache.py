@@ -339,6 +339,21 @@ class ResponseCache:
         MISSES.inc()
         return None, Ticket(key, versions)
 
+    async def holds(self, key: str, answer: Answer) -> bool:
+        """Whether `answer` is still the kept answer of `key` (a request answered before,
+        `hub.shortcut`); it counts as a hit if so. A miss counts nothing: the request goes
+        on to `lookup`."""
+        if not self.trusted:
+            return False
+        try:
+            kept, _ = await self.store.get(key)
+        except redis.RedisError:
+            return False
+        if kept is None or kept.data != answer.data or kept.extensions != answer.extensions:
+            return False
+        HITS.inc()
+        return True
+
     async def keep(self, ticket: Ticket, answer: Answer, tables: frozenset[str] | None) -> None:
         """Keep the answer computed for `ticket`, which read `tables` (None: unknown)."""
         if not self.trusted:
