@@ -18,8 +18,10 @@ from hub.config import Settings
 from hub.events import Events
 from hub.features import detect
 from hub.keys import hash_key
-from hub.observability import FIELDS, REGISTRY
+from hub.observability import FIELDS, REGISTRY, OperationFigures
 from hub.persisted import query_hash
+from hub.response_cache import Answer
+from hub.shortcut import KnownRequests, Recorded
 from models import ApiKey, City, Role
 from schema import schema
 from server import create_app
@@ -292,3 +294,16 @@ async def test_an_answer_ahead_of_the_full_path_logs_its_line(
     }
     assert (last["read_path"], last["sql_statements"]) == ("cached", 0)
     assert last["document_hash"] == lines[-2]["document_hash"]
+
+
+def test_the_records_hold_their_bytes_least_recently_used_first_out() -> None:
+    """10,000 distinct requests answered from the cache hold no more than the bound."""
+    answer = Answer(b'{"city": null}', {"cost": {"requested": 1}}, None)
+    known = KnownRequests(max_bytes=5_000)
+    for number in range(10_000):
+        recorded = Recorded(f"key {number}", answer, (), 200, (), b"x" * 100, OperationFigures())
+        known.put(number.to_bytes(4, "big"), recorded)
+        assert known.bytes <= known.max_bytes
+    assert known.get((9_999).to_bytes(4, "big")) is not None
+    assert known.get((0).to_bytes(4, "big")) is None
+    assert known.bytes == sum(entry.size for entry in known.entries.values())
