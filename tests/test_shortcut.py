@@ -2,6 +2,7 @@
 same responses as the full path gives, and only where the full path would give them."""
 
 import logging
+import time
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Any
@@ -11,6 +12,7 @@ import orjson
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
@@ -29,10 +31,13 @@ from tests.conftest import sessions_on
 from tests.factories import add_key
 from tests.generated_queries import queries
 from tests.helpers import property_settings
+from tests.test_cli import environment, free_port, serving
 from tests.test_compiled_path import key_of_role
 from tests.test_response_cache import (
     CITY,
     CONTACTS,
+    OTHER_PROCESS_SECONDS,
+    REDIS_URL,
     client_of,
     committed_url,
     describe_bitburg,
@@ -307,3 +312,50 @@ def test_the_records_hold_their_bytes_least_recently_used_first_out() -> None:
     assert known.get((9_999).to_bytes(4, "big")) is not None
     assert known.get((0).to_bytes(4, "big")) is None
     assert known.bytes == sum(entry.size for entry in known.entries.values())
+
+
+@pytest.mark.parametrize("shared", [False, True], ids=["in-process", "redis"])
+def test_a_write_in_one_process_is_read_in_the_other_within_100_ms(
+    committed_url: str, office_key: str, shared: bool
+) -> None:
+    """Two real hub processes without debugging, the reader answering ahead of its full path
+    until the writer's write: then the new answer within 100 ms of the commit."""
+    settings = {"HUB_REDIS_URL": REDIS_URL} if shared else {}
+    env = environment(DATABASE_URL=committed_url, **settings)
+    ports = free_port(), free_port()
+    writer, reader = (f"http://127.0.0.1:{port}/graphql" for port in ports)
+    with serving(ports[0], env), serving(ports[1], env), httpx.Client() as client:
+        city = client.post(writer, json={"query": CITY}).json()["data"]["city"]
+        for round_ in range(3):
+            before = shortcuts_of(client, reader)
+            for _ in range(3):
+                client.post(reader, json={"query": CITY})
+            assert shortcuts_of(client, reader) > before
+            description = f"Kurzweg {round_} ({'redis' if shared else 'local'})."
+            mutation = """mutation($id: ID!, $description: String) {
+              updateCity(id: $id, input: {description: $description}) { errors { message } } }"""
+            written = client.post(
+                writer,
+                json={
+                    "query": mutation,
+                    "variables": {"id": city["id"], "description": description},
+                },
+                headers={"Authorization": f"Bearer {office_key}"},
+            )
+            committed = time.monotonic()
+            assert written.json()["data"]["updateCity"]["errors"] == []
+            while True:
+                body = client.post(reader, json={"query": CITY}).json()
+                waited = time.monotonic() - committed
+                if body["data"]["city"]["description"] == description:
+                    break
+                assert waited < OTHER_PROCESS_SECONDS, f"stale after {waited:.3f} s"
+
+
+def shortcuts_of(client: httpx.Client, graphql: str) -> float:
+    """Answers a hub process has given ahead of its full path (its /metrics)."""
+    metrics = client.get(graphql.removesuffix("/graphql") + "/metrics").text
+    for family in text_string_to_metric_families(metrics):
+        if family.name == "hub_response_cache_shortcuts":
+            return float(sum(sample.value for sample in family.samples))
+    raise AssertionError("no hub_response_cache_shortcuts_total in /metrics")
