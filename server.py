@@ -457,7 +457,7 @@ class GraphQLApp(GraphQL[Context, None]):
         if answers is not None and ticket is not None:
             kept = cached.keepable(result, context)
             if kept is not None:
-                await answers.keep(ticket, kept, context.read_tables)
+                await answers.keep(ticket, kept, context.answer_reads)
                 remember_answer(request, request_data, ticket.key, kept)
         return result
 

@@ -4,8 +4,9 @@ A write announces what it did with `announce` in its own transaction, so the eve
 when (and only if) the transaction commits. Each server process keeps one connection that
 LISTENs on the hub's channel and hands each event to the subscriptions waiting in it.
 
-The same connection hears the names of the tables each committed write changed (a trigger on
-every table sends them on CHANGES_CHANNEL), for the response cache (hub/response_cache.py).
+The same connection hears what each committed write changed (triggers on every table send its
+table, the columns an update changed and the keys of its rows on CHANGES_CHANNEL), for the
+response cache (hub/response_cache.py).
 """
 
 import asyncio
@@ -25,8 +26,10 @@ from hub.database import SERVER_SETTINGS, asyncpg_dsn
 logger = logging.getLogger(__name__)
 
 CHANNEL = "hub_events"
-# What a trigger on every table sends: the table's name, when the write commits.
-CHANGES_CHANNEL = "hub_changes"
+# What the triggers on every table send when a write commits: its table, columns and rows as
+# JSON (alembic revision e81f4c2b9a63). The previous release listens to the table names that
+# `hub_changes` still carries.
+CHANGES_CHANNEL = "hub_row_changes"
 # Events a subscription has not taken yet; a subscriber that falls further behind misses some.
 QUEUE_SIZE = 100
 RECONNECT_SECONDS = 1.0
@@ -54,7 +57,7 @@ class ChangeFollower(Protocol):
     """Who follows the changes of the tables (the response cache)."""
 
     def changed(self, payload: str) -> None:
-        """A committed write sent `payload` on CHANGES_CHANNEL (a table's name)."""
+        """A committed write sent `payload` on CHANGES_CHANNEL (what it changed)."""
         ...
 
     def following(self, listening: bool) -> None:

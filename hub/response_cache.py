@@ -1,25 +1,33 @@
-"""The response cache: answers to queries, kept until a write changes a table they read.
+"""The response cache: answers to queries, kept until a write changes what they read.
 
 An answer is kept by what decides it: the query's text, the operation, the variables, the
 viewer's role and scope (what it may see, `Viewer.access`), and what the process serves
 (the schema, the page limit, the database's features). No viewer is given an answer another
 role or scope received. Only answers of queries without errors are kept.
 
-Each answer knows the tables its plan reads (`Plan.tables`; an answer of the resolver path
-reads any). A trigger on every table sends the table's name when a write commits, whatever
-wrote it (alembic revision c5a9e3f1d7b4); every process hears it (hub.events) and drops the
-answers that read the table. A version per table closes the race with answers being
-computed meanwhile: an answer is kept with the versions seen before it was computed, and is
-valid while they are current. The process that wrote waits, before its mutation answers,
-until it heard its own write: its client then reads what it wrote. A process that does not
-hear the changes (its listening connection lost) neither keeps nor serves answers.
+Each answer knows what its plan reads (`Plan.reads`: the columns of each table, and for a
+table read only at root lookups' rows, their keys; an answer of the resolver path reads
+anything), as names it depends on (`dependencies`). Triggers on every table send, when a write
+commits, whatever wrote it, the table, the columns an update changed and the keys of the rows
+written (alembic revision e81f4c2b9a63); every process hears them (hub.events) and drops the
+answers that depend on a name they change (`announced`).
+
+A change sequence closes the race with answers being computed meanwhile: each change takes the
+next number, and writes it in the slots of the names it changes (a name's slot is a hash of
+it, out of SLOTS: the names are unbounded, the slots not). An answer is kept with the number
+seen before it was computed, and is valid while none of its names' slots changed after it
+(names that share a slot can only drop an answer needlessly, never keep a stale one). The
+process that wrote waits, before its mutation answers, until it heard its own write: its
+client then reads what it wrote. A process that does not hear the changes (its listening
+connection lost) neither keeps nor serves answers.
 
 In the process (least recently used first out, bounded by bytes), or with HUB_REDIS_URL in
-Redis, shared by every process: the versions live there too, and one script checks them.
+Redis, shared by every process: the sequence and the slots live there too, and one script
+checks them.
 
 Hand-written: strawberry has no response cache, and the caches of the gateways (Apollo
 Router's, Hive's `useResponseCache`) invalidate by types or by time; the hub knows which
-tables each answer read and hears every write to them.
+columns and rows each answer read and hears every write to them.
 """
 
 import asyncio
@@ -27,6 +35,7 @@ import hashlib
 import logging
 import struct
 import time
+import zlib
 from collections import OrderedDict, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -45,15 +54,22 @@ from hub.config import Settings
 from hub.events import CHANGES_CHANNEL
 from hub.features import Features
 from hub.observability import REGISTRY
+from resolvers.plans import Reads
 
 logger = logging.getLogger(__name__)
 
-# The pseudo-tables of the versions: every answer depends on EPOCH, which changes when this
-# process may have missed changes; an answer whose tables are unknown depends on ANY, which
+# Names beyond the tables' columns: every answer depends on EPOCH, which changes when this
+# process may have missed changes; an answer whose reads are unknown depends on ANY, which
 # every change changes.
 EPOCH = "#epoch"
 ANY = "#any"
-# The token a write sends on CHANGES_CHANNEL after its tables, to learn when all are heard.
+# The pseudo-column every reader of a table reads: which rows exist (a count, a list).
+ROW = "#row"
+# The key of the rows of a change that names none (a truncation, a large write): any row.
+ANY_ROW = "?"
+# The slots of the names' last changes (zlib.crc32 of the name, modulo SLOTS).
+SLOTS = 65536
+# The token a write sends on CHANGES_CHANNEL after its changes, to learn when all are heard.
 COMMIT = "#commit "
 # How long a mutation waits to hear its own write; then the process forgets every answer.
 HEAR_OWN_WRITE_SECONDS = 2.0
@@ -114,33 +130,75 @@ class Answer:
 
 @dataclass(frozen=True)
 class Ticket:
-    """A cacheable request the cache did not hold: its key, and the versions of the tables
-    before it was computed."""
+    """A cacheable request the cache did not hold: its key, and the change sequence before
+    it was computed."""
 
     key: str
-    versions: Mapping[str, int]
+    sequence: int
 
 
-def dependencies(tables: frozenset[str] | None) -> frozenset[str]:
-    """What an answer reading `tables` (None: unknown) depends on."""
-    return frozenset({EPOCH, *(tables if tables else (ANY,))})
+def dependencies(reads: Reads | None) -> frozenset[str]:
+    """The names an answer that read `reads` (None: unknown) depends on: `table.column` for
+    the columns it read at any row; `table.column@key` for each key of the only rows it read,
+    and `table.column@?`; the columns with ROW, which every reader reads."""
+    if not reads:
+        return frozenset({EPOCH, ANY})
+    names = {EPOCH}
+    for table, (columns, keys) in reads.items():
+        for column in (*columns, ROW):
+            if keys is None:
+                names.add(f"{table}.{column}")
+                continue
+            names.add(f"{table}.{column}@{ANY_ROW}")
+            names.update(f"{table}.{column}@{key}" for key in keys)
+    return frozenset(names)
+
+
+def announced(payload: str) -> frozenset[str]:
+    """The names a write's announcement changes (see `dependencies`): `{"t": table, "c":
+    columns changed (null: all, and which rows exist), "k": the keys of the rows written
+    (null: any row)}`; all but ANY's when it cannot be read."""
+    try:
+        change = orjson.loads(payload)
+        table, changed, keys = change["t"], change["c"], change["k"]
+        columns = (*table_columns().get(table, ()), ROW) if changed is None else changed
+        rows = (ANY_ROW,) if keys is None else keys
+        names = {f"{table}.{column}" for column in columns}
+        names.update(f"{table}.{column}@{key}" for column in columns for key in rows)
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        logger.warning("an unreadable change was heard; forgetting every cached answer")
+        return frozenset({EPOCH})
+    return frozenset(names)
+
+
+@cache
+def table_columns() -> dict[str, frozenset[str]]:
+    """The columns of each table, as the models declare them."""
+    from models import Base  # the models import what runs the hub; this module only hears it
+
+    return {name: frozenset(table.columns.keys()) for name, table in Base.metadata.tables.items()}
+
+
+def slot(name: str) -> int:
+    """The slot of a name's last change: the same in every process."""
+    return zlib.crc32(name.encode()) % SLOTS
 
 
 class Store(Protocol):
-    """Where the answers and the versions of the tables live."""
+    """Where the answers, the change sequence and the slots of the changes live."""
 
-    async def get(self, key: str) -> tuple[Answer | None, Mapping[str, int]]:
-        """The valid answer of `key`, or None and the versions now."""
+    async def get(self, key: str) -> tuple[Answer | None, int]:
+        """The valid answer of `key`, or None; and the change sequence now."""
         ...
 
     async def put(
-        self, key: str, answer: Answer, depends_on: frozenset[str], versions: Mapping[str, int]
+        self, key: str, answer: Answer, depends_on: frozenset[str], sequence: int
     ) -> None:
-        """Keep `answer`, computed when the tables had `versions`."""
+        """Keep `answer`, computed when the changes were at `sequence`."""
         ...
 
-    async def changed(self, tables: Iterable[str]) -> None:
-        """Drop what reads `tables` (EPOCH: everything)."""
+    async def changed(self, names: Iterable[str]) -> None:
+        """Drop what depends on `names` (EPOCH: everything)."""
         ...
 
     async def close(self) -> None:
@@ -165,26 +223,27 @@ class MemoryStore:
         self.max_bytes = max_bytes
         self.max_age = max_age
         self.entries: OrderedDict[str, Kept] = OrderedDict()
-        self.by_table: defaultdict[str, set[str]] = defaultdict(set)
-        self.versions: defaultdict[str, int] = defaultdict(int)
+        self.by_name: defaultdict[str, set[str]] = defaultdict(set)
+        self.sequence = 0
+        self.slots = [0] * SLOTS
         self.bytes = 0
 
-    async def get(self, key: str) -> tuple[Answer | None, Mapping[str, int]]:
+    async def get(self, key: str) -> tuple[Answer | None, int]:
         kept = self.entries.get(key)
         if kept is None:
-            return None, dict(self.versions)
+            return None, self.sequence
         if self.max_age and time.monotonic() - kept.kept_at > self.max_age:
             self.drop(key)
             EVICTIONS.inc()
-            return None, dict(self.versions)
+            return None, self.sequence
         self.entries.move_to_end(key)
-        return Answer.unpacked(kept.packed), {}
+        return Answer.unpacked(kept.packed), self.sequence
 
     async def put(
-        self, key: str, answer: Answer, depends_on: frozenset[str], versions: Mapping[str, int]
+        self, key: str, answer: Answer, depends_on: frozenset[str], sequence: int
     ) -> None:
-        if any(self.versions[name] != versions.get(name, 0) for name in depends_on):
-            return  # a table it read changed while it was computed
+        if any(self.slots[slot(name)] > sequence for name in depends_on):
+            return  # what it read may have changed while it was computed
         packed = answer.packed()
         if len(packed) > self.max_bytes:
             return
@@ -192,16 +251,17 @@ class MemoryStore:
             self.drop(key)
         self.entries[key] = Kept(packed, depends_on, time.monotonic())
         for name in depends_on:
-            self.by_table[name].add(key)
+            self.by_name[name].add(key)
         self.grow(len(packed))
         while self.bytes > self.max_bytes:
             self.drop(next(iter(self.entries)))
             EVICTIONS.inc()
 
-    async def changed(self, tables: Iterable[str]) -> None:
-        for name in tables:
-            self.versions[name] += 1
-            dropped = self.by_table.pop(name, set())
+    async def changed(self, names: Iterable[str]) -> None:
+        self.sequence += 1
+        for name in names:
+            self.slots[slot(name)] = self.sequence
+            dropped = self.by_name.pop(name, set())
             for key in dropped:
                 self.drop(key)
             INVALIDATIONS.inc(len(dropped))
@@ -210,7 +270,7 @@ class MemoryStore:
         """Forget the answer of `key`."""
         kept = self.entries.pop(key)
         for name in kept.depends_on:
-            keys = self.by_table.get(name)
+            keys = self.by_name.get(name)
             if keys is not None:
                 keys.discard(key)
         self.grow(-len(kept.packed))
@@ -223,68 +283,78 @@ class MemoryStore:
     async def close(self) -> None:
         self.grow(-self.bytes)
         self.entries.clear()
-        self.by_table.clear()
+        self.by_name.clear()
 
 
-# Returns {"hit", answer} where the answer's versions are all current; else {"miss",
-# versions now as a flat list, 1 if a stale answer was dropped}.
+# Returns {"hit", answer} where no slot of the answer changed after the sequence it was
+# computed at; else {"miss", the sequence now, 1 if a stale answer was dropped}.
 LOOKUP = """
-local kept = redis.call('HMGET', KEYS[1], 'versions', 'answer')
+local kept = redis.call('HMGET', KEYS[1], 'sequence', 'slots', 'answer')
 local dropped = 0
 if kept[1] then
+  local computed = tonumber(kept[1])
   local current = true
-  for name, version in pairs(cjson.decode(kept[1])) do
-    if (redis.call('HGET', KEYS[2], name) or '0') ~= version then
+  for _, slot in ipairs(cjson.decode(kept[2])) do
+    if tonumber(redis.call('HGET', KEYS[2], slot) or '0') > computed then
       current = false
       break
     end
   end
   if current then
-    return {'hit', kept[2]}
+    return {'hit', kept[3]}
   end
   redis.call('DEL', KEYS[1])
   dropped = 1
 end
-return {'miss', redis.call('HGETALL', KEYS[2]), dropped}
+return {'miss', redis.call('GET', KEYS[3]) or '0', dropped}
+"""
+
+# Takes the next number of the sequence and writes it in the slots ARGV names.
+CHANGE = """
+local sequence = redis.call('INCR', KEYS[1])
+for _, slot in ipairs(ARGV) do
+  redis.call('HSET', KEYS[2], slot, sequence)
+end
+return sequence
 """
 
 
 class RedisStore:
     """Answers in Redis, shared by every process that uses the same server and `prefix`;
-    the versions of the tables in one hash beside them."""
+    the change sequence and the hash of the slots beside them."""
 
     def __init__(self, url: str, prefix: str, max_age: float) -> None:
         self.client = redis.Redis.from_url(url)
         self.prefix = prefix
-        self.versions_key = f"{prefix}versions"
+        self.sequence_key = f"{prefix}sequence"
+        self.slots_key = f"{prefix}slots"
         self.ttl_ms = int(1000 * (max_age or REDIS_TTL_SECONDS))
         self.lookup = self.client.register_script(LOOKUP)
+        self.change = self.client.register_script(CHANGE)
 
-    async def get(self, key: str) -> tuple[Answer | None, Mapping[str, int]]:
-        reply = await self.lookup(keys=[self.prefix + key, self.versions_key])
+    async def get(self, key: str) -> tuple[Answer | None, int]:
+        keys = [self.prefix + key, self.slots_key, self.sequence_key]
+        reply = await self.lookup(keys=keys)
         if reply[0] == b"hit":
-            return Answer.unpacked(reply[1]), {}
+            return Answer.unpacked(reply[1]), 0
         INVALIDATIONS.inc(reply[2])
-        flat = reply[1]
-        return None, {flat[i].decode(): int(flat[i + 1]) for i in range(0, len(flat), 2)}
+        return None, int(reply[1])
 
     async def put(
-        self, key: str, answer: Answer, depends_on: frozenset[str], versions: Mapping[str, int]
+        self, key: str, answer: Answer, depends_on: frozenset[str], sequence: int
     ) -> None:
-        kept = {name: str(versions.get(name, 0)) for name in depends_on}
+        slots = orjson.dumps(sorted({str(slot(name)) for name in depends_on}))
         async with self.client.pipeline(transaction=False) as pipeline:
             pipeline.hset(
                 self.prefix + key,
-                mapping={"versions": orjson.dumps(kept), "answer": answer.packed()},
+                mapping={"sequence": sequence, "slots": slots, "answer": answer.packed()},
             )
             pipeline.pexpire(self.prefix + key, self.ttl_ms)
             await pipeline.execute()
 
-    async def changed(self, tables: Iterable[str]) -> None:
-        async with self.client.pipeline(transaction=False) as pipeline:
-            for name in tables:
-                pipeline.hincrby(self.versions_key, name, 1)
-            await pipeline.execute()
+    async def changed(self, names: Iterable[str]) -> None:
+        slots = sorted({slot(name) for name in names})
+        await self.change(keys=[self.sequence_key, self.slots_key], args=slots)
 
     async def close(self) -> None:
         await self.client.aclose()
@@ -329,7 +399,7 @@ class ResponseCache:
         if not self.trusted:
             return None, None
         try:
-            answer, versions = await self.store.get(key)
+            answer, sequence = await self.store.get(key)
         except redis.RedisError:
             logger.warning("the response cache could not be read", exc_info=True)
             return None, None
@@ -337,7 +407,7 @@ class ResponseCache:
             HITS.inc()
             return answer, None
         MISSES.inc()
-        return None, Ticket(key, versions)
+        return None, Ticket(key, sequence)
 
     async def holds(self, key: str, answer: Answer) -> bool:
         """Whether `answer` is still the kept answer of `key` (a request answered before,
@@ -354,19 +424,19 @@ class ResponseCache:
         HITS.inc()
         return True
 
-    async def keep(self, ticket: Ticket, answer: Answer, tables: frozenset[str] | None) -> None:
-        """Keep the answer computed for `ticket`, which read `tables` (None: unknown)."""
+    async def keep(self, ticket: Ticket, answer: Answer, reads: Reads | None) -> None:
+        """Keep the answer computed for `ticket`, which read `reads` (None: unknown)."""
         if not self.trusted:
             return
         try:
-            await self.store.put(ticket.key, answer, dependencies(tables), ticket.versions)
+            await self.store.put(ticket.key, answer, dependencies(reads), ticket.sequence)
         except redis.RedisError:
             logger.warning("the response cache could not keep an answer", exc_info=True)
 
     # --- Following the writes -----------------------------------------------------------
 
     def changed(self, payload: str) -> None:
-        """A write committed: a table's name, or a commit token (`hub.events`)."""
+        """A write committed: what it changed, or a commit token (`hub.events`)."""
         self.take(("change", payload))
 
     def following(self, listening: bool) -> None:
@@ -403,8 +473,8 @@ class ResponseCache:
         self.take(("listening", self.hearing))
 
     async def handle(self, batch: list[tuple[str, Any]]) -> None:
-        """Drop the answers that read the tables changed, then wake the writes heard."""
-        tables: set[str] = set()
+        """Drop the answers that read what changed, then wake the writes heard."""
+        names: set[str] = set()
         commits = []
         for kind, value in batch:
             if kind == "listening":
@@ -415,16 +485,16 @@ class ResponseCache:
             elif value.startswith(COMMIT):
                 commits.append(value.removeprefix(COMMIT))
             else:
-                tables.add(value)
-        if tables:
-            await self.store.changed((*tables, ANY))
+                names |= announced(value)
+        if names:
+            await self.store.changed((*names, ANY))
         for token in commits:
             waiting = self.waiting.pop(token, None)
             if waiting is not None and not waiting.done():
                 waiting.set_result(None)
 
     async def announce_commit(self, session: AsyncSession) -> str | None:
-        """Send a token after a write's tables, in its transaction: `heard_commit` waits for
+        """Send a token after a write's changes, in its transaction: `heard_commit` waits for
         it (None: nothing to wait for, as this process keeps no answers now)."""
         if not self.trusted:
             return None
@@ -470,7 +540,7 @@ def configured(settings: Settings, database: str, features: Features) -> Respons
     max_age = settings.response_cache_max_age_seconds
     store: Store
     if settings.redis_url:
-        # Each database has answers and versions of its own, whoever shares the server.
+        # Each database has answers and changes of its own, whoever shares the server.
         prefix = f"hub:answers:{hashlib.sha256(database.encode()).hexdigest()[:16]}:"
         store = RedisStore(settings.redis_url, prefix, max_age)
     else:

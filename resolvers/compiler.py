@@ -49,7 +49,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by, array_agg
 from sqlalchemy.orm import aliased
-from sqlalchemy.sql.elements import ColumnClause, True_
+from sqlalchemy.sql.elements import BindParameter, ColumnClause, True_
 from sqlalchemy.sql.util import ClauseAdapter
 from strawberry.relay.fields import NodeExtension
 from strawberry.relay.types import PREFIX
@@ -59,7 +59,7 @@ from strawberry.types.base import StrawberryObjectDefinition
 from resolvers import aggregates, global_ids
 from resolvers.pagination import Keyset, Window, sort_key
 from resolvers.permissions import FORBIDDEN_KEY, Sees, guard_of
-from resolvers.plans import VariableParameter, variable_uses
+from resolvers.plans import RowLookup, VariableParameter, variable_uses
 from resolvers.sources import SOURCE, Computed, Lookup, Planned, Relation, Variant
 
 # PostgreSQL's identifiers hold 63 bytes (NAMEDATALEN - 1); longer ones are cut short.
@@ -137,6 +137,8 @@ class Compiler:
         # The bind parameters that variables feed, and the variable nodes they stand for.
         self.parameters: dict[str, VariableParameter] = {}
         self.bound_uses: set[int] = set()
+        # The rows root lookups read (their answers depend on those rows only).
+        self.lookups: list[RowLookup] = []
         # Whether the statement may write a forbidden field's marker for this viewer.
         self.marks_forbidden = False
         self._shared: dict[Any, Any] = {}
@@ -297,11 +299,20 @@ class Compiler:
         return object_type, key, value
 
     def row_where(
-        self, object_type: GraphQLObjectType, details: FieldDetailsList, column: Any, value: Any
+        self,
+        object_type: GraphQLObjectType,
+        details: FieldDetailsList,
+        column: Any,
+        value: Any,
+        lookup: bool = False,
     ) -> Any:
         """The selected fields of the row whose `column` (a model attribute) equals `value`,
-        as a JSON object; null where there is none."""
+        as a JSON object; null where there is none. A `lookup`'s value is a bind parameter,
+        and its row is recorded in `lookups`."""
         scope = new_scope(column.class_)
+        if lookup:
+            alias = inspect(scope.row).selectable
+            self.lookups.append(RowLookup(alias, clause_of(column).name, value.key))
         row = self.object(object_type, self.subfields(object_type, details), scope)
         statement = select(row).where(scope.adapt(column) == value).limit(fixed(1))
         return statement.correlate_except(inspect(scope.row).selectable).scalar_subquery()
@@ -381,7 +392,10 @@ class Compiler:
     def lookup(self, field_def: Any, details: FieldDetailsList, source: Lookup) -> Any:
         """A root lookup of one row by a unique column."""
         value = self.bound_argument(field_def, details, source.argument, source.key)
-        return self.row_where(object_type_of(field_def), details, source.column, value)
+        if not isinstance(value, BindParameter):
+            key = f"lookup_{len(self.lookups)}"
+            value = bindparam(key, value, type_=clause_of(source.column).type)
+        return self.row_where(object_type_of(field_def), details, source.column, value, True)
 
     def relation(
         self,

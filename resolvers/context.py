@@ -16,7 +16,7 @@ from hub.events import Events
 from hub.features import BASELINE, Features
 from resolvers.access import PUBLIC, Viewer
 from resolvers.loaders import Loaders
-from resolvers.plans import CompiledOperation
+from resolvers.plans import CompiledOperation, Reads
 
 if TYPE_CHECKING:
     from hub.response_cache import ResponseCache
@@ -81,10 +81,10 @@ class Context:
         self.read_path = "resolvers"
         # What answering the operation again takes, once the compiled path answered it.
         self.compiled_operation: CompiledOperation | None = None
-        # Whether the operation is a query, and the tables its answer read (None: unknown,
-        # as the resolver path reads where its resolvers go), for the response cache.
+        # Whether the operation is a query, and what its answer read (None: unknown, as the
+        # resolver path reads where its resolvers go), for the response cache.
         self.answered_query = False
-        self.read_tables: frozenset[str] | None = None
+        self.answer_reads: Reads | None = None
         # The response cache, which a write tells when it committed (`transaction`).
         self.answers = answers
         self.max_page_size = max_page_size

@@ -85,7 +85,13 @@ class CompilingExecutor(StrawberryGraphQLCoreExecutionContext):
         try:
             dialect = self.context_value.dialect
             statement = compiler.statement()
-            plan = Plan.of(statement, compiler.parameters, dialect, compiler.marks_forbidden)
+            plan = Plan.of(
+                statement,
+                compiler.parameters,
+                dialect,
+                compiler.marks_forbidden,
+                compiler.lookups,
+            )
         except NotCompilable as reason:
             logger.debug("resolver path: %s", reason)
             plan = None
@@ -109,7 +115,7 @@ class CompilingExecutor(StrawberryGraphQLCoreExecutionContext):
         JSON costs as much as a tenth of the request)."""
         context = self.context_value
         context.read_path = "compiled"
-        context.read_tables = plan.tables
+        context.answer_reads = plan.reads(arguments)
         try:
             json = await context.read_json(plan.sql, arguments)
         except Exception as error:  # masked for the client, logged with its traceback

@@ -6,8 +6,8 @@ $slug)`) get their value bound anew on each run; the values of all other variabl
 shape the SQL, such as `first` or `@include(if:)`) join the cache key.
 """
 
-from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterable, Mapping
+from collections import OrderedDict, defaultdict
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -25,6 +25,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import BindParameter
+from sqlalchemy.sql.selectable import Alias, TableClause
 from sqlalchemy.sql.sqltypes import TupleType
 
 MAX_DOCUMENTS = 500
@@ -45,16 +46,35 @@ class VariableParameter:
 
 
 @dataclass(frozen=True)
+class RowLookup:
+    """A root lookup's row (`Lookup`): the alias of its table the statement reads it from,
+    the column it finds it by, and the name of the bind parameter of the column's value."""
+
+    alias: Any
+    column: str
+    bind: str
+
+
+# What an answer read of each table: its columns, and the keys (`column=value`) of the only
+# rows it read (None: any row). hub.response_cache makes its dependencies of it.
+Reads = dict[str, tuple[frozenset[str], frozenset[str] | None]]
+
+
+@dataclass(frozen=True)
 class Plan:
     """An operation's SQL text, its bind values in order, which of them variables feed,
-    whether its JSON may hold markers of forbidden fields (resolvers.permissions), and the
-    tables it reads (whose changes make its answers stale: hub.response_cache)."""
+    whether its JSON may hold markers of forbidden fields (resolvers.permissions), and what
+    it reads (whose changes make its answers stale: hub.response_cache): the tables, the
+    columns of each, and for the tables read only at root lookups' rows, each lookup's column
+    and the position of its value among the bind values."""
 
     sql: str
     values: tuple[Any, ...]
     variable_positions: tuple[tuple[int, VariableParameter], ...]
     marks_forbidden: bool = False
     tables: frozenset[str] = frozenset()
+    columns: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    row_keys: Mapping[str, tuple[tuple[str, int], ...]] = field(default_factory=dict)
 
     @classmethod
     def of(
@@ -63,8 +83,10 @@ class Plan:
         parameters: Mapping[str, VariableParameter],
         dialect: Dialect,
         marks_forbidden: bool = False,
+        lookups: Sequence[RowLookup] = (),
     ) -> "Plan":
-        """Render `statement` once; `parameters` names the bind parameters variables feed."""
+        """Render `statement` once; `parameters` names the bind parameters variables feed,
+        `lookups` the rows root lookups read."""
         # The expanded state renders the numbers a plan fixes into its text. Each parameter's
         # type may convert values (an enum member to its stored text), as in SQLAlchemy's
         # own execution: the expanded state knows the items' converters, the binds the rest.
@@ -85,7 +107,18 @@ class Plan:
                 feed = VariableParameter(parameter.variable, compose(convert, parameter.convert))
                 positions.append((position, feed))
         tables = frozenset(compiled.tables_read)
-        return cls(state.statement, tuple(values), tuple(positions), marks_forbidden, tables)
+        columns = {table: frozenset(compiled.columns_read[table]) for table in tables}
+        bind_positions = {name: position for position, name in enumerate(names)}
+        row_keys = lookup_keys(compiled.froms, lookups, bind_positions)
+        return cls(
+            state.statement,
+            tuple(values),
+            tuple(positions),
+            marks_forbidden,
+            tables,
+            columns,
+            row_keys,
+        )
 
     def arguments(self, variables: Mapping[str, Any]) -> tuple[Any, ...]:
         """The bind values of a run with these variable values (RefusedValue: a value the plan
@@ -97,12 +130,61 @@ class Plan:
             values[position] = parameter.convert(variables[parameter.variable])
         return tuple(values)
 
+    def reads(self, arguments: Sequence[Any]) -> Reads:
+        """What a run with these bind values reads. Only text and integers make row keys (as
+        the triggers write them); a lookup by any other value reads any row."""
+        reads: Reads = {}
+        for table in self.tables:
+            keys: frozenset[str] | None = None
+            lookups = self.row_keys.get(table)
+            if lookups is not None:
+                found = [(column, arguments[position]) for column, position in lookups]
+                if all(is_row_key(value) for _column, value in found):
+                    keys = frozenset(f"{column}={value}" for column, value in found)
+            reads[table] = (self.columns.get(table, frozenset()), keys)
+        return reads
+
+
+def is_row_key(value: Any) -> bool:
+    """Whether `value` is written alike by Python and by PostgreSQL's JSON as text."""
+    return isinstance(value, str | int) and not isinstance(value, bool)
+
+
+def lookup_keys(
+    froms: Iterable[tuple[str, Any]],
+    lookups: Sequence[RowLookup],
+    bind_positions: Mapping[str, int],
+) -> dict[str, tuple[tuple[str, int], ...]]:
+    """The tables whose every FROM is a root lookup's row (`froms`: each table's FROMs, as
+    the alias it is read by, or None), with each lookup's column and the position of its
+    value. An alias rendered twice is read once without its lookup's condition: any row."""
+    by_alias = {id(lookup.alias): lookup for lookup in lookups}
+    keyed: defaultdict[str, list[tuple[str, int]]] = defaultdict(list)
+    unkeyed: set[str] = set()
+    seen: set[int] = set()
+    for table, alias in froms:
+        lookup = by_alias.get(id(alias))
+        if lookup is None or id(alias) in seen or lookup.bind not in bind_positions:
+            unkeyed.add(table)
+            continue
+        seen.add(id(alias))
+        keyed[table].append((lookup.column, bind_positions[lookup.bind]))
+    return {table: tuple(keys) for table, keys in keyed.items() if table not in unkeyed}
+
+
+def table_of(selectable: Any) -> Any:
+    """The table `selectable` is, or an alias of (None: a subquery, a function's rows)."""
+    while isinstance(selectable, Alias):
+        selectable = selectable.element
+    return selectable if isinstance(selectable, TableClause) else None
+
 
 @cache
 def plan_compiler(compiler: Any) -> type[SQLCompiler]:
     """The dialect's SQL compiler, writing each `IN (<list>)` as `= ANY(<array>)`, and
     `NOT IN` as `<> ALL`; it records the names of the tables it writes (`tables_read`), in
-    subqueries and behind aliases too.
+    subqueries and behind aliases too, the columns of each it writes (`columns_read`; a
+    whole row: all of them), and each FROM of a table with the alias it is read by (`froms`).
 
     SQLAlchemy renders a list's items as one parameter each: a filter of 10,000 values would
     be 10,000 parameters (PostgreSQL takes 32,767; the planning time grows with them), and
@@ -115,11 +197,27 @@ def plan_compiler(compiler: Any) -> type[SQLCompiler]:
     class PlanCompiler(compiler):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             self.tables_read: set[str] = set()
+            self.columns_read: defaultdict[str, set[str]] = defaultdict(set)
+            self.froms: list[tuple[str, Any]] = []
             super().__init__(*args, **kwargs)
 
         def visit_table(self, table: Any, **kw: Any) -> str:
             self.tables_read.add(str(table.name))
+            if kw.get("asfrom"):
+                self.froms.append((str(table.name), kw.get("enclosing_alias")))
             return str(super().visit_table(table, **kw))
+
+        def visit_column(self, column: Any, **kw: Any) -> str:
+            table = table_of(column.table)
+            if table is not None:
+                self.columns_read[str(table.name)].add(str(column.name))
+            return str(super().visit_column(column, **kw))
+
+        def visit_table_valued_column(self, element: Any, **kw: Any) -> str:
+            table = table_of(element.scalar_alias)
+            if table is not None:
+                self.columns_read[str(table.name)].update(str(c.name) for c in table.columns)
+            return str(super().visit_table_valued_column(element, **kw))
 
         def visit_in_op_binary(self, binary: Any, operator: Any, **kw: Any) -> str:
             if is_list(binary):

@@ -138,7 +138,7 @@ async def read(run: Run, context: Context) -> tuple[Any, list[GraphQLError] | No
     context.read_from_replica()
     context.read_path = "prepared"
     context.answered_query = True
-    context.read_tables = run.plan.tables
+    context.answer_reads = run.plan.reads(run.arguments)
     try:
         return RawJSON(await context.read_json(run.plan.sql, run.arguments)), None
     except Exception as error:

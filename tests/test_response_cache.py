@@ -2,6 +2,7 @@
 that change what they read, in the process that wrote and in every other."""
 
 import asyncio
+import re
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -42,6 +43,10 @@ from tests.test_compiled_path import key_of_role
 CITY = '{ city(slug: "bitburg") { id name description } }'
 CONTACTS = '{ city(slug: "bitburg") { name contacts { fullName } } }'
 REDIS_URL = "redis://127.0.0.1:6379/0"
+# An answer reading the cities' names at any row, and one reading anything.
+CITY_NAMES = dependencies({"cities": (frozenset({"name"}), None)})
+ANYTHING = dependencies(None)
+CHANGED_CITIES = '{"t": "cities", "c": null, "k": null}'
 # Read-your-writes in every other process: the bound the issue sets.
 OTHER_PROCESS_SECONDS = 0.1
 
@@ -338,40 +343,41 @@ async def store_of(kind: str, max_bytes: int = 10_000, max_age: float = 0) -> As
     try:
         yield store
     finally:
-        await store.client.delete(store.versions_key)
+        await store.client.delete(store.sequence_key, store.slots_key)
         await store.close()
 
 
 @pytest.mark.parametrize("kind", ["memory", "redis"])
-async def test_a_store_keeps_answers_until_a_table_they_read_changes(kind: str) -> None:
+async def test_a_store_keeps_answers_until_a_name_they_depend_on_changes(kind: str) -> None:
     async with store_of(kind) as store:
-        _nothing, versions = await store.get("city")
-        await store.put(
-            "city", answer_of('{"city": 1}'), dependencies(frozenset({"cities"})), versions
-        )
-        await store.put("any", answer_of('{"_service": 1}'), dependencies(None), versions)
+        _nothing, sequence = await store.get("city")
+        await store.put("city", answer_of('{"city": 1}'), CITY_NAMES, sequence)
+        await store.put("any", answer_of('{"_service": 1}'), ANYTHING, sequence)
         assert (await store.get("city"))[0] == answer_of('{"city": 1}')
-        await store.changed(["themes", "#any"])
+        await store.changed(["themes.name", "cities.website", "#any"])
         assert (await store.get("city"))[0] is not None
         assert (await store.get("any"))[0] is None
-        await store.changed(["cities"])
+        await store.changed(["cities.name"])
         assert (await store.get("city"))[0] is None
 
 
 @pytest.mark.parametrize("kind", ["memory", "redis"])
-async def test_an_answer_computed_while_its_table_changed_is_not_kept(kind: str) -> None:
+async def test_an_answer_computed_while_what_it_read_changed_is_not_kept(kind: str) -> None:
     async with store_of(kind) as store:
         _nothing, before = await store.get("city")
-        await store.changed(["cities"])
-        await store.put("city", answer_of("{}"), dependencies(frozenset({"cities"})), before)
+        await store.changed(["cities.#row"])
+        await store.put("city", answer_of("{}"), CITY_NAMES, before)
         assert (await store.get("city"))[0] is None
+        _nothing, after = await store.get("city")
+        await store.put("city", answer_of("{}"), CITY_NAMES, after)
+        assert (await store.get("city"))[0] is not None
 
 
 @pytest.mark.parametrize("kind", ["memory", "redis"])
 async def test_a_lost_track_of_the_writes_forgets_everything(kind: str) -> None:
     async with store_of(kind) as store:
-        _nothing, versions = await store.get("city")
-        await store.put("city", answer_of("{}"), dependencies(frozenset({"cities"})), versions)
+        _nothing, sequence = await store.get("city")
+        await store.put("city", answer_of("{}"), CITY_NAMES, sequence)
         await store.changed([EPOCH])
         assert (await store.get("city"))[0] is None
 
@@ -379,22 +385,21 @@ async def test_a_lost_track_of_the_writes_forgets_everything(kind: str) -> None:
 async def test_the_memory_store_holds_its_bytes_least_recently_used_first_out() -> None:
     size = len(answer_of("x" * 100).packed())
     store = MemoryStore(max_bytes=3 * size, max_age=0)
-    tables = dependencies(frozenset({"cities"}))
     for name in "abc":
-        await store.put(name, answer_of("x" * 100), tables, {})
+        await store.put(name, answer_of("x" * 100), CITY_NAMES, 0)
     await store.get("a")
-    await store.put("d", answer_of("x" * 100), tables, {})
+    await store.put("d", answer_of("x" * 100), CITY_NAMES, 0)
     assert [name for name in "abcd" if (await store.get(name))[0] is not None] == ["a", "c", "d"]
     assert store.bytes == 3 * size
-    await store.changed(["cities"])
-    assert store.bytes == 0 and not store.by_table.get("cities")
-    await store.put("huge", answer_of("x" * 10 * size), tables, {})
+    await store.changed(["cities.#row"])
+    assert store.bytes == 0 and not store.by_name.get("cities.#row")
+    await store.put("huge", answer_of("x" * 10 * size), CITY_NAMES, 0)
     assert (await store.get("huge"))[0] is None
 
 
 async def test_an_answer_older_than_the_maximum_age_is_not_served() -> None:
     store = MemoryStore(max_bytes=10_000, max_age=0.05)
-    await store.put("a", answer_of("{}"), dependencies(None), {})
+    await store.put("a", answer_of("{}"), ANYTHING, 0)
     assert (await store.get("a"))[0] is not None
     await asyncio.sleep(0.1)
     assert (await store.get("a"))[0] is None
@@ -407,40 +412,66 @@ async def test_a_cache_whose_redis_is_down_answers_nothing_kept_and_fails_nothin
     await asyncio.sleep(0.1)
     assert not answers.trusted
     assert await answers.lookup("key") == (None, None)
-    answers.changed("cities")
+    answers.changed(CHANGED_CITIES)
     await asyncio.sleep(0.1)
     assert not answers.trusted
     await answers.close()
     # Closed, it tries no more (a retry after the test would log into another's records).
     assert answers.retry is not None and answers.retry.cancelled()
-    answers.changed("cities")
+    answers.changed(CHANGED_CITIES)
     assert answers.heard.empty()
 
 
 # --- Over the whole schema -------------------------------------------------------------------
 
 
-async def explained_tables(
+async def explained_reads(
     connection: AsyncConnection, sql: str, values: tuple[Any, ...]
-) -> set[str]:
-    """The tables PostgreSQL's plan of `sql` reads."""
+) -> dict[str, set[str]]:
+    """The tables PostgreSQL's plan of `sql` scans, with the columns it shows of each as
+    `alias.column` anywhere in the plan (a whole row, `alias.*`: all of them). A scan that
+    emits every column of its table (a physical target list: PostgreSQL saves a projection,
+    whatever the statement uses) shows them in its output: that output is left out, the
+    nodes above show what they use."""
     raw = await connection.get_raw_connection()
-    plan = await raw.driver_connection.fetchval(f"EXPLAIN (FORMAT JSON) {sql}", *values)
+    plan = await raw.driver_connection.fetchval(f"EXPLAIN (VERBOSE, FORMAT JSON) {sql}", *values)
     if isinstance(plan, str | bytes):
         plan = orjson.loads(plan)
-    found: set[str] = set()
+    aliases: dict[str, str] = {}
+    texts: list[str] = []
 
     def walk(node: Any) -> None:
         if isinstance(node, dict):
             if "Relation Name" in node:
-                found.add(node["Relation Name"])
+                aliases[node["Alias"]] = node["Relation Name"]
+                emits_all = physical(node)
+                node = {
+                    name: value for name, value in node.items() if name != "Output" or not emits_all
+                }
             for value in node.values():
                 walk(value)
         elif isinstance(node, list):
             for value in node:
                 walk(value)
+        elif isinstance(node, str):
+            texts.append(node)
+
+    def physical(scan: dict[str, Any]) -> bool:
+        columns = Base.metadata.tables[scan["Relation Name"]].columns.keys()
+        emitted = {shown.replace('"', "") for shown in scan.get("Output", ())}
+        return emitted == {f"{scan['Alias']}.{name}" for name in columns}
 
     walk(plan)
+    found: dict[str, set[str]] = {table: set() for table in aliases.values()}
+    for alias, table in aliases.items():
+        shown = re.compile(rf'(?<![\w."]){re.escape(alias)}\.(\*|"[^"]+"|\w+)')
+        for text_ in texts:
+            for match in shown.finditer(text_):
+                column = match.group(1).strip('"')
+                whole = column == "*"
+                found[table] |= (
+                    set(Base.metadata.tables[table].columns.keys()) if whole else {column}
+                )
     return found
 
 
@@ -453,7 +484,8 @@ async def test_generated_queries_answer_alike_from_the_cache_for_every_viewer(
     demo_connection: AsyncConnection, generated: tuple[str, dict[str, Any]], roles: list[Role]
 ) -> None:
     """A query asked by one viewer, then twice by another: the other's answers are its own,
-    as computed without the cache; and every plan knows every table PostgreSQL reads for it."""
+    as computed without the cache; and every plan knows every table PostgreSQL reads for it,
+    and every column it shows of each."""
     query, variables = generated
     savepoint = await demo_connection.begin_nested()
     try:
@@ -479,8 +511,10 @@ async def test_generated_queries_answer_alike_from_the_cache_for_every_viewer(
             if key[0] == query:
                 for plan in entry.plans.values():
                     if plan is not None:
-                        read = await explained_tables(demo_connection, plan.sql, plan.values)
-                        assert read <= plan.tables
+                        read = await explained_reads(demo_connection, plan.sql, plan.values)
+                        assert set(read) <= plan.tables
+                        for table, columns in read.items():
+                            assert columns <= plan.columns[table], (table, query)
     finally:
         await savepoint.rollback()
 
