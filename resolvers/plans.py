@@ -24,8 +24,8 @@ from sqlalchemy import Select, all_, any_, bindparam
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.elements import BindParameter
-from sqlalchemy.sql.selectable import Alias, TableClause
+from sqlalchemy.sql.elements import BindParameter, ColumnClause, Label
+from sqlalchemy.sql.selectable import Alias, CompoundSelect, TableClause
 from sqlalchemy.sql.sqltypes import TupleType
 
 MAX_DOCUMENTS = 500
@@ -199,6 +199,8 @@ def plan_compiler(compiler: Any) -> type[SQLCompiler]:
             self.tables_read: set[str] = set()
             self.columns_read: defaultdict[str, set[str]] = defaultdict(set)
             self.froms: list[tuple[str, Any]] = []
+            # Whether the column being written is one a subquery only passes on.
+            self.passing_on = False
             super().__init__(*args, **kwargs)
 
         def visit_table(self, table: Any, **kw: Any) -> str:
@@ -208,16 +210,49 @@ def plan_compiler(compiler: Any) -> type[SQLCompiler]:
             return str(super().visit_table(table, **kw))
 
         def visit_column(self, column: Any, **kw: Any) -> str:
-            table = table_of(column.table)
-            if table is not None:
-                self.columns_read[str(table.name)].add(str(column.name))
+            if not self.passing_on:
+                self.read(column)
             return str(super().visit_column(column, **kw))
 
         def visit_table_valued_column(self, element: Any, **kw: Any) -> str:
-            table = table_of(element.scalar_alias)
-            if table is not None:
-                self.columns_read[str(table.name)].update(str(c.name) for c in table.columns)
+            rows = element.scalar_alias
+            table = table_of(rows)
+            for column in table.columns if table is not None else rows.c:
+                self.read(column)
             return str(super().visit_table_valued_column(element, **kw))
+
+        def _label_select_column(
+            self,
+            select: Any,
+            column: Any,
+            populate_result_map: Any,
+            asfrom: Any,
+            column_clause_args: Any,
+            **kw: Any,
+        ) -> Any:
+            # A subquery's plain column is read where the statement reads the subquery's
+            # column (`read`): a page's subquery selects all its rows' columns, and the
+            # page uses a few. Not so where the subquery's rows depend on all its columns
+            # (DISTINCT, a UNION).
+            passing_on = self.passing_on
+            self.passing_on = passes_on(select, column, self.stack, asfrom)
+            try:
+                return super()._label_select_column(
+                    select, column, populate_result_map, asfrom, column_clause_args, **kw
+                )
+            finally:
+                self.passing_on = passing_on
+
+        def read(self, column: Any) -> None:
+            """Count `column` read: a table's, or the tables' a subquery's stands for."""
+            table = table_of(column.table)
+            if table is not None:
+                self.columns_read[str(table.name)].add(str(column.name))
+                return
+            for base in column.base_columns:
+                table = table_of(getattr(base, "table", None))
+                if table is not None:
+                    self.columns_read[str(table.name)].add(str(base.name))
 
         def visit_in_op_binary(self, binary: Any, operator: Any, **kw: Any) -> str:
             if is_list(binary):
@@ -230,6 +265,17 @@ def plan_compiler(compiler: Any) -> type[SQLCompiler]:
             return str(super().visit_not_in_op_binary(binary, operator, **kw))
 
     return PlanCompiler
+
+
+def passes_on(select: Any, column: Any, stack: Any, asfrom: Any) -> bool:
+    """Whether `column`, in the select list of `select` as SQLAlchemy writes it, is a table's
+    column a subquery (`asfrom`) passes on as it is, whose rows it does not decide."""
+    if not asfrom or select._distinct or select._distinct_on:
+        return False
+    if len(stack) > 1 and isinstance(stack[-2].get("selectable"), CompoundSelect):
+        return False
+    plain = column.element if isinstance(column, Label) else column
+    return isinstance(plain, ColumnClause) and table_of(plain.table) is not None
 
 
 def is_list(comparison: Any) -> bool:
