@@ -179,6 +179,21 @@ async def test_writes_announce_their_columns_and_the_keys_of_their_rows(
     assert heard == [{"t": "themes", "c": None, "k": keys}]
 
 
+async def test_a_cascade_announces_the_rows_it_changed(committed_url: str) -> None:
+    """A foreign key's ON DELETE SET NULL writes the rows that referred to the deleted one."""
+    await committed(
+        committed_url,
+        "INSERT INTO themes (slug, name_de, name_en) VALUES ('t-gone', 'G', 'G')",
+        "INSERT INTO working_groups (slug, name, theme_id) "
+        "SELECT 'wg-orphan', 'W', id FROM themes WHERE slug = 't-gone'",
+    )
+    delete = "DELETE FROM themes WHERE slug = 't-gone'"
+    heard = of_table(await announcements(committed_url, executing(delete)), "working_groups")
+    assert [change["c"] for change in heard] == [["theme_id"]]
+    assert "slug=wg-orphan" in heard[0]["k"]
+    await committed(committed_url, "DELETE FROM working_groups WHERE slug = 'wg-orphan'")
+
+
 async def test_copy_truncate_and_large_writes_announce_their_tables(committed_url: str) -> None:
     heard = of_table(
         await announcements(committed_url, executing(copy=[("t-copied", "C", "C")])), "themes"
