@@ -205,8 +205,9 @@ def plan_compiler(compiler: Any) -> type[SQLCompiler]:
 
         def visit_table(self, table: Any, **kw: Any) -> str:
             self.tables_read.add(str(table.name))
-            if kw.get("asfrom"):
-                self.froms.append((str(table.name), kw.get("enclosing_alias")))
+            # Every time it is written counts, as a FROM or not: only a lookup's alias
+            # written once, as its FROM, reads the lookup's row alone.
+            self.froms.append((str(table.name), kw.get("enclosing_alias")))
             return str(super().visit_table(table, **kw))
 
         def visit_column(self, column: Any, **kw: Any) -> str:
