@@ -257,6 +257,25 @@ async def test_every_lookup_finds_its_rows_by_an_announced_key(
         assert column.name in keys[column.table.name], column
 
 
+async def test_every_lookup_s_column_compares_as_its_text(demo_connection: AsyncConnection) -> None:
+    """A row key is the column's value as text: a lookup finds the rows whose key is the
+    value's text only where `=` compares the text as it is (integers, or text of a
+    deterministic collation; not citext, char(n) or a case-insensitive collation)."""
+    for column in schema_lookups():
+        kind, collation = (
+            await demo_connection.execute(
+                text(
+                    "SELECT a.atttypid::regtype::text, coalesce(l.collisdeterministic, true) "
+                    "FROM pg_attribute a LEFT JOIN pg_collation l ON l.oid = a.attcollation "
+                    "WHERE a.attrelid = CAST(:table AS regclass) AND a.attname = :column"
+                ),
+                {"table": column.table.name, "column": column.name},
+            )
+        ).one()
+        assert kind in {"integer", "bigint", "text", "character varying"}, column
+        assert collation, column
+
+
 def schema_lookups() -> Any:
     """The columns the schema's root lookups find rows by."""
     for definition in schema.schema_converter.type_map.values():
