@@ -208,9 +208,11 @@ class Store(Protocol):
 
 @dataclass
 class Kept:
-    """An answer in the process: packed, what it depends on, when it was kept."""
+    """An answer in the process (served as it is, not copied: nobody changes an answer), its
+    size packed, what it depends on, when it was kept."""
 
-    packed: bytes
+    answer: Answer
+    size: int
     depends_on: frozenset[str]
     kept_at: float
 
@@ -237,22 +239,22 @@ class MemoryStore:
             EVICTIONS.inc()
             return None, self.sequence
         self.entries.move_to_end(key)
-        return Answer.unpacked(kept.packed), self.sequence
+        return kept.answer, self.sequence
 
     async def put(
         self, key: str, answer: Answer, depends_on: frozenset[str], sequence: int
     ) -> None:
         if any(self.slots[slot(name)] > sequence for name in depends_on):
             return  # what it read may have changed while it was computed
-        packed = answer.packed()
-        if len(packed) > self.max_bytes:
+        size = len(answer.packed())
+        if size > self.max_bytes:
             return
         if key in self.entries:
             self.drop(key)
-        self.entries[key] = Kept(packed, depends_on, time.monotonic())
+        self.entries[key] = Kept(answer, size, depends_on, time.monotonic())
         for name in depends_on:
             self.by_name[name].add(key)
-        self.grow(len(packed))
+        self.grow(size)
         while self.bytes > self.max_bytes:
             self.drop(next(iter(self.entries)))
             EVICTIONS.inc()
@@ -273,7 +275,7 @@ class MemoryStore:
             keys = self.by_name.get(name)
             if keys is not None:
                 keys.discard(key)
-        self.grow(-len(kept.packed))
+        self.grow(-kept.size)
 
     def grow(self, change: int) -> None:
         """Count `change` more bytes held."""
