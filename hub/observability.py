@@ -336,6 +336,53 @@ def utc_second(seconds: int) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
 
 
+class TurnBatchedStreamHandler(logging.StreamHandler):
+    """logging's StreamHandler, writing the lines of one turn of the event loop together at
+    its end: under load, one write to stderr for the log lines of many requests, each of
+    which otherwise cost a system call (about a tenth of an answer from the cache). Outside
+    the event loop's thread, each line is written at once, as by StreamHandler.
+
+    Hand-written: logging's MemoryHandler flushes by count and level, which would hold lines
+    back for as long as nothing else is logged, and QueueHandler hands every line to a thread
+    of its own; this holds them back only until the loop's turn ends.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pending: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            line = self.format(record) + self.terminator
+            loop = running_loop()
+            if loop is None:
+                self.flush()
+                self.stream.write(line)
+                self.stream.flush()
+                return
+            if not self.pending:
+                loop.call_soon(self.flush)
+            self.pending.append(line)
+        except Exception:  # as StreamHandler: logging never fails the code that logs
+            self.handleError(record)
+
+    def flush(self) -> None:
+        """Write the lines held back, then flush the stream."""
+        with self.lock:  # type: ignore[union-attr]
+            if self.pending:
+                self.stream.write("".join(self.pending))
+                self.pending.clear()
+            super().flush()
+
+
+def running_loop() -> asyncio.AbstractEventLoop | None:
+    """The event loop running in this thread, if any."""
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
 def configure_logging(json_lines: bool, level: str) -> None:
     """Log to stderr at `level`: one JSON object per line, or plain text. A root logger that
     has handlers already (a test runner's, an application embedding the hub) is left alone."""
@@ -346,7 +393,7 @@ def configure_logging(json_lines: bool, level: str) -> None:
     # HOWTO's "Optimization"): no line shows it, and finding the caller's frame costs time.
     logging._srcfile = None
     logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
-    handler = logging.StreamHandler()
+    handler = TurnBatchedStreamHandler()
     if json_lines:
         handler.setFormatter(JSONLines())
     else:

@@ -2,6 +2,8 @@
 log line, never logged one by one; only unexpected errors are logged at ERROR, with their
 tracebacks; nothing a client typed into a query or its variables reaches any log record."""
 
+import asyncio
+import io
 import json
 import logging
 from collections.abc import AsyncIterator, Iterator
@@ -30,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 import resolvers.context
 from hub.config import Settings
-from hub.observability import FIELDS, JSONLines
+from hub.observability import FIELDS, JSONLines, TurnBatchedStreamHandler
 from hub.persisted import query_hash
 from models import Role
 from schema import schema
@@ -422,3 +424,50 @@ async def test_the_request_line_names_the_route_not_the_path_sent(
     assert [line["path"] for line in request_lines(records)] == [route]
     for record in hub_records(records):
         assert MARKER not in written(record)
+
+
+class CountedWrites(io.StringIO):
+    """A stream that counts the writes it was given."""
+
+    writes = 0
+
+    def write(self, text: str) -> int:
+        self.writes += 1
+        return super().write(text)
+
+
+def batched_handler() -> tuple[TurnBatchedStreamHandler, CountedWrites]:
+    """The hub's stderr handler, writing to a stream of its own."""
+    handler = TurnBatchedStreamHandler()
+    stream = CountedWrites()
+    handler.setStream(stream)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    return handler, stream
+
+
+def record_of(message: str) -> logging.LogRecord:
+    """A record saying `message`."""
+    return logging.LogRecord("hub", logging.INFO, __file__, 1, message, None, None)
+
+
+async def test_the_lines_of_a_turn_of_the_event_loop_are_written_together_at_its_end() -> None:
+    handler, stream = batched_handler()
+    for number in range(100):
+        handler.handle(record_of(f"line {number}"))
+    assert stream.getvalue() == ""
+    await asyncio.sleep(0)
+    assert stream.getvalue().splitlines() == [f"line {number}" for number in range(100)]
+    assert stream.writes == 1
+
+
+def test_a_line_outside_the_event_loop_is_written_at_once() -> None:
+    handler, stream = batched_handler()
+    handler.handle(record_of("now"))
+    assert stream.getvalue() == "now\n"
+
+
+async def test_lines_held_back_are_written_when_logging_shuts_down() -> None:
+    handler, stream = batched_handler()
+    handler.handle(record_of("last words"))
+    handler.flush()  # what logging.shutdown does at exit
+    assert stream.getvalue() == "last words\n"
