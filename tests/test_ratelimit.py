@@ -2,6 +2,7 @@
 process or shared by all processes through Redis; 429 with Retry-After once it is spent."""
 
 import asyncio
+from types import SimpleNamespace
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -166,8 +167,11 @@ async def test_a_budget_of_zero_is_no_limit(demo_connection: AsyncConnection) ->
 
 
 def test_the_public_is_counted_by_address_and_ipv6_by_its_network() -> None:
+    app = SimpleNamespace(state=SimpleNamespace(settings=Settings.from_env()))
+
     def key(host: str, viewer: Viewer = PUBLIC) -> str:
-        return client_key(Request({"type": "http", "headers": [], "client": (host, 1234)}), viewer)
+        scope = {"type": "http", "headers": [], "client": (host, 1234), "app": app}
+        return client_key(Request(scope), viewer)
 
     assert key("192.0.2.7") == "address:192.0.2.7"
     assert key("2001:db8:1:2:aaaa::1") == key("2001:db8:1:2:bbbb::9") == "address:2001:db8:1:2::/64"
