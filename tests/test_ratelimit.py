@@ -2,11 +2,11 @@
 process or shared by all processes through Redis; 429 with Retry-After once it is spent."""
 
 import asyncio
-from types import SimpleNamespace
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
