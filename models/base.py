@@ -34,6 +34,9 @@ class Base(DeclarativeBase):
     """Base class of every model; its metadata is what alembic compares against."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    # What the database fills in (timestamps, ids) comes back with the INSERT or UPDATE itself
+    # (RETURNING), not by another SELECT: a write's answer reads it without a round trip.
+    __mapper_args__ = {"eager_defaults": True}  # noqa: RUF012 (typed Any by SQLAlchemy)
 
 
 class LabelledEnum(enum.Enum):

@@ -183,9 +183,9 @@ class Write:
     async def add(self, entity: M, values: Values) -> M:
         """Insert `entity`, made of `values`, and audit them."""
         self.session.add(entity)
+        # Server defaults (timestamps, submission time) come back with the INSERT (the models'
+        # eager defaults), not lazily later.
         await self.session.flush()
-        # Server defaults (timestamps, submission time) are read now, not lazily later.
-        await self.session.refresh(entity)
         self.audit(entity, values)
         return entity
 
@@ -198,7 +198,6 @@ class Write:
         for name, value in changed.items():
             setattr(entity, name, value)
         await self.session.flush()
-        await self.session.refresh(entity)
         self.audit(entity, changed)
         return entity
 
