@@ -490,17 +490,8 @@ async def test_generated_queries_answer_alike_from_the_cache_for_every_viewer(
     savepoint = await demo_connection.begin_nested()
     try:
         keys = [await key_of_role(demo_connection, role) for role in roles]
-        settings = cached_settings()
-        features = await detect(demo_connection)
-        events = Events("postgresql://unused")
-        cached_app = create_app(
-            sessions_on(demo_connection), events=events, settings=settings, features=features
-        )
-        # No write commits in the test's transaction: the cache may trust it hears them all.
-        cached_app.state.answers.trusted = True
-        plain_app = create_app(sessions_on(demo_connection), settings=settings, features=features)
         bodies = []
-        async with client_of(cached_app) as cached, client_of(plain_app) as plain:
+        async with cached_and_plain(demo_connection, cached_settings()) as (cached, plain):
             await ask(cached, query, keys[0], **variables)
             for _ in range(2):
                 bodies.append(await ask(cached, query, keys[1], **variables))
@@ -517,6 +508,23 @@ async def test_generated_queries_answer_alike_from_the_cache_for_every_viewer(
                             assert columns <= plan.columns[table], (table, query)
     finally:
         await savepoint.rollback()
+
+
+@asynccontextmanager
+async def cached_and_plain(
+    connection: AsyncConnection, settings: Settings
+) -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient]]:
+    """Clients of two apps in the test's transaction, one with the response cache and one
+    without; no write commits there, so the cache may trust it hears them all."""
+    features = await detect(connection)
+    events = Events("postgresql://unused")
+    cached_app = create_app(
+        sessions_on(connection), events=events, settings=settings, features=features
+    )
+    cached_app.state.answers.trusted = True
+    plain_app = create_app(sessions_on(connection), settings=settings, features=features)
+    async with client_of(cached_app) as cached, client_of(plain_app) as plain:
+        yield cached, plain
 
 
 @asynccontextmanager

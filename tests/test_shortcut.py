@@ -17,8 +17,6 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 from hub.config import Settings
-from hub.events import Events
-from hub.features import detect
 from hub.keys import hash_key
 from hub.observability import FIELDS, REGISTRY, OperationFigures
 from hub.persisted import query_hash
@@ -26,7 +24,6 @@ from hub.response_cache import Answer
 from hub.shortcut import KnownRequests, Recorded
 from models import ApiKey, City, Role
 from schema import schema
-from server import create_app
 from tests.conftest import sessions_on
 from tests.factories import add_key
 from tests.generated_queries import queries
@@ -38,7 +35,7 @@ from tests.test_response_cache import (
     CONTACTS,
     OTHER_PROCESS_SECONDS,
     REDIS_URL,
-    client_of,
+    cached_and_plain,
     committed_url,
     describe_bitburg,
     hub,
@@ -116,16 +113,7 @@ async def test_generated_requests_answer_alike_ahead_of_the_full_path(
     savepoint = await demo_connection.begin_nested()
     try:
         keys = [await key_of_role(demo_connection, role) for role in roles]
-        settings = shortcut_settings()
-        features = await detect(demo_connection)
-        events = Events("postgresql://unused")
-        cached_app = create_app(
-            sessions_on(demo_connection), events=events, settings=settings, features=features
-        )
-        # No write commits in the test's transaction: the cache may trust it hears them all.
-        cached_app.state.answers.trusted = True
-        plain_app = create_app(sessions_on(demo_connection), settings=settings, features=features)
-        async with client_of(cached_app) as cached, client_of(plain_app) as plain:
+        async with cached_and_plain(demo_connection, shortcut_settings()) as (cached, plain):
             await send(cached, query, form, keys[0], **variables)
             before = shortcuts()
             responses = [await send(cached, query, form, keys[1], **variables) for _ in range(3)]
