@@ -688,20 +688,21 @@ def create_app(
         connection_init_wait_timeout=timedelta(seconds=CONNECTION_INIT_SECONDS),
         subscription_protocols=SUBSCRIPTION_PROTOCOLS,
     )
+    graphql_route = Route("/graphql", tracing.traced(graphql), methods=["GET", "POST"])
     app = Starlette(
         routes=[
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/views", list_views),
             Route("/views/{name}", serve_view),
-            Route("/graphql", tracing.traced(graphql), methods=["GET", "POST"]),
+            graphql_route,
             WebSocketRoute("/graphql", tracing.traced(graphql)),
             *landing.routes,
         ],
         middleware=[
             # Outermost: every request gets its id, log line and metrics, refusals included.
             Middleware(RequestObserver),
-            *answer_shortcut(known_requests, settings),
+            *answer_shortcut(known_requests, graphql_route, settings),
             # /metrics, ahead of the API's authentication: scrapers bear a token of their own.
             Middleware(
                 MetricsEndpoint, token=settings.metrics_token, production=settings.production
@@ -746,11 +747,15 @@ def known_requests_of(settings: Settings) -> KnownRequests | None:
     return KnownRequests(settings.response_cache_bytes)
 
 
-def answer_shortcut(known: KnownRequests | None, settings: Settings) -> list[Middleware]:
-    """The shortcut answering recorded requests (`hub.shortcut`), if they are recorded."""
+def answer_shortcut(
+    known: KnownRequests | None, route: Route, settings: Settings
+) -> list[Middleware]:
+    """The shortcut answering the recorded requests of `route` (`hub.shortcut`), if they are
+    recorded."""
     if known is None:
         return []
-    return [Middleware(AnswerShortcut, known=known, max_body_bytes=settings.max_body_bytes)]
+    limit = settings.max_body_bytes
+    return [Middleware(AnswerShortcut, known=known, route=route, max_body_bytes=limit)]
 
 
 app = create_app()

@@ -27,11 +27,9 @@ import hashlib
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from functools import cache
 from typing import Any
 
 from prometheus_client import Counter
-from starlette.applications import Starlette
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -47,7 +45,6 @@ SHORTCUTS = Counter(
     "Answers from the cache given ahead of routing and strawberry (hits among them).",
     registry=REGISTRY,
 )
-GRAPHQL_PATH = "/graphql"
 # Where the full path finds the request's signature, and what it answered with.
 SIGNATURE = "known_request"
 ANSWERED = "answered_from_cache"
@@ -150,13 +147,17 @@ class KnownRequests:
 class AnswerShortcut:
     """ASGI middleware answering the recorded requests of /graphql (see the module)."""
 
-    def __init__(self, app: ASGIApp, known: KnownRequests, max_body_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, known: KnownRequests, route: Route, max_body_bytes: int
+    ) -> None:
         self.app = app
         self.known = known
+        # The route of the requests it answers, which the log line names.
+        self.route = route
         self.max_body_bytes = max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] != GRAPHQL_PATH:
+        if scope["type"] != "http" or scope["path"] != self.route.path:
             await self.app(scope, receive, send)
             return
         body, received = await read_body(scope, receive, self.max_body_bytes)
@@ -196,20 +197,11 @@ class AnswerShortcut:
                     return False  # the full path refuses it, and says why
                 headers += budget_headers(charged)
         scope.setdefault("state", {})["operation"] = recorded.figures
-        scope["route"] = graphql_route(scope["app"])
+        scope["route"] = self.route
         await send({"type": "http.response.start", "status": recorded.status, "headers": headers})
         await send({"type": "http.response.body", "body": recorded.body})
         SHORTCUTS.inc()
         return True
-
-
-@cache
-def graphql_route(app: Starlette) -> Route:
-    """The route of /graphql's HTTP requests, as the router would name it in the scope (for
-    the log line)."""
-    return next(
-        route for route in app.routes if isinstance(route, Route) and route.path == GRAPHQL_PATH
-    )
 
 
 async def read_body(
