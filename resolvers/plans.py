@@ -23,6 +23,7 @@ from graphql.language import Visitor
 from sqlalchemy import Select, all_, any_, bindparam
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Dialect
+from sqlalchemy.sql import operators
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import BindParameter, ColumnClause, Label
 from sqlalchemy.sql.selectable import Alias, CompoundSelect, TableClause
@@ -184,7 +185,8 @@ def plan_compiler(compiler: Any) -> type[SQLCompiler]:
     """The dialect's SQL compiler, writing each `IN (<list>)` as `= ANY(<array>)`, and
     `NOT IN` as `<> ALL`; it records the names of the tables it writes (`tables_read`), in
     subqueries and behind aliases too, the columns of each it writes (`columns_read`; a
-    whole row: all of them), and each FROM of a table with the alias it is read by (`froms`).
+    whole row: all of them; not the plain columns an EXISTS selects, which decide nothing),
+    and each FROM of a table with the alias it is read by (`froms`).
 
     SQLAlchemy renders a list's items as one parameter each: a filter of 10,000 values would
     be 10,000 parameters (PostgreSQL takes 32,767; the planning time grows with them), and
@@ -201,7 +203,20 @@ def plan_compiler(compiler: Any) -> type[SQLCompiler]:
             self.froms: list[tuple[str, Any]] = []
             # Whether the column being written is one a subquery only passes on.
             self.passing_on = False
+            # The depths in `stack` of the SELECTs an EXISTS asks about: only whether they
+            # have rows counts.
+            self.existence_only: set[int] = set()
             super().__init__(*args, **kwargs)
+
+        def visit_unary(self, unary: Any, **kw: Any) -> str:
+            if unary.operator is not operators.exists:
+                return str(super().visit_unary(unary, **kw))
+            depth = len(self.stack) + 1
+            self.existence_only.add(depth)
+            try:
+                return str(super().visit_unary(unary, **kw))
+            finally:
+                self.existence_only.discard(depth)
 
         def visit_table(self, table: Any, **kw: Any) -> str:
             self.tables_read.add(str(table.name))
@@ -236,7 +251,9 @@ def plan_compiler(compiler: Any) -> type[SQLCompiler]:
             # page uses a few. Not so where the subquery's rows depend on all its columns
             # (DISTINCT, a UNION).
             passing_on = self.passing_on
-            self.passing_on = passes_on(select, column, self.stack, asfrom)
+            self.passing_on = passes_on(select, column, self.stack, asfrom) or (
+                len(self.stack) in self.existence_only and is_plain(column)
+            )
             try:
                 return super()._label_select_column(
                     select, column, populate_result_map, asfrom, column_clause_args, **kw
@@ -269,14 +286,20 @@ def plan_compiler(compiler: Any) -> type[SQLCompiler]:
 
 
 def passes_on(select: Any, column: Any, stack: Any, asfrom: Any) -> bool:
-    """Whether `column`, in the select list of `select` as SQLAlchemy writes it, is a table's
-    column a subquery (`asfrom`) passes on as it is, whose rows it does not decide."""
+    """Whether `column`, in the select list of `select` as SQLAlchemy writes it, is a column
+    a subquery (`asfrom`) passes on as it is, whose rows it does not decide."""
     if not asfrom or select._distinct or select._distinct_on:
         return False
     if len(stack) > 1 and isinstance(stack[-2].get("selectable"), CompoundSelect):
         return False
+    return is_plain(column)
+
+
+def is_plain(column: Any) -> bool:
+    """Whether `column` (maybe labelled) is a column of a table or of a subquery, as it is:
+    where the statement reads it, `read` finds the tables' columns it stands for."""
     plain = column.element if isinstance(column, Label) else column
-    return isinstance(plain, ColumnClause) and table_of(plain.table) is not None
+    return isinstance(plain, ColumnClause) and plain.table is not None
 
 
 def is_list(comparison: Any) -> bool:

@@ -52,7 +52,15 @@ query FunderPortal($slug: String!) {
   }
 }
 """
-NAMES = "{ cities(first: 100) { edges { node { slug name } } } }"
+# A page of cities with its count and whether more follow (an EXISTS, whose select list
+# decides nothing): it reads the cities' slugs and names, and which rows exist.
+NAMES = """
+{
+  cities(first: 20) {
+    totalCount pageInfo { hasNextPage hasPreviousPage } edges { node { slug name } }
+  }
+}
+"""
 WEBSITES = "{ cities(first: 100) { edges { node { slug website } } } }"
 ROW_TRIGGERS = {
     "announce_inserted_rows",
