@@ -451,14 +451,19 @@ class GraphQLApp(GraphQL[Context, None]):
             if answer is not None:
                 remember_answer(request, request_data, key, answer)
                 return await cached.served(answer, query, context, answers.charge)
-        result = await self.compute(
-            request, request_adapter, sub_response, context, replace(request_data, query=query)
-        )
-        if answers is not None and ticket is not None:
-            kept = cached.keepable(result, context)
-            if kept is not None:
-                await answers.keep(ticket, kept, context.answer_reads)
-                remember_answer(request, request_data, ticket.key, kept)
+        kept = None
+        try:
+            result = await self.compute(
+                request, request_adapter, sub_response, context, replace(request_data, query=query)
+            )
+            if answers is not None and ticket is not None:
+                kept = cached.keepable(result, context)
+                if kept is not None:
+                    await answers.keep(ticket, kept, context.answer_reads)
+                    remember_answer(request, request_data, ticket.key, kept)
+        finally:
+            if answers is not None and ticket is not None:
+                answers.settle(ticket, kept)
         return result
 
     async def compute(

@@ -19,7 +19,8 @@ seen before it was computed, and is valid while none of its names' slots changed
 (names that share a slot can only drop an answer needlessly, never keep a stale one). The
 process that wrote waits, before its mutation answers, until it heard its own write: its
 client then reads what it wrote. A process that does not hear the changes (its listening
-connection lost) neither keeps nor serves answers.
+connection lost) neither keeps nor serves answers. Requests for an answer the process is
+computing since the last change it heard wait for it (`lookup`, `settle`).
 
 In the process (least recently used first out, bounded by bytes), or with HUB_REDIS_URL in
 Redis, shared by every process: the sequence and the slots live there too, and one script
@@ -38,7 +39,7 @@ import time
 import zlib
 from collections import OrderedDict, defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib.metadata import version
 from typing import Any, Protocol
@@ -87,6 +88,11 @@ EVICTIONS = Counter(
     "Answers dropped for room (least recently used first) or for their age.",
     registry=REGISTRY,
 )
+COALESCED = Counter(
+    "hub_response_cache_coalesced",
+    "Cacheable queries answered by the computation of the same answer under way in the process.",
+    registry=REGISTRY,
+)
 INVALIDATIONS = Counter(
     "hub_response_cache_invalidations",
     "Answers dropped because a write changed a table they read.",
@@ -128,13 +134,16 @@ class Answer:
         return cls(packed[4 + length :], extensions, name)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Ticket:
-    """A cacheable request the cache did not hold: its key, and the change sequence before
-    it was computed."""
+    """A cacheable request the cache did not hold: its key, the change sequence before it was
+    computed, and its answer to come for the requests that wait for it (None: none kept)."""
 
     key: str
     sequence: int
+    answer: "asyncio.Future[Answer | None]" = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
 
 
 def dependencies(reads: Reads | None) -> frozenset[str]:
@@ -376,6 +385,8 @@ class ResponseCache:
         self.hearing = False
         self.heard: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
         self.waiting: dict[str, asyncio.Future[None]] = {}
+        # The answers being computed in this process, by key.
+        self.computing: dict[str, Ticket] = {}
         self.consumer: asyncio.Task[None] | None = None
         self.retry: asyncio.TimerHandle | None = None
         self.closed = False
@@ -396,8 +407,9 @@ class ResponseCache:
         return hashlib.sha256(orjson.dumps(parts, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
     async def lookup(self, key: str) -> tuple[Answer | None, Ticket | None]:
-        """The kept answer of `key`; else a ticket to keep the answer about to be computed
-        (None: this process keeps no answers now)."""
+        """The kept answer of `key`, or the one this process is computing since no change was
+        heard; else a ticket to keep the answer about to be computed, which `settle` must
+        end (None: this process keeps no answers now)."""
         if not self.trusted:
             return None, None
         try:
@@ -408,8 +420,27 @@ class ResponseCache:
         if answer is not None:
             HITS.inc()
             return answer, None
+        under_way = self.computing.get(key)
+        if under_way is not None and under_way.sequence == sequence:
+            # The same answer computed from a snapshot no heard change is newer than: waiting
+            # for it spares the database a twin of the statement (many clients asking at once
+            # for what a write has just dropped). Shielded: a waiter that gives up leaves it.
+            answer = await asyncio.shield(under_way.answer)
+            if answer is not None:
+                COALESCED.inc()
+                return answer, None
         MISSES.inc()
-        return None, Ticket(key, sequence)
+        ticket = Ticket(key, sequence)
+        self.computing[key] = ticket
+        return None, ticket
+
+    def settle(self, ticket: Ticket, answer: Answer | None) -> None:
+        """The computation of `ticket` ended with `answer` (None: none to keep); who waits for
+        it gets it."""
+        if not ticket.answer.done():
+            ticket.answer.set_result(answer)
+        if self.computing.get(ticket.key) is ticket:
+            del self.computing[ticket.key]
 
     async def holds(self, key: str, answer: Answer) -> bool:
         """Whether `answer` is still the kept answer of `key` (a request answered before,

@@ -6,7 +6,7 @@ import re
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import httpx
@@ -403,6 +403,93 @@ async def test_an_answer_older_than_the_maximum_age_is_not_served() -> None:
     assert (await store.get("a"))[0] is not None
     await asyncio.sleep(0.1)
     assert (await store.get("a"))[0] is None
+
+
+# --- Many asking at once for what is being computed --------------------------------------
+
+
+@dataclass
+class Reads:
+    """How many reads of a store have returned."""
+
+    count: int = 0
+
+
+@asynccontextmanager
+async def cache_of(kind: str) -> AsyncIterator[tuple[ResponseCache, Reads]]:
+    """A response cache on a store of `kind`, trusted as if it heard the writes, and the
+    count of its store's reads."""
+    async with store_of(kind) as store:
+        reads = Reads()
+        read = store.get
+
+        async def counted(key: str) -> Any:
+            found = await read(key)
+            reads.count += 1
+            return found
+
+        store.get = counted
+        answers = ResponseCache(store, charge=True)
+        answers.trusted = True
+        yield answers, reads
+
+
+async def waiting(answers: ResponseCache, reads: Reads, key: str) -> asyncio.Task[Any]:
+    """A lookup of `key` started, its store read, and waiting (for an answer under way)."""
+    before = reads.count
+    task = asyncio.ensure_future(answers.lookup(key))
+    for _attempt in range(5000):
+        if reads.count > before:
+            break
+        await asyncio.sleep(0.001)
+    await asyncio.sleep(0)
+    assert not task.done(), "it did not wait"
+    return task
+
+
+@pytest.mark.parametrize("kind", ["memory", "redis"])
+async def test_requests_asking_for_an_answer_under_way_wait_for_it(kind: str) -> None:
+    async with cache_of(kind) as (answers, reads):
+        answer, ticket = await answers.lookup("city")
+        assert answer is None and ticket is not None
+        twins = [await waiting(answers, reads, "city") for _ in range(3)]
+        coalesced = REGISTRY.get_sample_value("hub_response_cache_coalesced_total") or 0
+        twins[0].cancel()  # one gives up: the others still get the answer
+        answers.settle(ticket, answer_of('{"city": 1}'))
+        assert await asyncio.gather(*twins[1:]) == [(answer_of('{"city": 1}'), None)] * 2
+        assert REGISTRY.get_sample_value("hub_response_cache_coalesced_total") == coalesced + 2
+        assert answers.computing == {}
+
+
+@pytest.mark.parametrize("kind", ["memory", "redis"])
+async def test_nobody_waits_for_an_answer_begun_before_a_change_was_heard(kind: str) -> None:
+    async with cache_of(kind) as (answers, reads):
+        _answer, before = await answers.lookup("city")
+        await answers.store.changed(["cities.website"])
+        _answer, after = await asyncio.wait_for(answers.lookup("city"), 5)
+        assert after is not None and after.sequence > before.sequence  # type: ignore[union-attr]
+        answers.settle(before, answer_of('{"city": "old"}'))  # type: ignore[arg-type]
+        twin = await waiting(answers, reads, "city")
+        answers.settle(after, answer_of('{"city": "new"}'))
+        assert await twin == (answer_of('{"city": "new"}'), None)
+
+
+async def test_a_computation_that_keeps_nothing_lets_its_waiters_compute() -> None:
+    async with cache_of("memory") as (answers, reads):
+        _answer, ticket = await answers.lookup("city")
+        twin = await waiting(answers, reads, "city")
+        answers.settle(ticket, None)  # type: ignore[arg-type]
+        answer, own = await twin
+        assert answer is None and own is not None and answers.computing == {"city": own}
+
+
+async def test_twenty_clients_asking_at_once_cost_one_statement(committed_url: str) -> None:
+    query = '{ city(slug: "bitburg") { name localNetwork { actors(first: 5) { totalCount } } } }'
+    async with hub(committed_url) as client:
+        bodies = await asyncio.gather(*(ask(client, query) for _ in range(20)))
+    assert sum(body["extensions"]["debug"]["sqlStatements"] for body in bodies) == 1
+    assert sorted(read_path(body) for body in bodies).count("cached") == 19
+    assert len({orjson.dumps(without_debug(body)) for body in bodies}) == 1
 
 
 async def test_a_cache_whose_redis_is_down_answers_nothing_kept_and_fails_nothing() -> None:
