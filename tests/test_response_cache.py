@@ -409,18 +409,18 @@ async def test_an_answer_older_than_the_maximum_age_is_not_served() -> None:
 
 
 @dataclass
-class Reads:
+class StoreReads:
     """How many reads of a store have returned."""
 
     count: int = 0
 
 
 @asynccontextmanager
-async def cache_of(kind: str) -> AsyncIterator[tuple[ResponseCache, Reads]]:
+async def cache_of(kind: str) -> AsyncIterator[tuple[ResponseCache, StoreReads]]:
     """A response cache on a store of `kind`, trusted as if it heard the writes, and the
     count of its store's reads."""
     async with store_of(kind) as store:
-        reads = Reads()
+        reads = StoreReads()
         read = store.get
 
         async def counted(key: str) -> Any:
@@ -434,7 +434,7 @@ async def cache_of(kind: str) -> AsyncIterator[tuple[ResponseCache, Reads]]:
         yield answers, reads
 
 
-async def waiting(answers: ResponseCache, reads: Reads, key: str) -> asyncio.Task[Any]:
+async def waiting(answers: ResponseCache, reads: StoreReads, key: str) -> asyncio.Task[Any]:
     """A lookup of `key` started, its store read, and waiting (for an answer under way)."""
     before = reads.count
     task = asyncio.ensure_future(answers.lookup(key))
