@@ -40,6 +40,7 @@ PostgreSQL on the large queries, where the hub passes the floor: `row_to_json` o
 instead of `json_build_object`, pages aggregated in the order their rows are read instead of
 sorted again, and `textsend` for the global IDs; see docs/architecture.md.) All three run as
 users run them: uvicorn over a real socket with uvloop, httptools
+(the hub's protocol, `hub/uvicorn_protocol.py`: one write per turn of the event loop)
 and no access log (the hub with `HUB_ENV=production` and without `HUB_DEBUG`), PostGraphile on
 Node.js 22 in production mode; with several workers, each server runs that many processes
 (uvicorn workers, node:cluster). `wrk` drives each query of the portal mix alone, in closed

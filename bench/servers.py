@@ -1,7 +1,8 @@
 """The servers under test, started as users run them and stopped with all their workers.
 
-The hub and the floor run under uvicorn with production settings (uvloop, httptools, no access
-log); PostGraphile runs on Node.js 22 with node:cluster workers sharing the port.
+The hub and the floor run under uvicorn with production settings (uvloop, the hub's httptools
+protocol, no access log); PostGraphile runs on Node.js 22 with node:cluster workers sharing the
+port.
 """
 
 import json
@@ -21,6 +22,7 @@ from typing import Any
 import httpx
 
 from bench.mix import Query, Variables
+from hub.uvicorn_protocol import PROTOCOL
 
 ROOT = Path(__file__).resolve().parent.parent
 POSTGRAPHILE_DIR = ROOT / "bench" / "postgraphile"
@@ -134,12 +136,15 @@ def free_port() -> int:
         return port
 
 
-def uvicorn_command(app: str, port: int, workers: int) -> list[str]:
-    """uvicorn as the hub runs in production: uvloop, httptools, no access log."""
+def uvicorn_command(app: str, port: int, workers: int, directory: Path) -> list[str]:
+    """uvicorn as the hub runs in production: uvloop, the HTTP protocol of the code in
+    `directory` (httptools' own for a commit from before `hub.uvicorn_protocol`), no access
+    log."""
+    protocol = PROTOCOL if (directory / "hub" / "uvicorn_protocol.py").exists() else "httptools"
     return [
         *(sys.executable, "-m", "uvicorn", app),
         *("--host", HOST, "--port", str(port), "--workers", str(workers)),
-        *("--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning"),
+        *("--loop", "uvloop", "--http", protocol, "--no-access-log", "--log-level", "warning"),
     ]
 
 
@@ -175,9 +180,9 @@ class HubSource:
 def command_of(kind: str, port: int, workers: int, hub: HubSource) -> tuple[list[str], Path]:
     """The command line and working directory of a server."""
     if kind == HUB:
-        return uvicorn_command("server:app", port, workers), hub.directory
+        return uvicorn_command("server:app", port, workers, hub.directory), hub.directory
     if kind == FLOOR:
-        return uvicorn_command("bench.floor:app", port, workers), ROOT
+        return uvicorn_command("bench.floor:app", port, workers, ROOT), ROOT
     install_postgraphile()
     return [str(NODE), "server.mjs"], POSTGRAPHILE_DIR
 

@@ -113,7 +113,7 @@ def serve(
     check_port_free(host, port)
     import uvicorn
 
-    from hub import migrations
+    from hub import migrations, uvicorn_protocol
     from hub.demo.demo import build_demo
     from hub.seeding import seed_if_empty
 
@@ -135,6 +135,7 @@ def serve(
                 host=host,
                 port=port,
                 workers=workers,
+                http=uvicorn_protocol.PROTOCOL,
                 log_level="info",
                 access_log=False,
             )

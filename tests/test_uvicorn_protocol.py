@@ -1,0 +1,94 @@
+"""The HTTP protocol the hub serves with (hub/uvicorn_protocol.py): a turn's writes go out
+together at its end, over a real socket. (WebSockets, streamed responses and keep-alive run
+through it wherever the tests start `engagement-hub serve`.)"""
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+
+from hub.uvicorn_protocol import FLUSH_BYTES, TurnBatchedWrites
+from tests.test_cli import environment, free_port, serving
+
+HEADERS = b"HTTP/1.1 200 OK\r\ncontent-length: 4\r\n\r\n"
+
+
+@asynccontextmanager
+async def batched_socket() -> AsyncIterator[tuple[TurnBatchedWrites, socket.socket]]:
+    """Batched writes to one end of a connected socket pair, and its other end, which reads
+    without waiting."""
+    ours, peer = socket.socketpair()
+    peer.setblocking(False)
+    loop = asyncio.get_running_loop()
+    transport, _ = await loop.connect_accepted_socket(asyncio.Protocol, ours)
+    try:
+        yield TurnBatchedWrites(transport, loop), peer  # type: ignore[arg-type]
+    finally:
+        transport.abort()
+        peer.close()
+
+
+def received(peer: socket.socket) -> bytes:
+    """What the peer can read right now."""
+    try:
+        return peer.recv(1 << 20)
+    except BlockingIOError:
+        return b""
+
+
+async def turn_ends() -> None:
+    """Let the event loop finish its turn (and run what it scheduled for the next)."""
+    for _ in range(3):
+        await asyncio.sleep(0)
+
+
+async def test_a_turns_writes_wait_for_its_end_then_go_out_together() -> None:
+    async with batched_socket() as (batched, peer):
+        batched.write(HEADERS)
+        batched.writelines([b"da", b"ta"])
+        assert received(peer) == b""
+        await turn_ends()
+        assert received(peer) == HEADERS + b"data"
+        batched.write(b"next")
+        await turn_ends()
+        assert received(peer) == b"next"
+
+
+async def test_a_large_turn_goes_out_without_waiting() -> None:
+    async with batched_socket() as (batched, peer):
+        batched.write(b"x" * (FLUSH_BYTES - 1))
+        assert received(peer) == b""
+        batched.write(b"y")
+        assert len(received(peer)) > 0
+
+
+async def test_closing_sends_what_is_held_first_and_aborting_drops_it() -> None:
+    async with batched_socket() as (batched, peer):
+        batched.write(b"last words")
+        batched.close()
+        await turn_ends()
+        assert received(peer) == b"last words"
+    async with batched_socket() as (batched, peer):
+        batched.write(b"never sent")
+        batched.abort()
+        await turn_ends()
+        assert b"never sent" not in received(peer)
+
+
+async def test_the_served_hub_answers_each_request_on_a_kept_alive_connection(
+    demo_database_url: str,
+) -> None:
+    """`engagement-hub serve` speaks through the protocol: several requests on one kept-alive
+    connection, each answered whole."""
+    port = free_port()
+    with serving(port, environment(DATABASE_URL=demo_database_url)):
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+            answers = [
+                await client.post("/graphql", json={"query": "{ states { code } }"})
+                for _ in range(3)
+            ]
+    assert [answer.status_code for answer in answers] == [200, 200, 200]
+    assert len({answer.text for answer in answers}) == 1
+    assert answers[0].json()["data"]["states"]
