@@ -50,9 +50,10 @@ class TurnBatchedWrites:
             self.write(chunk)
 
     def flush(self) -> None:
-        """Send what is held, in one call."""
-        if self.held:
-            held, self.held, self.held_bytes = self.held, [], 0
+        """Send what is held, in one call; drop it if the connection is going (the peer
+        left, and uvicorn wrote nothing after it knew)."""
+        held, self.held, self.held_bytes = self.held, [], 0
+        if held and not self.transport.is_closing():
             self.transport.writelines(held)
 
     def write_eof(self) -> None:

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
+import uvloop
 
 from hub.uvicorn_protocol import FLUSH_BYTES, TurnBatchedWrites
 from tests.test_cli import environment, free_port, serving
@@ -30,6 +31,10 @@ async def batched_socket() -> AsyncIterator[tuple[TurnBatchedWrites, socket.sock
         peer.close()
 
 
+# The socket tests run on uvloop, the event loop the hub serves with: its transports refuse a
+# write once closed, where asyncio's drop it with a warning.
+
+
 def received(peer: socket.socket) -> bytes:
     """What the peer can read right now."""
     try:
@@ -44,7 +49,11 @@ async def turn_ends() -> None:
         await asyncio.sleep(0)
 
 
-async def test_a_turns_writes_wait_for_its_end_then_go_out_together() -> None:
+def test_a_turns_writes_wait_for_its_end_then_go_out_together() -> None:
+    uvloop.run(a_turns_writes_wait_for_its_end_then_go_out_together())
+
+
+async def a_turns_writes_wait_for_its_end_then_go_out_together() -> None:
     async with batched_socket() as (batched, peer):
         batched.write(HEADERS)
         batched.writelines([b"da", b"ta"])
@@ -56,7 +65,11 @@ async def test_a_turns_writes_wait_for_its_end_then_go_out_together() -> None:
         assert received(peer) == b"next"
 
 
-async def test_a_large_turn_goes_out_without_waiting() -> None:
+def test_a_large_turn_goes_out_without_waiting() -> None:
+    uvloop.run(a_large_turn_goes_out_without_waiting())
+
+
+async def a_large_turn_goes_out_without_waiting() -> None:
     async with batched_socket() as (batched, peer):
         batched.write(b"x" * (FLUSH_BYTES - 1))
         assert received(peer) == b""
@@ -64,7 +77,11 @@ async def test_a_large_turn_goes_out_without_waiting() -> None:
         assert len(received(peer)) > 0
 
 
-async def test_closing_sends_what_is_held_first_and_aborting_drops_it() -> None:
+def test_closing_sends_what_is_held_first_and_aborting_drops_it() -> None:
+    uvloop.run(closing_sends_what_is_held_first_and_aborting_drops_it())
+
+
+async def closing_sends_what_is_held_first_and_aborting_drops_it() -> None:
     async with batched_socket() as (batched, peer):
         batched.write(b"last words")
         batched.close()
@@ -75,6 +92,27 @@ async def test_closing_sends_what_is_held_first_and_aborting_drops_it() -> None:
         batched.abort()
         await turn_ends()
         assert b"never sent" not in received(peer)
+
+
+def test_what_is_held_when_the_connection_goes_is_dropped_quietly() -> None:
+    uvloop.run(what_is_held_when_the_connection_goes_is_dropped_quietly())
+
+
+async def what_is_held_when_the_connection_goes_is_dropped_quietly() -> None:
+    loop = asyncio.get_running_loop()
+    failures: list[dict[str, object]] = []
+    loop.set_exception_handler(lambda _, context: failures.append(context))
+    try:
+        async with batched_socket() as (batched, _):
+            # Closed as a peer's reset closes it, not through `batched`; uvicorn may write
+            # once more before it hears of it.
+            batched.transport.close()
+            await asyncio.sleep(0.1)
+            batched.write(b"too late")
+            await turn_ends()
+    finally:
+        loop.set_exception_handler(None)
+    assert failures == []
 
 
 async def test_the_served_hub_answers_each_request_on_a_kept_alive_connection(
