@@ -42,7 +42,15 @@ from bench.results import (
     Saturated,
     Soak,
 )
-from bench.servers import FLOOR, HUB, POSTGRAPHILE, HubSource, Server, running
+from bench.servers import (
+    FLOOR,
+    HUB,
+    POSTGRAPHILE,
+    HubSource,
+    Server,
+    install_postgraphile,
+    running,
+)
 from bench.source import hub_source
 
 SOAK_CONNECTIONS = 10
@@ -137,6 +145,8 @@ def run_scale(cities: int, hub: HubSource, options: Options, results: Results) -
 def prepare(url: str, cities: int, source: HubSource, options: Options, results: Results) -> Scale:
     """The hub's reference answers and statement counts, and PostGraphile's, before timing."""
     postgres, postmaster = asyncio.run(server_facts(url))
+    if POSTGRAPHILE in options.servers:
+        install_postgraphile()  # first, so that the report names its version
     results.versions = facts.versions(postgres)
     results.datasets[str(cities)] = asyncio.run(row_counts(url))
     scale = Scale(cities, url, url.rsplit("/", 1)[1].split("?")[0], postmaster, source, [])
