@@ -24,7 +24,8 @@ computing since the last change it heard wait for it (`lookup`, `settle`).
 
 In the process (least recently used first out, bounded by bytes), or with HUB_REDIS_URL in
 Redis, shared by every process: the sequence and the slots live there too, and one script
-checks them.
+checks them; each process keeps copies of the answers it was given by Redis, in front of it
+(`TieredStore`), and drops them as it drops its own.
 
 Hand-written: strawberry has no response cache, and the caches of the gateways (Apollo
 Router's, Hive's `useResponseCache`) invalidate by types or by time; the hub knows which
@@ -140,7 +141,7 @@ class Ticket:
     computed, and its answer to come for the requests that wait for it (None: none kept)."""
 
     key: str
-    sequence: int
+    sequence: Any  # the store's own (`Store.get`)
     answer: "asyncio.Future[Answer | None]" = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
@@ -196,14 +197,15 @@ def slot(name: str) -> int:
 class Store(Protocol):
     """Where the answers, the change sequence and the slots of the changes live."""
 
-    async def get(self, key: str) -> tuple[Answer | None, int]:
-        """The valid answer of `key`, or None; and the change sequence now."""
+    async def get(self, key: str) -> tuple[Answer | None, Any]:
+        """The valid answer of `key`, or None; and where the change sequence is now (a
+        number, or what the store makes of it)."""
         ...
 
     async def put(
-        self, key: str, answer: Answer, depends_on: frozenset[str], sequence: int
+        self, key: str, answer: Answer, depends_on: frozenset[str], sequence: Any
     ) -> None:
-        """Keep `answer`, computed when the changes were at `sequence`."""
+        """Keep `answer`, computed when the changes were at `sequence` (what `get` said)."""
         ...
 
     async def changed(self, names: Iterable[str]) -> None:
@@ -251,8 +253,14 @@ class MemoryStore:
         return kept.answer, self.sequence
 
     async def put(
-        self, key: str, answer: Answer, depends_on: frozenset[str], sequence: int
+        self,
+        key: str,
+        answer: Answer,
+        depends_on: frozenset[str],
+        sequence: int,
+        age: float = 0.0,
     ) -> None:
+        """Keep `answer` (`age` seconds old: kept elsewhere before)."""
         if any(self.slots[slot(name)] > sequence for name in depends_on):
             return  # what it read may have changed while it was computed
         size = len(answer.packed())
@@ -260,7 +268,7 @@ class MemoryStore:
             return
         if key in self.entries:
             self.drop(key)
-        self.entries[key] = Kept(answer, size, depends_on, time.monotonic())
+        self.entries[key] = Kept(answer, size, depends_on, time.monotonic() - age)
         for name in depends_on:
             self.by_name[name].add(key)
         self.grow(size)
@@ -297,10 +305,22 @@ class MemoryStore:
         self.by_name.clear()
 
 
-# Returns {"hit", answer} where no slot of the answer changed after the sequence it was
-# computed at; else {"miss", the sequence now, 1 if a stale answer was dropped}.
+@dataclass(frozen=True)
+class Fetched:
+    """What Redis holds for a key: the valid answer, the names it depends on (None: kept by
+    a release that did not say) and its age in seconds; or, without an answer, the sequence."""
+
+    answer: Answer | None
+    names: frozenset[str] | None
+    age: float
+    sequence: int
+
+
+# Returns {"hit", answer, its names, milliseconds it has left} where no slot of the answer
+# changed after the sequence it was computed at; else {"miss", the sequence now, 1 if a stale
+# answer was dropped}.
 LOOKUP = """
-local kept = redis.call('HMGET', KEYS[1], 'sequence', 'slots', 'answer')
+local kept = redis.call('HMGET', KEYS[1], 'sequence', 'slots', 'answer', 'names')
 local dropped = 0
 if kept[1] then
   local computed = tonumber(kept[1])
@@ -312,7 +332,7 @@ if kept[1] then
     end
   end
   if current then
-    return {'hit', kept[3]}
+    return {'hit', kept[3], kept[4] or '', redis.call('PTTL', KEYS[1])}
   end
   redis.call('DEL', KEYS[1])
   dropped = 1
@@ -344,21 +364,34 @@ class RedisStore:
         self.change = self.client.register_script(CHANGE)
 
     async def get(self, key: str) -> tuple[Answer | None, int]:
+        found = await self.fetch(key)
+        return found.answer, found.sequence
+
+    async def fetch(self, key: str) -> Fetched:
+        """The valid answer of `key` with what it depends on and its age, or the sequence."""
         keys = [self.prefix + key, self.slots_key, self.sequence_key]
         reply = await self.lookup(keys=keys)
         if reply[0] == b"hit":
-            return Answer.unpacked(reply[1]), 0
+            names = frozenset(orjson.loads(reply[2])) if reply[2] else None
+            age = max(0.0, (self.ttl_ms - int(reply[3])) / 1000)
+            return Fetched(Answer.unpacked(reply[1]), names, age, 0)
         INVALIDATIONS.inc(reply[2])
-        return None, int(reply[1])
+        return Fetched(None, None, 0.0, int(reply[1]))
 
     async def put(
         self, key: str, answer: Answer, depends_on: frozenset[str], sequence: int
     ) -> None:
         slots = orjson.dumps(sorted({str(slot(name)) for name in depends_on}))
+        names = orjson.dumps(sorted(depends_on))
         async with self.client.pipeline(transaction=False) as pipeline:
             pipeline.hset(
                 self.prefix + key,
-                mapping={"sequence": sequence, "slots": slots, "answer": answer.packed()},
+                mapping={
+                    "sequence": sequence,
+                    "slots": slots,
+                    "names": names,
+                    "answer": answer.packed(),
+                },
             )
             pipeline.pexpire(self.prefix + key, self.ttl_ms)
             await pipeline.execute()
@@ -369,6 +402,43 @@ class RedisStore:
 
     async def close(self) -> None:
         await self.client.aclose()
+
+
+class TieredStore:
+    """Answers in this process in front of the answers in Redis: an answer asked again in a
+    process costs no round trip to Redis. Each process hears every change, drops its own
+    copies of what it changes, as `MemoryStore` does, and bumps the slots in Redis first: a
+    copy fetched from Redis before that is refused or dropped by the change in the process.
+    Its position in the change sequence is the pair of the process's and Redis'."""
+
+    def __init__(self, local: MemoryStore, shared: RedisStore) -> None:
+        self.local = local
+        self.shared = shared
+
+    async def get(self, key: str) -> tuple[Answer | None, tuple[int, int]]:
+        answer, local = await self.local.get(key)
+        if answer is not None:
+            return answer, (local, 0)
+        found = await self.shared.fetch(key)
+        if found.answer is not None and found.names is not None:
+            await self.local.put(key, found.answer, found.names, local, found.age)
+        return found.answer, (local, found.sequence)
+
+    async def put(
+        self, key: str, answer: Answer, depends_on: frozenset[str], sequence: tuple[int, int]
+    ) -> None:
+        local, shared = sequence
+        await self.local.put(key, answer, depends_on, local)
+        await self.shared.put(key, answer, depends_on, shared)
+
+    async def changed(self, names: Iterable[str]) -> None:
+        names = tuple(names)
+        await self.shared.changed(names)
+        await self.local.changed(names)
+
+    async def close(self) -> None:
+        await self.local.close()
+        await self.shared.close()
 
 
 class ResponseCache:
@@ -571,13 +641,12 @@ def configured(settings: Settings, database: str, features: Features) -> Respons
     if settings.response_cache_bytes <= 0:
         return None
     max_age = settings.response_cache_max_age_seconds
-    store: Store
+    local = MemoryStore(settings.response_cache_bytes, max_age)
+    store: Store = local
     if settings.redis_url:
         # Each database has answers and changes of its own, whoever shares the server.
         prefix = f"hub:answers:{hashlib.sha256(database.encode()).hexdigest()[:16]}:"
-        store = RedisStore(settings.redis_url, prefix, max_age)
-    else:
-        store = MemoryStore(settings.response_cache_bytes, max_age)
+        store = TieredStore(local, RedisStore(settings.redis_url, prefix, max_age))
     return ResponseCache(store, settings.response_cache_charge, served(settings, features))
 
 

@@ -27,6 +27,7 @@ from hub.response_cache import (
     MemoryStore,
     RedisStore,
     ResponseCache,
+    TieredStore,
     dependencies,
 )
 from models import Base, Role
@@ -335,11 +336,19 @@ def answer_of(data: str) -> Answer:
 
 @asynccontextmanager
 async def store_of(kind: str, max_bytes: int = 10_000, max_age: float = 0) -> AsyncIterator[Any]:
-    """A store of `kind` (memory or redis), emptied of what earlier tests kept."""
+    """A store of `kind` (memory, redis, or tiered: the process's in front of Redis), emptied
+    of what earlier tests kept."""
     if kind == "memory":
         yield MemoryStore(max_bytes, max_age)
         return
-    store = RedisStore(REDIS_URL, f"hub:answers:test-{time.monotonic_ns()}:", max_age)
+    async with shared_store(f"hub:answers:test-{time.monotonic_ns()}:", max_age) as shared:
+        yield shared if kind == "redis" else TieredStore(MemoryStore(max_bytes, max_age), shared)
+
+
+@asynccontextmanager
+async def shared_store(prefix: str, max_age: float = 0) -> AsyncIterator[RedisStore]:
+    """A store in Redis under `prefix`, its sequence and slots deleted afterwards."""
+    store = RedisStore(REDIS_URL, prefix, max_age)
     try:
         yield store
     finally:
@@ -347,7 +356,7 @@ async def store_of(kind: str, max_bytes: int = 10_000, max_age: float = 0) -> As
         await store.close()
 
 
-@pytest.mark.parametrize("kind", ["memory", "redis"])
+@pytest.mark.parametrize("kind", ["memory", "redis", "tiered"])
 async def test_a_store_keeps_answers_until_a_name_they_depend_on_changes(kind: str) -> None:
     async with store_of(kind) as store:
         _nothing, sequence = await store.get("city")
@@ -361,7 +370,7 @@ async def test_a_store_keeps_answers_until_a_name_they_depend_on_changes(kind: s
         assert (await store.get("city"))[0] is None
 
 
-@pytest.mark.parametrize("kind", ["memory", "redis"])
+@pytest.mark.parametrize("kind", ["memory", "redis", "tiered"])
 async def test_an_answer_computed_while_what_it_read_changed_is_not_kept(kind: str) -> None:
     async with store_of(kind) as store:
         _nothing, before = await store.get("city")
@@ -373,13 +382,73 @@ async def test_an_answer_computed_while_what_it_read_changed_is_not_kept(kind: s
         assert (await store.get("city"))[0] is not None
 
 
-@pytest.mark.parametrize("kind", ["memory", "redis"])
+@pytest.mark.parametrize("kind", ["memory", "redis", "tiered"])
 async def test_a_lost_track_of_the_writes_forgets_everything(kind: str) -> None:
     async with store_of(kind) as store:
         _nothing, sequence = await store.get("city")
         await store.put("city", answer_of("{}"), CITY_NAMES, sequence)
         await store.changed([EPOCH])
         assert (await store.get("city"))[0] is None
+
+
+async def test_a_process_keeps_a_copy_of_what_redis_holds_until_it_hears_a_change() -> None:
+    prefix = f"hub:answers:test-{time.monotonic_ns()}:"
+    async with shared_store(prefix) as shared, shared_store(prefix) as other_shared:
+        computing = TieredStore(MemoryStore(10_000, 0), shared)
+        asking = TieredStore(MemoryStore(10_000, 0), other_shared)
+        _nothing, sequence = await computing.get("city")
+        await computing.put("city", answer_of('{"city": 1}'), CITY_NAMES, sequence)
+        assert (await asking.get("city"))[0] == answer_of('{"city": 1}')
+        await shared.client.delete(shared.prefix + "city")  # gone from Redis: the copy stays
+        assert (await asking.get("city"))[0] == answer_of('{"city": 1}')
+        await asking.changed(["themes.name"])
+        assert (await asking.get("city"))[0] is not None
+        await asking.changed(["cities.name"])
+        assert (await asking.get("city"))[0] is None
+
+
+async def test_a_request_while_a_change_is_heard_keeps_no_stale_copy() -> None:
+    """A request that asks between the change's two stores (whichever comes first) finds no
+    answer, or copies one the change then drops."""
+    async with shared_store(f"hub:answers:test-{time.monotonic_ns()}:") as shared:
+        tiered = TieredStore(MemoryStore(10_000, 0), shared)
+        await shared.put("city", answer_of('{"city": "old"}'), CITY_NAMES, 0)
+        asked: list[Answer | None] = []
+
+        def then_ask(changed: Any) -> Any:
+            async def changed_then_ask(names: Any) -> None:
+                await changed(names)
+                if not asked:
+                    asked.append((await tiered.get("city"))[0])
+
+            return changed_then_ask
+
+        tiered.local.changed = then_ask(tiered.local.changed)  # type: ignore[method-assign]
+        tiered.shared.changed = then_ask(tiered.shared.changed)  # type: ignore[method-assign]
+        await tiered.changed(["cities.name"])
+        assert len(asked) == 1
+        assert (await tiered.get("city"))[0] is None
+
+
+async def test_a_copy_from_redis_is_as_old_as_the_answer_there() -> None:
+    prefix = f"hub:answers:test-{time.monotonic_ns()}:"
+    async with shared_store(prefix, max_age=0.3) as shared:
+        tiered = TieredStore(MemoryStore(10_000, max_age=0.3), shared)
+        await shared.put("city", answer_of("{}"), CITY_NAMES, 0)
+        await asyncio.sleep(0.2)
+        assert (await tiered.get("city"))[0] is not None
+        await asyncio.sleep(0.15)
+        assert (await tiered.get("city"))[0] is None
+
+
+async def test_an_answer_redis_holds_without_its_names_is_served_but_not_copied() -> None:
+    async with shared_store(f"hub:answers:test-{time.monotonic_ns()}:") as shared:
+        local = MemoryStore(10_000, 0)
+        tiered = TieredStore(local, shared)
+        await shared.put("city", answer_of("{}"), CITY_NAMES, 0)
+        await shared.client.hdel(shared.prefix + "city", "names")  # as an earlier release kept it
+        assert (await tiered.get("city"))[0] == answer_of("{}")
+        assert local.entries == {}
 
 
 async def test_the_memory_store_holds_its_bytes_least_recently_used_first_out() -> None:
@@ -447,7 +516,7 @@ async def waiting(answers: ResponseCache, reads: StoreReads, key: str) -> asynci
     return task
 
 
-@pytest.mark.parametrize("kind", ["memory", "redis"])
+@pytest.mark.parametrize("kind", ["memory", "redis", "tiered"])
 async def test_requests_asking_for_an_answer_under_way_wait_for_it(kind: str) -> None:
     async with cache_of(kind) as (answers, reads):
         answer, ticket = await answers.lookup("city")
@@ -461,7 +530,7 @@ async def test_requests_asking_for_an_answer_under_way_wait_for_it(kind: str) ->
         assert answers.computing == {}
 
 
-@pytest.mark.parametrize("kind", ["memory", "redis"])
+@pytest.mark.parametrize("kind", ["memory", "redis", "tiered"])
 async def test_nobody_waits_for_an_answer_begun_before_a_change_was_heard(kind: str) -> None:
     async with cache_of(kind) as (answers, reads):
         _answer, before = await answers.lookup("city")
