@@ -293,11 +293,13 @@ class GraphQLApp(GraphQL[Context, None]):
     async def process_result(
         self, request: Request | WebSocket, result: ExecutionResult
     ) -> GraphQLHTTPResponse:
-        """Strawberry's response to a result; one with errors is no answer HTTP caches may
-        keep (`hub.http_caching`)."""
+        """Strawberry's response to a result, its errors in document order; one with errors
+        is no answer HTTP caches may keep (`hub.http_caching`)."""
+        response = await super().process_result(request, result)
         if result.errors:
             request.state.answered_with_errors = True
-        return await super().process_result(request, result)
+            response["errors"] = http_protocol.in_document_order(response["errors"])
+        return response
 
     def encode_json(self, response_data: Any) -> bytes:
         """The response or WebSocket message as UTF-8 JSON (orjson's, a multiple faster

@@ -37,6 +37,22 @@ CODES = {
 }
 
 
+def in_document_order(errors: list[Any]) -> list[Any]:
+    """Formatted errors in the order of the fields they belong to in the document, and of
+    their items in a list: fields resolved at once fail in either order, and one answer should
+    be one body (for clients comparing bodies, and for ETags). Errors of no field first."""
+    return sorted(errors, key=document_position)
+
+
+def document_position(error: Mapping[str, Any]) -> tuple[Any, ...]:
+    """Where a formatted error's field is in the document (line, column), then its path, its
+    list indexes as numbers."""
+    locations = error.get("locations") or [{"line": 0, "column": 0}]
+    path = error.get("path") or ()
+    field = (locations[0]["line"], locations[0]["column"])
+    return field, tuple((isinstance(step, str), step) for step in path)
+
+
 @lru_cache(maxsize=256)
 def response_media_type(accept: str | None) -> str | None:
     """The media type answering a request with this `Accept` header; None: it accepts none

@@ -21,7 +21,7 @@ from graphql.execution.values import VariableValues, get_variable_values
 from strawberry.types import ExecutionResult
 
 import schema.limits as limits
-from hub.http_protocol import media_ranges
+from hub.http_protocol import in_document_order, media_ranges
 from resolvers.compiler import RawJSON
 from schema import schema
 from schema.deferred import Deferred, Printed, Split, Streamed, split, without_placeholders
@@ -183,7 +183,9 @@ def deferred_entries(part: Deferred, result: ExecutionResult) -> list[dict[str, 
         for path, value in found_at(data, part.keys)
         if isinstance(value, dict) and value
     ]
-    errors = [error.formatted for error in result.errors or () if within(error, part.depth)]
+    errors = in_document_order(
+        [error.formatted for error in result.errors or () if within(error, part.depth)]
+    )
     if errors and entries:
         entries[0]["errors"] = errors
     elif errors:

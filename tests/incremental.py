@@ -18,6 +18,8 @@ from graphql import (
     print_ast,
 )
 
+from hub.http_protocol import in_document_order
+
 MULTIPART = "multipart/mixed; deferSpec=20220824, application/json"
 EVENT_STREAM = "text/event-stream"
 DEFER = DirectiveNode(name=NameNode(value="defer"))
@@ -70,7 +72,7 @@ async def incremental_answer(
 
 def merged(payloads: list[dict[str, Any]]) -> dict[str, Any]:
     """The answer the payloads add up to, as a client merges them (`hasNext` on all but the
-    last); its errors in path order, without extensions."""
+    last); its errors in document order, as the hub orders an answer's, without extensions."""
     first, *rest = payloads
     assert [p["hasNext"] for p in payloads] == [True] * len(rest) + [False], payloads
     answer = {"data": first["data"]}
@@ -86,7 +88,7 @@ def merged(payloads: list[dict[str, Any]]) -> dict[str, Any]:
             elif entry["data"] is not None:
                 merge(at(answer["data"], entry["path"]), entry["data"])
     if errors:
-        answer["errors"] = sorted(errors, key=lambda e: (str(e.get("path")), e["message"]))
+        answer["errors"] = in_document_order(errors)
     return answer
 
 

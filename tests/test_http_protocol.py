@@ -88,6 +88,30 @@ async def test_a_field_error_is_200_in_either_media_type(demo_client: httpx.Asyn
         assert error_codes(response) == ["BAD_USER_INPUT"]
 
 
+async def test_errors_follow_their_fields_in_the_document(
+    demo_client: httpx.AsyncClient, demo_resolver_client: httpx.AsyncClient
+) -> None:
+    """The resolvers finish `b` (one lookup) before `a` (three levels down), the compiled path
+    builds both at once: either way, one body with the errors in the document's order."""
+    query = """{
+      a: city(slug: "apolda") {
+        localNetwork { actors(first: 2) { edges { node { contacts { fullName } } } } }
+      }
+      b: city(slug: "apolda") { contacts { fullName } }
+    }"""
+    compiled, resolved = [
+        (await client.post("/graphql", json={"query": query})).json()
+        for client in (demo_client, demo_resolver_client)
+    ]
+    actors = ["a", "localNetwork", "actors", "edges"]
+    assert [error["path"] for error in resolved["errors"]] == [
+        [*actors, 0, "node", "contacts"],
+        [*actors, 1, "node", "contacts"],
+        ["b", "contacts"],
+    ]
+    assert compiled["errors"] == resolved["errors"]
+
+
 async def test_an_unacceptable_accept_is_406(client: httpx.AsyncClient) -> None:
     response = await client.post("/graphql", json={"query": STATES}, headers={"Accept": "text/csv"})
     assert response.status_code == 406
