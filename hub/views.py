@@ -190,7 +190,7 @@ def answer(request: Request, result: ExecutionResult, table: Table | None) -> Re
         data = orjson.loads(data.json)
     body: dict[str, Any] = {"data": data}
     if result.errors:
-        body["errors"] = [error.formatted for error in result.errors]
+        body["errors"] = http_protocol.in_document_order([e.formatted for e in result.errors])
     if http_protocol.is_request_error(body):
         return JSONResponse({"errors": body["errors"]}, 400)
     if table is not None and data is not None:

@@ -98,6 +98,24 @@ async def test_views_keep_field_privacy(
     assert "errors" not in office and office["data"]["city"]["contacts"]
 
 
+async def test_a_views_errors_come_in_the_order_graphql_gives_them(
+    demo_resolver_client: httpx.AsyncClient, demo_connection: AsyncConnection
+) -> None:
+    """Fields resolved at once fail in either order; a view's body, and so its ETag, is one
+    body all the same (tests/test_http_protocol.py)."""
+    query = """{
+      a: city(slug: "apolda") {
+        localNetwork { actors(first: 2) { edges { node { contacts { fullName } } } } }
+      }
+      b: city(slug: "apolda") { contacts { fullName } }
+    }"""
+    await save_views(demo_connection, contacts=query)
+    view = (await demo_resolver_client.get("/views/contacts")).json()
+    direct = (await demo_resolver_client.post("/graphql", json={"query": query})).json()
+    assert [error["path"][0] for error in view["errors"]] == ["a", "a", "b"]
+    assert view["errors"] == direct["errors"]
+
+
 @pytest.mark.parametrize("as_csv", [False, True], ids=["json", "csv"])
 @pytest.mark.parametrize(
     ("path", "headers", "status", "code"),
