@@ -450,14 +450,18 @@ WRITTEN = [
 ]
 
 
-@pytest.fixture(scope="module")
-async def two_hubs(committed_url: str) -> AsyncIterator[tuple[Any, ...]]:
-    """A hub with the cache and one without on the module's database, sessions on it, and
-    the portals' queries of its cities, funders and states."""
+@pytest.fixture(scope="module", params=["in-process", "redis"])
+async def two_hubs(
+    committed_url: str, request: pytest.FixtureRequest
+) -> AsyncIterator[tuple[Any, ...]]:
+    """A hub with the cache (in the process, or in Redis with the process's copies in front)
+    and one without on the module's database, sessions on it, and the portals' queries of its
+    cities, funders and states."""
     engine = create_async_engine(committed_url)
     portals = await portal_queries(committed_url)
+    redis_url = REDIS_URL if request.param == "redis" else None
     async with (
-        hub_of(committed_url) as (cached, answers),
+        hub_of(committed_url, redis_url=redis_url) as (cached, answers),
         hub_of(committed_url, response_cache_bytes=0) as (plain, _none),
     ):
         sessions = async_sessionmaker(engine, expire_on_commit=False)
