@@ -9,8 +9,11 @@ from contextlib import asynccontextmanager
 
 import httpx
 import uvloop
+from hypothesis import given
+from hypothesis import strategies as st
 
 from hub.uvicorn_protocol import FLUSH_BYTES, TurnBatchedWrites
+from tests.helpers import property_settings
 from tests.test_cli import environment, free_port, serving
 
 HEADERS = b"HTTP/1.1 200 OK\r\ncontent-length: 4\r\n\r\n"
@@ -113,6 +116,52 @@ async def what_is_held_when_the_connection_goes_is_dropped_quietly() -> None:
     finally:
         loop.set_exception_handler(None)
     assert failures == []
+
+
+# Turns of writes: each a list of chunks, each chunk written alone or with the next ones.
+TURNS = st.lists(
+    st.lists(st.tuples(st.integers(0, 3 * FLUSH_BYTES // 2), st.booleans()), max_size=4),
+    min_size=1,
+    max_size=5,
+)
+
+
+@property_settings(40)
+@given(turns=TURNS)
+def test_every_byte_goes_out_once_in_order_held_no_longer_than_its_turn(
+    turns: list[list[tuple[int, bool]]],
+) -> None:
+    uvloop.run(every_byte_goes_out_once_in_order(turns))
+
+
+async def every_byte_goes_out_once_in_order(turns: list[list[tuple[int, bool]]]) -> None:
+    async with batched_socket() as (batched, peer):
+        sent, got = b"", b""
+        for number, turn in enumerate(turns):
+            chunks = [bytes([number % 256]) * size for size, _ in turn]
+            for chunk, (_, with_next) in zip(chunks, turn, strict=True):
+                if with_next:
+                    batched.writelines([chunk[:1], chunk[1:]])
+                else:
+                    batched.write(chunk)
+            sent += b"".join(chunks)
+            if sum(map(len, chunks)) < FLUSH_BYTES:
+                assert received(peer) == b""  # held until the turn ends
+            got += await everything(peer, len(sent) - len(got))
+        batched.close()
+        await turn_ends()
+        assert got == sent and received(peer) == b""
+
+
+async def everything(peer: socket.socket, count: int) -> bytes:
+    """`count` bytes from the peer, as they arrive (a large turn fills the socket's buffer)."""
+    got = b""
+    for _attempt in range(1000):
+        await turn_ends()
+        got += received(peer)
+        if len(got) >= count:
+            return got
+    raise AssertionError(f"{len(got)} of {count} bytes arrived")
 
 
 async def test_the_served_hub_answers_each_request_on_a_kept_alive_connection(
